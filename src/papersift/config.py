@@ -1,0 +1,89 @@
+"""Settings: defaults, then papersift.toml, then PAPERSIFT_* environment variables.
+
+Secrets (API keys) are read from the environment only and never printed: `Settings.public()`
+is what logs and `papersift config` show.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+
+class ConfigError(ValueError):
+    """Bad configuration: the message names the file/variable and what to do."""
+
+
+class Settings(BaseModel):
+    data_dir: Path = Path("papersift-data")
+    db: str = ""  # SQLite path or database URL; default <data_dir>/papersift.db
+    site_dir: Path = Path("site")
+    site_url: str = "http://localhost:8000/"
+    site_title: str = "papersift"
+    languages: list[str] = Field(default_factory=lambda: ["en", "ru", "zh"])
+    # enrichment
+    provider: str = ""  # "" / "offline" / "openai" / "anthropic"
+    model: str = ""
+    base_url: str = ""  # OpenAI-compatible endpoint (vLLM, Ollama, DeepSeek, Mistral...)
+    api_key: SecretStr | None = None
+    concurrency: int = 8
+    requests_per_minute: int = 0  # 0 = unlimited
+    tokens_per_minute: int = 0
+    request_timeout: float = 60.0
+    # search
+    embedder: str = "auto"  # auto / minilm / model2vec / none
+    # sources
+    hf_base_url: str = "https://huggingface.co"
+    arxiv_base_url: str = "https://export.arxiv.org"
+    hf_token: SecretStr | None = None
+
+    @property
+    def db_target(self) -> str:
+        return self.db or str(self.data_dir / "papersift.db")
+
+    def public(self) -> dict[str, Any]:
+        d = self.model_dump(mode="json")
+        for k in ("api_key", "hf_token"):
+            d[k] = "***" if getattr(self, k) else None
+        return d
+
+
+_ENV_KEYS = {
+    "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+    "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
+}
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from papersift.toml (if present), env vars and explicit overrides."""
+    values: dict[str, Any] = {}
+    path = config_path or Path(os.environ.get("PAPERSIFT_CONFIG", "papersift.toml"))
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("papersift", {}))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e}); fix the file or remove it") from e
+    elif config_path is not None:
+        raise ConfigError(f"{path}: config file not found")
+    for name in Settings.model_fields:
+        env = os.environ.get(f"PAPERSIFT_{name.upper()}")
+        if env is not None and name not in _ENV_KEYS:
+            values[name] = env.split(",") if name == "languages" else env
+    for name, keys in _ENV_KEYS.items():
+        for k in keys:
+            if os.environ.get(k):
+                values[name] = os.environ[k]
+                break
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(
+            f"setting '{field}' ({path} [papersift] or PAPERSIFT_{field.upper()}): {err['msg']}"
+        ) from e

@@ -1,0 +1,20 @@
+"""Storage backends behind one interface (base.Store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import DayStats, Store, UpsertStats
+from .sqlite import SQLiteStore
+
+__all__ = ["DayStats", "Store", "UpsertStats", "SQLiteStore", "open_store"]
+
+
+def open_store(url_or_path: str | Path) -> SQLiteStore:
+    """Open the store named by a path (SQLite file) or a database URL."""
+    s = str(url_or_path)
+    if s.startswith(("postgres://", "postgresql://")):
+        raise NotImplementedError("PostgreSQL store is not available in this version; use a SQLite path")
+    if s.startswith("sqlite:///"):
+        s = s[len("sqlite:///"):]
+    return SQLiteStore(s)

@@ -1,0 +1,101 @@
+"""SQLite schema as numbered migrations (PRAGMA user_version holds the applied number).
+
+Append new migrations; never edit one that has shipped.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: papers, provenance, full-text index kept in sync by triggers (same transaction).
+    """
+    CREATE TABLE papers (
+        id TEXT PRIMARY KEY,
+        arxiv_id TEXT UNIQUE,
+        version INTEGER,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '[]',
+        affiliations TEXT NOT NULL DEFAULT '[]',
+        published TEXT, updated TEXT, hf_date TEXT, day TEXT,
+        upvotes INTEGER, num_comments INTEGER,
+        github_repo TEXT, github_stars INTEGER, project_page TEXT, organization TEXT,
+        categories TEXT NOT NULL DEFAULT '[]', primary_category TEXT,
+        ai_summary TEXT, ai_keywords TEXT NOT NULL DEFAULT '[]',
+        comment TEXT, journal_ref TEXT, doi TEXT,
+        links TEXT NOT NULL DEFAULT '{}',
+        num_authors INTEGER,
+        title_key TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_title_key ON papers(title_key);
+    CREATE INDEX papers_day ON papers(day);
+    CREATE INDEX papers_published ON papers(published);
+    CREATE INDEX papers_changed ON papers(changed_at);
+
+    CREATE TABLE paper_sources (
+        paper_id TEXT NOT NULL, source TEXT NOT NULL, ref TEXT NOT NULL DEFAULT '',
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (paper_id, source, ref)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NULL) WITHOUT ROWID;
+
+    CREATE VIRTUAL TABLE papers_fts USING fts5(
+        title, abstract, authors,
+        content='papers', content_rowid='rowid',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER papers_ai AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts(rowid, title, abstract, authors)
+        VALUES (new.rowid, new.title, new.abstract, new.authors);
+    END;
+    CREATE TRIGGER papers_ad AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+    END;
+    CREATE TRIGGER papers_au AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+        VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+        INSERT INTO papers_fts(rowid, title, abstract, authors)
+        VALUES (new.rowid, new.title, new.abstract, new.authors);
+    END;
+
+    -- HF Daily Papers membership. A day never shrinks: a paper that HF moved to another
+    -- day keeps its row here with moved_to set.
+    CREATE TABLE day_papers (
+        day TEXT NOT NULL, paper_id TEXT NOT NULL, source TEXT NOT NULL,
+        rank INTEGER, first_seen TEXT NOT NULL, moved_to TEXT,
+        PRIMARY KEY (day, paper_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running',
+        params TEXT NOT NULL DEFAULT '{}', counts TEXT NOT NULL DEFAULT '{}',
+        errors TEXT NOT NULL DEFAULT '[]'
+    );
+
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    """,
+    # 2: enrichment, its cache and failures, daily reading, embedding vectors.
+    """
+    CREATE TABLE enrichments (
+        paper_id TEXT PRIMARY KEY, method TEXT NOT NULL, model TEXT NOT NULL DEFAULT '',
+        prompt_version TEXT NOT NULL DEFAULT '', input_hash TEXT NOT NULL DEFAULT '',
+        data TEXT NOT NULL, created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE enrich_failures (
+        paper_id TEXT PRIMARY KEY, reason TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE llm_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at TEXT NOT NULL)
+        WITHOUT ROWID;
+    CREATE TABLE readings (day TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE vectors (
+        paper_id TEXT NOT NULL, model TEXT NOT NULL, text_hash TEXT NOT NULL,
+        vec BLOB NOT NULL,
+        PRIMARY KEY (model, paper_id)
+    ) WITHOUT ROWID;
+    """,
+]

@@ -1,0 +1,500 @@
+"""The embedded default store: one SQLite file with FTS5 and float32 vectors.
+
+SQLite specifics live here and nowhere else. Every write is a transaction; the full-text
+index is kept in sync by triggers inside the same transaction (see schema.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..dedup import same_paper
+from ..ids import title_key, try_arxiv_id
+from ..model import PAPER_FIELDS, Enrichment, Paper, Reading, RunRecord
+from .base import DayStats, UpsertStats
+from .merge import merge_papers, paper_row_equal
+from .schema import MIGRATIONS
+
+_JSON_FIELDS = frozenset({"authors", "affiliations", "categories", "ai_keywords", "links"})
+_DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
+_COLUMNS = ("id",) + PAPER_FIELDS + ("num_authors",)
+_CHUNK = 2000
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _to_db(name: str, v: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return json.dumps(v, ensure_ascii=False)
+    if name in _DATE_FIELDS:
+        return v.isoformat() if v else None
+    return v
+
+
+def _from_db(name: str, v: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return json.loads(v)
+    if name in _DATE_FIELDS:
+        return dt.date.fromisoformat(v) if v else None
+    return v
+
+
+def _empty(v: Any) -> bool:
+    return v is None or v == "" or v == [] or v == {}
+
+
+class SQLiteStore:
+    """Store backed by one SQLite file. Safe to share across threads (one lock)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
+                                    isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA cache_size=-65536")
+        self._migrate()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path}: database schema v{version} is newer than this papersift "
+                f"(knows v{len(MIGRATIONS)}); upgrade papersift"
+            )
+        for i, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._tx():
+                for stmt in _split_sql(sql):
+                    self.conn.execute(stmt)
+                self.conn.execute(f"PRAGMA user_version={i}")
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.conn, self._lock)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- papers -----------------------------------------------------------------------
+
+    def _row_to_paper(self, row: sqlite3.Row) -> Paper:
+        data = {name: _from_db(name, row[name]) for name in _COLUMNS}
+        # Rows were validated on the way in: skip re-validation (hot path for search/site).
+        return Paper.model_construct(**data, sources=[])
+
+    def _paper_values(self, p: Paper) -> list[Any]:
+        return [_to_db(n, getattr(p, n)) for n in _COLUMNS]
+
+    def upsert_papers(self, papers: Iterable[Paper]) -> UpsertStats:
+        """Insert new papers, merge known ones. Idempotent: same input, no change."""
+        stats = UpsertStats()
+        chunk: list[Paper] = []
+        for p in papers:
+            chunk.append(p)
+            if len(chunk) >= _CHUNK:
+                stats.add(self._upsert_chunk(chunk))
+                chunk = []
+        if chunk:
+            stats.add(self._upsert_chunk(chunk))
+        return stats
+
+    def _fetch(self, where: str, params: list[Any]) -> list[Paper]:
+        rows = self.conn.execute(f"SELECT * FROM papers WHERE {where}", params).fetchall()
+        return [self._row_to_paper(r) for r in rows]
+
+    def _upsert_chunk(self, chunk: list[Paper]) -> UpsertStats:
+        stats = UpsertStats()
+        with self._tx():
+            keys = list({p.id for p in chunk})
+            alias = dict(self.conn.execute(
+                f"SELECT alias, paper_id FROM aliases WHERE alias IN ({_qs(keys)})", keys
+            ).fetchall())
+            wanted = list({alias.get(k, k) for k in keys})
+            known: dict[str, Paper] = {p.id: p for p in self._fetch(f"id IN ({_qs(wanted)})", wanted)}
+            missing_keys = list({title_key(p.title) for p in chunk if alias.get(p.id, p.id) not in known})
+            by_title: dict[str, list[Paper]] = {}
+            if missing_keys:
+                for p in self._fetch(f"title_key IN ({_qs(missing_keys)})", missing_keys):
+                    by_title.setdefault(title_key(p.title), []).append(p)
+                    known.setdefault(p.id, p)
+            original = dict(known)  # what is in the database now, by id
+            renames: dict[str, str] = {}  # old id -> new id
+            for p in chunk:
+                target = alias.get(p.id, p.id)
+                target = renames.get(target, target)
+                old = known.get(target)
+                if old is None:
+                    for cand in by_title.get(title_key(p.title), []):
+                        cand = known.get(renames.get(cand.id, cand.id), cand)
+                        if same_paper(cand, p):
+                            old = cand
+                            break
+                    if old is not None:
+                        stats.merged += 1
+                if old is None:
+                    known[p.id] = p
+                    by_title.setdefault(title_key(p.title), []).append(p)
+                    stats.ids.append(p.id)
+                    self._add_sources(p.id, p)
+                    continue
+                if not _adds_anything(old, p):
+                    stats.ids.append(old.id)
+                    self._add_sources(old.id, p)
+                    continue
+                merged = merge_papers(old, p)
+                if merged.id != old.id:  # a listing-only paper just gained its arXiv id
+                    renames[old.id] = merged.id
+                    known.pop(old.id, None)
+                    if p.id != merged.id and p.id != old.id:
+                        alias[p.id] = merged.id
+                elif p.id != old.id:
+                    alias[p.id] = old.id
+                known[merged.id] = merged
+                stats.ids.append(merged.id)
+                self._add_sources(merged.id, p)
+            now = _now()
+            for old_id, new_id in renames.items():
+                if old_id in original:
+                    self._rename(old_id, new_id)  # the row is deleted: re-inserted below
+                    original.pop(old_id)
+                alias[old_id] = new_id
+            inserts, updates = [], []
+            for pid, paper in known.items():
+                before = original.get(pid)
+                if before is None:
+                    inserts.append(self._paper_values(paper) + [title_key(paper.title),
+                                   paper.content_hash(), _day(paper), now, now])
+                elif not paper_row_equal(before, paper):
+                    updates.append(self._paper_values(paper)[1:] + [
+                        title_key(paper.title), paper.content_hash(), _day(paper), now, pid])
+            cols = _COLUMNS + ("title_key", "content_hash", "day", "created_at", "changed_at")
+            self.conn.executemany(
+                f"INSERT INTO papers ({', '.join(cols)}) VALUES ({_qs(cols)})", inserts)
+            sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at"))
+            self.conn.executemany(f"UPDATE papers SET {sets} WHERE id = ?", updates)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO aliases (alias, paper_id) VALUES (?, ?)",
+                [(a, t) for a, t in alias.items() if a != t])
+            stats.inserted += len(inserts)
+            stats.updated += len(updates)
+        stats.unchanged = max(0, len(set(stats.ids)) - stats.inserted - stats.updated)
+        return stats
+
+    def _add_sources(self, paper_id: str, p: Paper) -> None:
+        if p.sources:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO paper_sources (paper_id, source, ref, first_seen) "
+                "VALUES (?, ?, ?, ?)",
+                [(paper_id, s.source, s.ref, s.seen_at.isoformat(timespec="seconds"))
+                 for s in p.sources])
+
+    def _rename(self, old_id: str, new_id: str) -> None:
+        """Move a listing-only paper (ps- key) to its arXiv id, with everything hung on it."""
+        self.conn.execute("DELETE FROM papers WHERE id = ?", (old_id,))
+        for table, col in (("paper_sources", "paper_id"), ("day_papers", "paper_id"),
+                           ("enrichments", "paper_id"), ("enrich_failures", "paper_id"),
+                           ("vectors", "paper_id"), ("aliases", "paper_id")):
+            self.conn.execute(f"UPDATE OR IGNORE {table} SET {col} = ? WHERE {col} = ?",
+                              (new_id, old_id))
+
+    def resolve_id(self, text: str) -> str | None:
+        """The stored id for any pasted form (arXiv URL, versioned id, alias, ps- key)."""
+        text = text.strip()
+        candidates = [text]
+        norm = try_arxiv_id(text)
+        if norm:
+            candidates.insert(0, norm)
+        for c in candidates:
+            row = self.conn.execute("SELECT id FROM papers WHERE id = ?", (c,)).fetchone()
+            if row:
+                return row[0]
+            row = self.conn.execute("SELECT paper_id FROM aliases WHERE alias = ?", (c,)).fetchone()
+            if row:
+                return row[0]
+        return None
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        pid = self.resolve_id(paper_id)
+        if pid is None:
+            return None
+        paper = self._fetch("id = ?", [pid])[0]
+        return paper
+
+    def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]:
+        ids = list(ids)
+        out: dict[str, Paper] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            for p in self._fetch(f"id IN ({_qs(part)})", part):
+                out[p.id] = p
+        return out
+
+    def paper_sources(self, paper_id: str) -> list[dict[str, str]]:
+        rows = self.conn.execute(
+            "SELECT source, ref, first_seen FROM paper_sources WHERE paper_id = ? "
+            "ORDER BY first_seen, source", (paper_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def iter_papers(self, batch: int = 2000) -> Iterator[Paper]:
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT rowid AS r, * FROM papers WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield self._row_to_paper(r)
+            last = rows[-1]["r"]
+
+    def count_papers(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+
+    def changed_since(self, since: str) -> list[str]:
+        """Ids of papers whose stored row changed at or after an ISO timestamp."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM papers WHERE changed_at >= ?", (since,))]
+
+    # -- days -------------------------------------------------------------------------
+
+    def record_day(self, day: dt.date, paper_ids: list[str], source: str) -> DayStats:
+        """Record that HF listed these papers on `day`. Days merge, never shrink; a paper
+        that appears on a new day is marked as moved on its old one."""
+        stats = DayStats()
+        d = day.isoformat()
+        now = _now()
+        with self._tx():
+            existing = {r[0] for r in self.conn.execute(
+                "SELECT paper_id FROM day_papers WHERE day = ?", (d,))}
+            for rank, pid in enumerate(paper_ids):
+                if pid in existing:
+                    stats.kept += 1
+                    self.conn.execute("UPDATE day_papers SET moved_to = NULL "
+                                      "WHERE day = ? AND paper_id = ?", (d, pid))
+                    continue
+                for (other,) in self.conn.execute(
+                        "SELECT day FROM day_papers WHERE paper_id = ? AND day != ? "
+                        "AND moved_to IS NULL", (pid, d)).fetchall():
+                    self.conn.execute("UPDATE day_papers SET moved_to = ? WHERE day = ? "
+                                      "AND paper_id = ?", (d, other, pid))
+                    stats.moved.append((pid, other))
+                self.conn.execute(
+                    "INSERT INTO day_papers (day, paper_id, source, rank, first_seen) "
+                    "VALUES (?, ?, ?, ?, ?)", (d, pid, source, rank, now))
+                stats.added += 1
+        return stats
+
+    def days(self) -> list[tuple[dt.date, int]]:
+        rows = self.conn.execute(
+            "SELECT day, count(*) FROM (SELECT day, id FROM papers WHERE day IS NOT NULL "
+            "UNION SELECT day, paper_id FROM day_papers) GROUP BY day ORDER BY day").fetchall()
+        return [(dt.date.fromisoformat(d), n) for d, n in rows]
+
+    def papers_for_day(self, day: dt.date) -> list[Paper]:
+        d = day.isoformat()
+        return self._fetch(
+            "day = ? OR id IN (SELECT paper_id FROM day_papers WHERE day = ?) "
+            "ORDER BY coalesce(upvotes, 0) DESC, id", [d, d])
+
+    def moved_papers(self, day: dt.date) -> dict[str, str]:
+        """paper id -> the day HF moved it to, for papers that left `day`."""
+        return dict(self.conn.execute(
+            "SELECT paper_id, moved_to FROM day_papers WHERE day = ? AND moved_to IS NOT NULL",
+            (day.isoformat(),)).fetchall())
+
+    def papers_between(self, start: dt.date, end: dt.date) -> list[Paper]:
+        return self._fetch("day BETWEEN ? AND ? ORDER BY coalesce(upvotes, 0) DESC, id",
+                           [start.isoformat(), end.isoformat()])
+
+    # -- full-text --------------------------------------------------------------------
+
+    def lexical_search(self, match: str, limit: int,
+                       weights: tuple[float, float, float] = (4.0, 1.0, 2.0)) -> list[tuple[str, float]]:
+        """BM25 over (title, abstract, authors) for an FTS5 MATCH expression built by
+        search/engine.py. Scores are returned positive (higher is better)."""
+        w = ", ".join(str(float(x)) for x in weights)
+        rows = self.conn.execute(
+            f"SELECT p.id, -bm25(papers_fts, {w}) AS s FROM papers_fts "
+            "JOIN papers p ON p.rowid = papers_fts.rowid WHERE papers_fts MATCH ? "
+            "ORDER BY bm25(papers_fts, " + w + ") LIMIT ?", (match, limit)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    # -- vectors ----------------------------------------------------------------------
+
+    def put_vectors(self, model: str, items: list[tuple[str, str, np.ndarray]]) -> None:
+        with self._tx():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors (paper_id, model, text_hash, vec) VALUES (?, ?, ?, ?)",
+                [(pid, model, h, np.asarray(v, dtype=np.float32).tobytes()) for pid, h, v in items])
+
+    def load_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT paper_id, vec FROM vectors WHERE model = ? ORDER BY paper_id", (model,)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        ids = [r[0] for r in rows]
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, mat
+
+    def vector_hashes(self, model: str) -> dict[str, str]:
+        return dict(self.conn.execute(
+            "SELECT paper_id, text_hash FROM vectors WHERE model = ?", (model,)).fetchall())
+
+    # -- enrichment -------------------------------------------------------------------
+
+    def save_enrichment(self, e: Enrichment) -> None:
+        with self._tx():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO enrichments (paper_id, method, model, prompt_version, "
+                "input_hash, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (e.paper_id, e.method, e.model, e.prompt_version, e.input_hash,
+                 e.model_dump_json(), e.created_at.isoformat()))
+            self.conn.execute("DELETE FROM enrich_failures WHERE paper_id = ?", (e.paper_id,))
+
+    def get_enrichment(self, paper_id: str) -> Enrichment | None:
+        return self.get_enrichments([paper_id]).get(paper_id)
+
+    def get_enrichments(self, ids: Iterable[str]) -> dict[str, Enrichment]:
+        ids = list(ids)
+        out: dict[str, Enrichment] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            for pid, data in self.conn.execute(
+                    f"SELECT paper_id, data FROM enrichments WHERE paper_id IN ({_qs(part)})", part):
+                out[pid] = Enrichment.model_validate_json(data)
+        return out
+
+    def enrichment_methods(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT paper_id, method FROM enrichments").fetchall())
+
+    def record_failure(self, paper_id: str, reason: str) -> None:
+        with self._tx():
+            self.conn.execute(
+                "INSERT INTO enrich_failures (paper_id, reason, at) VALUES (?, ?, ?) "
+                "ON CONFLICT(paper_id) DO UPDATE SET reason = excluded.reason, "
+                "attempts = attempts + 1, at = excluded.at", (paper_id, reason, _now()))
+
+    def failures(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT paper_id, reason FROM enrich_failures").fetchall())
+
+    def cache_get(self, key: str) -> Any | None:
+        row = self.conn.execute("SELECT value FROM llm_cache WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def cache_put(self, key: str, value: Any) -> None:
+        with self._tx():
+            self.conn.execute("INSERT OR REPLACE INTO llm_cache (key, value, created_at) "
+                              "VALUES (?, ?, ?)", (key, json.dumps(value, ensure_ascii=False), _now()))
+
+    def save_reading(self, r: Reading) -> None:
+        with self._tx():
+            self.conn.execute("INSERT OR REPLACE INTO readings (day, data) VALUES (?, ?)",
+                              (r.day.isoformat(), r.model_dump_json()))
+
+    def get_reading(self, day: dt.date) -> Reading | None:
+        row = self.conn.execute("SELECT data FROM readings WHERE day = ?",
+                                (day.isoformat(),)).fetchone()
+        return Reading.model_validate_json(row[0]) if row else None
+
+    # -- runs and meta ----------------------------------------------------------------
+
+    def start_run(self, kind: str, params: dict[str, Any]) -> int:
+        with self._tx():
+            cur = self.conn.execute("INSERT INTO runs (kind, started_at, params) VALUES (?, ?, ?)",
+                                    (kind, _now(), json.dumps(params, default=str)))
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, counts: dict[str, Any], errors: list[str],
+                   status: str = "ok") -> None:
+        with self._tx():
+            self.conn.execute(
+                "UPDATE runs SET finished_at = ?, counts = ?, errors = ?, status = ? WHERE id = ?",
+                (_now(), json.dumps(counts, default=str), json.dumps(errors[:1000]), status, run_id))
+
+    def recent_runs(self, limit: int = 20) -> list[RunRecord]:
+        rows = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [RunRecord(id=r["id"], kind=r["kind"], started_at=r["started_at"],
+                          finished_at=r["finished_at"], status=r["status"],
+                          params=json.loads(r["params"]), counts=json.loads(r["counts"]),
+                          errors=json.loads(r["errors"])) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx():
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock):
+        self.conn, self.lock, self.outer = conn, lock, False
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.outer = True
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if self.outer:
+                self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
+
+
+def _adds_anything(old: Paper, new: Paper) -> bool:
+    """Cheap pre-check: does `new` carry any value `old` lacks or differs on?"""
+    for name in PAPER_FIELDS:
+        nv = getattr(new, name)
+        if not _empty(nv) and nv != getattr(old, name):
+            return True
+    return bool(new.num_authors and new.num_authors != old.num_authors)
+
+
+def _day(p: Paper) -> str | None:
+    d = p.hf_date or p.published
+    return d.isoformat() if d else None
+
+
+def _qs(items: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (triggers hold ';' inside BEGIN ... END)."""
+    out, buf = [], []
+    for line in script.splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            out.append(joined)
+            buf = []
+    if "\n".join(buf).strip():
+        out.append("\n".join(buf).strip())
+    return out
