@@ -67,3 +67,6 @@ def stats(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         table.add_row(str(r.id), r.kind, r.started_at.isoformat(timespec="seconds"), r.status,
                       json.dumps(r.counts)[:80])
     console.print(table)
+
+
+# Stage commands register themselves here, one line each (keeps this file thin):
