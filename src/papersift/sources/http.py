@@ -118,7 +118,10 @@ class HttpClient:
             wait: float | None = None
             try:
                 self.requests += 1
-                resp = self._client.get(url, params=params, headers=headers)
+                try:
+                    resp = self._client.get(url, params=params, headers=headers)
+                finally:
+                    self._finished(host)
                 self._note_quota(host, resp.headers)
                 if resp.status_code == 429:
                     wait = _server_wait(resp.headers)
@@ -167,6 +170,14 @@ class HttpClient:
             self._next_ok[host] = start + self.min_interval.get(host, 0.0)
         if start > now:
             self.sleep(start - now)
+
+    def _finished(self, host: str) -> None:
+        """Count the interval from the end of a request too: the server sees the gap
+        between arrivals, and a slow request must not let the next one in early."""
+        interval = self.min_interval.get(host, 0.0)
+        if interval:
+            with self._lock:
+                self._next_ok[host] = max(self._next_ok.get(host, 0.0), time.monotonic() + interval)
 
     def _note_quota(self, host: str, headers: httpx.Headers) -> None:
         """When the server says the window's quota is spent, hold off until it resets."""
