@@ -448,6 +448,49 @@ class SQLiteStore:
             self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
+    # -- publishing (site/ and api/ read these) ---------------------------------------
+
+    def paper_times(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """paper id -> (created_at, changed_at) as stored: 'date added' and 'data updated'."""
+        ids = list(ids)
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            for pid, c, ch in self.conn.execute(
+                    f"SELECT id, created_at, changed_at FROM papers WHERE id IN ({_qs(part)})", part):
+                out[pid] = (c, ch)
+        return out
+
+    def day_members(self) -> list[tuple[str, str, str | None]]:
+        """Every HF day listing as (day, paper_id, moved_to)."""
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT day, paper_id, moved_to FROM day_papers ORDER BY day, rank")]
+
+    def touched_since(self, since: str) -> set[str]:
+        """Ids whose row, enrichment or day listing changed at or after an ISO timestamp."""
+        rows = self.conn.execute(
+            "SELECT id FROM papers WHERE changed_at >= ?1 "
+            "UNION SELECT paper_id FROM enrichments WHERE created_at >= ?1 "
+            "UNION SELECT paper_id FROM day_papers WHERE first_seen >= ?1", (since,))
+        return {r[0] for r in rows}
+
+    def tag_members(self, tags: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """tag -> ids of enriched papers carrying it, newest day first (JSON scanned in SQL)."""
+        where, params = "", []
+        if tags is not None:
+            tags = list(tags)
+            if not tags:
+                return {}
+            where, params = f"WHERE j.value IN ({_qs(tags)})", tags
+        out: dict[str, list[str]] = {}
+        for tag, pid in self.conn.execute(
+                "SELECT j.value, e.paper_id FROM enrichments e, json_each(e.data, '$.tags') j "
+                f"JOIN papers p ON p.id = e.paper_id {where} "
+                "ORDER BY p.day DESC, coalesce(p.upvotes, 0) DESC, p.id", params):
+            out.setdefault(tag, []).append(pid)
+        return out
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op)."""
 

@@ -1,0 +1,105 @@
+"""Jinja2 rendering of each kind of page (autoescape on: every string from a model or a
+source is escaped by the template engine, and JSON for the page's script by views.script_json).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..model import Reading
+from ..taxonomy import TAGS
+from .views import LANG_NAMES, iso_week, page_data, script_json, tag_counts
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+FORMAT_VERSION = "1"  # bump when build.py/views.py change what pages contain
+
+
+def render_version() -> str:
+    """Changes whenever a template or static file changes: then every page is re-rendered."""
+    h = hashlib.sha256(FORMAT_VERSION.encode())
+    for d in (TEMPLATES, STATIC):
+        for f in sorted(d.iterdir()):
+            if f.is_file():
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class Renderer:
+    def __init__(self, site_title: str, langs: list[str]):
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                               autoescape=select_autoescape(["html"], default_for_string=True),
+                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+        self.common = {"site_title": site_title, "langs": langs, "lang_names": LANG_NAMES}
+        self._t: dict[str, Any] = {}
+
+    def _render(self, name: str, **ctx: Any) -> str:
+        t = self._t.get(name)
+        if t is None:
+            t = self._t[name] = self.env.get_template(name)
+        return t.render(**self.common, **ctx)
+
+    def listing(self, *, root: str, title: str, heading: str, cards: list[dict[str, Any]],
+                kind: str, subtitle: str = "", updated: str = "", prev: dict | None = None,
+                next: dict | None = None, extra_links: list[dict] | None = None,
+                ranked: bool = False) -> str:
+        return self._render("listing.html", root=root, title=title, heading=heading, cards=cards,
+                            page_kind=kind, subtitle=subtitle, updated=updated, prev=prev, next=next,
+                            extra_links=extra_links or [], ranked=ranked, counts=tag_counts(cards),
+                            data_json=script_json(page_data(cards)))
+
+    def paper(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
+        return self._render("paper.html", root="../", title=c["title"], page_kind="paper", c=c,
+                            similar=similar)
+
+    def archive(self, days: list[tuple[dt.date, int]], reading_days: set[str]) -> str:
+        by_month: dict[str, dict[int, int]] = {}
+        for d, n in days:
+            by_month.setdefault(f"{d.year}-{d.month:02d}", {})[d.day] = n
+        months = []
+        for key in sorted(by_month, reverse=True):
+            y, m = (int(x) for x in key.split("-"))
+            weeks = []
+            for week in calendar.Calendar(0).monthdatescalendar(y, m):
+                cells = []
+                for d in week:
+                    inside = d.month == m
+                    n = by_month[key].get(d.day, 0) if inside else 0
+                    iso = d.isoformat()
+                    cells.append({"dom": d.day if inside else "", "n": n, "iso": iso,
+                                  "reading": inside and iso in reading_days})
+                weeks.append({"key": iso_week(week[0]), "days": cells})
+            months.append({"key": key, "label": f"{calendar.month_name[m]} {y}",
+                           "count": sum(by_month[key].values()), "weeks": weeks})
+        return self._render("archive.html", root="", title="Archive", page_kind="archive",
+                            months=months, total_days=len(days), total_papers=sum(n for _, n in days))
+
+    def topics(self, counts: dict[str, int]) -> str:
+        topics = [{"name": t, "desc": TAGS[t], "count": counts.get(t, 0)} for t in TAGS]
+        topics.sort(key=lambda t: (-t["count"], t["name"]))
+        return self._render("topics.html", root="../", title="Topics", page_kind="topics", topics=topics)
+
+    def reading(self, r: Reading) -> str:
+        return self._render("reading.html", root="../", title=f"中文阅读 {r.day}", page_kind="reading",
+                            r=r)
+
+    def search(self) -> str:
+        return self._render("search.html", root="", title="Search", page_kind="search")
+
+
+def nav(keys: list[str], key: str, href: Callable[[str], str]) -> tuple[dict | None, dict | None]:
+    """prev/next among the keys that have papers (empty days/weeks are simply not in keys)."""
+    import bisect
+    i = bisect.bisect_left(keys, key)
+    prev = {"href": href(keys[i - 1]), "label": keys[i - 1]} if i > 0 else None
+    j = i + 1 if i < len(keys) and keys[i] == key else i
+    nxt = {"href": href(keys[j]), "label": keys[j]} if j < len(keys) else None
+    return prev, nxt

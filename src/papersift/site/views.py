@@ -1,0 +1,141 @@
+"""What the templates see: a paper + its enrichment turned into one plain 'card' dict.
+
+Everything here is data, never markup: Jinja escapes it on the way into HTML and
+`json_for_script` escapes it on the way into a <script> block. The language fallback lives
+here, once, so the static pages, the JS and the API all show the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from ..ids import slug
+from ..model import Enrichment, Paper
+from ..taxonomy import TAGS
+
+LANG_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
+
+
+def iso_week(day: dt.date) -> str:
+    y, w, _ = day.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def month_key(day: dt.date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def week_range(key: str) -> tuple[dt.date, dt.date]:
+    y, w = key.split("-W")
+    start = dt.date.fromisocalendar(int(y), int(w), 1)
+    return start, start + dt.timedelta(days=6)
+
+
+def month_range(key: str) -> tuple[dt.date, dt.date]:
+    y, m = (int(x) for x in key.split("-"))
+    start = dt.date(y, m, 1)
+    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return start, nxt - dt.timedelta(days=1)
+
+
+def known_tags(tags: list[str]) -> list[str]:
+    """Only taxonomy tags become links and file names (a model may write anything)."""
+    out: list[str] = []
+    for t in tags:
+        if t in TAGS and t not in out:
+            out.append(t)
+    return out
+
+
+def _safe_url(url: str | None) -> str | None:
+    # Source-provided URLs go into href: only http(s), never javascript: or data:.
+    if url and url.strip().lower().startswith(("https://", "http://")):
+        return url.strip()
+    return None
+
+
+def _github(p: Paper) -> str | None:
+    repo = p.github_repo
+    if repo and not repo.startswith("http") and repo.count("/") == 1:
+        repo = f"https://github.com/{repo}"
+    return _safe_url(repo)
+
+
+def reviews_with_fallback(p: Paper, e: Enrichment | None, langs: list[str]) -> dict[str, dict[str, Any]]:
+    """lang -> {title, review, fallback}: every language gets text, English (or the
+    abstract) standing in where a language is missing, and says so."""
+    own = {k: v for k, v in (e.reviews if e else {}).items() if v.title.strip() or v.review.strip()}
+    base_review = (e.summary if e and e.summary else "") or p.abstract or p.ai_summary or ""
+    out: dict[str, dict[str, Any]] = {}
+    for lang in langs:
+        r = own.get(lang)
+        if r is not None:
+            out[lang] = {"title": r.title or p.title, "review": r.review or base_review, "fallback": None}
+            continue
+        en = own.get("en")
+        if en is not None:
+            out[lang] = {"title": en.title or p.title, "review": en.review or base_review,
+                         "fallback": None if lang == "en" else "en"}
+        else:
+            out[lang] = {"title": p.title, "review": base_review,
+                         "fallback": None if lang == "en" else "en"}
+    return out
+
+
+def card(p: Paper, e: Enrichment | None, langs: list[str], added: str = "",
+         moved_to: str | None = None) -> dict[str, Any]:
+    """The one view of a paper used by every page, feed and the page's JSON."""
+    day = p.day
+    return {
+        "id": p.id,
+        "slug": slug(p.id),
+        "title": p.title,
+        "emoji": (e.emoji if e and e.emoji else "📄")[:8],
+        "method": e.method if e else None,
+        "model": e.model if e else "",
+        "tags": known_tags(e.tags) if e else [],
+        "reviews": reviews_with_fallback(p, e, langs),
+        "abstract": p.abstract,
+        "upvotes": p.upvotes or 0,
+        "authors": p.authors,
+        "num_authors": p.num_authors or len(p.authors),
+        "affiliations": p.affiliations,
+        "organization": p.organization,
+        "published": p.published.isoformat() if p.published else "",
+        "day": day.isoformat() if day else "",
+        "added": added or (day.isoformat() if day else ""),
+        "moved_to": moved_to,
+        "categories": p.categories,
+        "links": {
+            "arxiv": _safe_url(p.abs_url), "pdf": _safe_url(p.pdf_url),
+            "hf": _safe_url(p.hf_url), "github": _github(p),
+            "project": _safe_url(p.project_page),
+        },
+        "github_stars": p.github_stars,
+    }
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside <script type="application/json">: no '</script>', no
+    '<!--', no HTML-significant characters, no JS line separators."""
+    s = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return (s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def page_data(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """The compact per-card data the page's JS needs (sorting, filters, languages)."""
+    return {c["id"]: {"up": c["upvotes"], "pub": c["published"], "added": c["added"],
+                      "tags": c["tags"],
+                      "rv": {k: [v["title"], v["review"], v["fallback"]] for k, v in c["reviews"].items()}}
+            for c in cards}
+
+
+def tag_counts(cards: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for c in cards:
+        for t in c["tags"]:
+            counts[t] = counts.get(t, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
