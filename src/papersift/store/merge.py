@@ -37,12 +37,18 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
                 data[name] = nv
         elif name == "title" and not authoritative:
             continue
+        elif name == "authors" and not authoritative:
+            # Archives list partial authors (HF handles); keep the fuller list so that
+            # sources imported in any order settle on the same value.
+            if len(nv) > len(ov):
+                data[name] = nv
         elif name in ("categories", "ai_keywords", "affiliations") and not authoritative:
             data[name] = ov + [x for x in nv if x not in ov]
         elif name == "links":
             data[name] = {**ov, **nv}
-        elif name == "published":
-            # The first publication date is the earliest any source reports.
+        elif name in ("published", "hf_date"):
+            # The first publication date (and the day a paper entered Daily Papers) is the
+            # earliest any source reports; later sightings never move it.
             data[name] = min(ov, nv)
         else:
             data[name] = nv

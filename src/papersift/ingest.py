@@ -1,0 +1,143 @@
+"""Import files into the store: sources -> store, in transactional chunks.
+
+The readers in sources/ yield records and one-line errors; this module stores them. Each
+chunk of papers is one transaction, so a bad record or a crash never loses what was stored
+before; bad records are reported (file:line, field) and the good ones of the file are kept.
+HFday enrichments are saved unless an LLM enrichment is already there, days are recorded
+(merged, never shrunk), and every call is recorded in the `runs` table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import Enrichment, Reading
+from .sources.archives import detect_format, open_source, read_source
+from .sources.records import DayInfo, FormatError, Record, RecordError
+from .store.base import Store, UpsertStats
+
+CHUNK = 5000
+# progress(file name, bytes done in this file, file size)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportSummary:
+    files: int = 0
+    records: int = 0
+    stats: UpsertStats = field(default_factory=UpsertStats)
+    enrichments: int = 0
+    enrichments_kept: int = 0  # an LLM enrichment was already there
+    days: int = 0
+    readings: int = 0
+    formats: dict[str, str] = field(default_factory=dict)  # file -> format
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        return {"files": self.files, "records": self.records, **self.stats.summary(),
+                "enrichments": self.enrichments, "enrichments_kept_llm": self.enrichments_kept,
+                "days": self.days, "readings": self.readings, "errors": len(self.errors)}
+
+
+def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: int | None = None,
+                 progress: Progress | None = None, kind: str = "import") -> ImportSummary:
+    """Import every file; a file that cannot be read at all is an error, not a crash."""
+    paths = list(paths)
+    summary = ImportSummary()
+    run_id = store.start_run(kind, {"paths": [str(p) for p in paths], "format": fmt, "year": year})
+    status = "failed"
+    try:
+        for path in paths:
+            try:
+                _import_file(store, Path(path), fmt, year, summary, progress)
+            except FormatError as e:
+                summary.errors.append(str(e))
+        status = "ok" if not summary.errors else ("partial" if summary.records else "failed")
+    finally:
+        store.finish_run(run_id, summary.counts(), summary.errors, status)
+    return summary
+
+
+def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: ImportSummary,
+                 progress: Progress | None) -> None:
+    src = open_source(path)
+    try:
+        use = detect_format(src) if fmt == "auto" else fmt
+        summary.formats[str(path)] = use
+        summary.files += 1
+        chunk: list[Record] = []
+        days: dict[dt.date, list[str]] = {}
+        readings: list[Reading] = []
+        for item in read_source(src, use, year):
+            if isinstance(item, Record):
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    _store_chunk(store, chunk, summary, days)
+                    chunk = []
+                    if progress:
+                        progress(src.name, src.position(), src.size)
+            elif isinstance(item, RecordError):
+                summary.errors.append(str(item))
+            elif isinstance(item, DayInfo):
+                days.setdefault(item.day, [])
+                if item.reading:
+                    readings.append(item.reading)
+        if chunk:
+            _store_chunk(store, chunk, summary, days)
+        for day, ids in sorted(days.items()):
+            if ids:
+                store.record_day(day, list(dict.fromkeys(ids)), _day_source(use))
+                summary.days += 1
+        for r in readings:
+            if r.source_paper_id:
+                r.source_paper_id = store.resolve_id(r.source_paper_id) or r.source_paper_id
+            existing = store.get_reading(r.day)
+            # A reading papersift wrote itself (method "llm") is never replaced by an import.
+            if existing is None or (existing.method == r.method and existing != r):
+                store.save_reading(r)
+                summary.readings += 1
+        if progress:
+            progress(src.name, src.size, src.size)
+    finally:
+        src.close()
+
+
+def _day_source(fmt: str) -> str:
+    return {"hf-api": "hf-dump"}.get(fmt, fmt)
+
+
+def _store_chunk(store: Store, chunk: list[Record], summary: ImportSummary,
+                 days: dict[dt.date, list[str]]) -> None:
+    stats = store.upsert_papers(r.paper for r in chunk)
+    summary.stats.add(stats)
+    summary.records += len(chunk)
+    # stats.ids holds the stored id of each input paper, in input order.
+    pending: list[tuple[str, Enrichment]] = []
+    for rec, pid in zip(chunk, stats.ids, strict=True):
+        if rec.day is not None:
+            days.setdefault(rec.day, []).append(pid)
+        if rec.enrichment is not None:
+            pending.append((pid, rec.enrichment))
+    if pending:
+        existing = store.get_enrichments(pid for pid, _ in pending)
+        for pid, e in pending:
+            old = existing.get(pid)
+            if old is not None and old.method == "llm":
+                summary.enrichments_kept += 1
+                continue
+            paper = store.get_paper(pid)
+            e = e.model_copy(update={"paper_id": pid,
+                                     "input_hash": paper.content_hash() if paper else ""})
+            if old is not None and _same_enrichment(old, e):
+                continue  # re-import: nothing new
+            store.save_enrichment(e)
+            summary.enrichments += 1
+
+
+def _same_enrichment(a: Enrichment, b: Enrichment) -> bool:
+    skip = {"created_at", "input_hash"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)

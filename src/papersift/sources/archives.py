@@ -1,0 +1,258 @@
+"""Archive importers: files people already have, read into Paper records.
+
+Formats (detected from content when not given):
+
+- `hfday`        HFday / top_papers daily JSON (see archives_hfday.py)
+- `daily-arxiv`  daily-arXiv-ai-enhanced JSONL (`id, title, summary, authors, categories...`),
+                 and the merged `arxiv-papers.jsonl(.gz)` (`abstract`, `published`);
+                 `arxiv-jsonl` is the same reader
+- `hf-api`       a raw HF API dump: the JSON list of `daily_papers` or `papers/search`
+- `hf-archive`   a third-party scraper's `{"date", "papers": [...]}` JSONL
+- `papers`       papersift's own Paper JSONL (the bundled sample)
+- `listing`      saved HF paper-listing text or a title/authors/abstract listing
+
+Every reader yields Record / RecordError / DayInfo and knows nothing about storage.
+`.gz` files are decompressed transparently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from ..ids import try_arxiv_id
+from ..model import Paper, Provenance
+from . import RecordError as HFRecordError
+from .archives_hfday import is_hfday, parse_hfday
+from .hf import parse_item
+from .listing import parse_listing
+from .records import DayInfo, FormatError, Record, RecordError
+
+try:  # orjson parses the 89k-paper archive about 2x faster; stdlib json otherwise.
+    import orjson
+
+    _loads: Callable[[str | bytes], Any] = orjson.loads
+    _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
+    _loads = json.loads
+    _DecodeError = (json.JSONDecodeError, ValueError)
+
+FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
+Item = Record | RecordError | DayInfo
+_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+class Source:
+    """An opened input file: bytes (gzip undone) plus how far into the file we are."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = path.name
+        self.size = path.stat().st_size
+        self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        gz = self._raw.read(2) == b"\x1f\x8b"
+        self._raw.seek(0)
+        self.stream: BinaryIO = gzip.GzipFile(fileobj=self._raw) if gz else self._raw  # type: ignore[assignment]
+
+    def position(self) -> int:
+        """Bytes of the file on disk consumed so far (for progress bars)."""
+        return self._raw.tell()
+
+    def head(self, n: int = 65536) -> bytes:
+        data = self.stream.read(n)
+        self.stream.seek(0)
+        return data
+
+    def close(self) -> None:
+        self.stream.close()
+        self._raw.close()
+
+
+def detect_format(src: Source) -> str:
+    """Guess the format from the first bytes (never reads a whole large file)."""
+    head = src.head().lstrip(b"\xef\xbb\xbf").lstrip()
+    if not head:
+        raise FormatError(f"{src.name}: the file is empty")
+    if head[:1] == b"[":
+        return "hf-api"
+    if head[:1] == b"{":
+        first = head.split(b"\n", 1)[0]
+        try:
+            obj = _loads(first)
+        except _DecodeError:
+            return "hfday"  # a pretty-printed single object
+        if not isinstance(obj, dict):
+            raise FormatError(f"{src.name}:1: not a JSON object per line; pass --format")
+        if "papers" in obj and "date" in obj:
+            return "hfday" if is_hfday(obj) else "hf-archive"
+        if "paper" in obj:
+            return "hf-api"
+        if "sources" in obj and "id" in obj:
+            return "papers"
+        if "id" in obj and "title" in obj:
+            return "daily-arxiv"
+        raise FormatError(f"{src.name}:1: unknown JSON record (keys: {', '.join(list(obj)[:8])}); "
+                          "pass --format")
+    return "listing"
+
+
+def read_source(src: Source, fmt: str, year: int | None = None) -> Iterator[Item]:
+    """Records of one opened file in the given format (not 'auto')."""
+    if fmt in ("daily-arxiv", "arxiv-jsonl"):
+        yield from _jsonl(src, _daily_arxiv_record(src.name))
+    elif fmt == "hf-archive":
+        yield from _hf_archive(src)
+    elif fmt == "papers":
+        yield from _jsonl(src, _paper_record)
+    elif fmt == "hfday":
+        yield from parse_hfday(_whole_json(src), src.name)
+    elif fmt == "hf-api":
+        yield from _hf_api(src)
+    elif fmt == "listing":
+        try:
+            text = src.stream.read().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise FormatError(f"{src.name}: not UTF-8 text ({e}); save the listing as UTF-8") from e
+        yield from parse_listing(text, src.name, year)
+    else:
+        raise FormatError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _whole_json(src: Source) -> Any:
+    try:
+        return _loads(src.stream.read())
+    except _DecodeError as e:
+        raise FormatError(f"{src.name}: field 'json': not valid JSON ({e}); check the file") from e
+
+
+def _validation_error(ref: str, e: ValidationError) -> RecordError:
+    err = e.errors()[0]
+    return RecordError(ref, ".".join(str(x) for x in err["loc"]) or "record",
+                       f"{err['msg']}; fix or remove this record")
+
+
+def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item]) -> Iterator[Item]:
+    for n, line in enumerate(src.stream, 1):
+        if not line.strip():
+            continue
+        ref = f"{src.name}:{n}"
+        try:
+            obj = _loads(line)
+        except _DecodeError as e:
+            yield RecordError(ref, "json", f"not valid JSON ({e}); fix or remove the line")
+            continue
+        if not isinstance(obj, dict):
+            yield RecordError(ref, "json", "not a JSON object; fix or remove the line")
+            continue
+        yield make(obj, ref)
+
+
+def _daily_arxiv_record(name: str) -> Callable[[dict[str, Any], str], Item]:
+    # Daily files (data/2025-03-18.jsonl) carry no date: the file's date is the listing's.
+    m = _DATE_IN_NAME.search(name)
+    file_date = m.group(1) if m else None
+
+    def make(obj: dict[str, Any], ref: str) -> Item:
+        arxiv_id = try_arxiv_id(obj.get("id") if isinstance(obj.get("id"), str) else None)
+        if arxiv_id is None:
+            return RecordError(ref, "id", f"{obj.get('id')!r} is not an arXiv id; fix or remove it")
+        try:
+            paper = Paper(
+                arxiv_id=arxiv_id, title=obj.get("title") or "",
+                abstract=obj.get("abstract") or obj.get("summary") or "",
+                authors=obj.get("authors") or [], categories=obj.get("categories") or (
+                    [obj["cate"]] if isinstance(obj.get("cate"), str) else []),
+                published=obj.get("published") or file_date, comment=obj.get("comment") or None,
+                sources=[Provenance(source="daily-arxiv", ref=ref)])
+        except ValidationError as e:
+            return _validation_error(ref, e)
+        return Record(paper=paper, ref=ref)
+
+    return make
+
+
+def _paper_record(obj: dict[str, Any], ref: str) -> Item:
+    try:
+        paper = Paper.model_validate(obj)
+    except ValidationError as e:
+        return _validation_error(ref, e)
+    if not paper.sources:
+        paper.sources = [Provenance(source="papers", ref=ref)]
+    return Record(paper=paper, ref=ref)
+
+
+def _hf_api(src: Source) -> Iterator[Item]:
+    doc = _whole_json(src)
+    if isinstance(doc, dict) and isinstance(doc.get("papers"), list):
+        doc = doc["papers"]
+    if not isinstance(doc, list):
+        raise FormatError(f"{src.name}: field 'json': an HF API dump is a JSON list of papers")
+    for i, item in enumerate(doc):
+        ref = f"{src.name}:[{i}]"
+        # Only a daily_papers list (submittedBy) says which day HF listed the paper on.
+        daily = isinstance(item, dict) and "submittedBy" in item
+        try:
+            paper = parse_item(item, ref=ref, daily=daily)
+        except HFRecordError as e:
+            yield RecordError(ref, "paper", f"{e}")
+            continue
+        yield Record(paper=paper, ref=ref, day=paper.hf_date if daily else None)
+
+
+def _hf_archive(src: Source) -> Iterator[Item]:
+    """Third-party scraped days: `{"date", "papers": [{title, paper_url, authors, details}]}`."""
+    for n, line in enumerate(src.stream, 1):
+        if not line.strip():
+            continue
+        ref0 = f"{src.name}:{n}"
+        try:
+            obj = _loads(line)
+            day = dt.date.fromisoformat(obj["date"])
+            papers = obj["papers"]
+            if not isinstance(papers, list):
+                raise TypeError("papers is not a list")
+        except (_DecodeError, KeyError, TypeError, ValueError) as e:
+            yield RecordError(ref0, "date/papers", f"not a scraped day ({e}); fix or remove the line")
+            continue
+        for i, p in enumerate(papers):
+            ref = f"{ref0}:papers[{i}]"
+            if not isinstance(p, dict):
+                yield RecordError(ref, "papers", "not a JSON object")
+                continue
+            details = p.get("details") if isinstance(p.get("details"), dict) else {}
+            arxiv_id = try_arxiv_id(str(p.get("paper_url") or details.get("arxiv_page_url") or ""))
+            if arxiv_id is None:
+                yield RecordError(ref, "paper_url", f"{p.get('paper_url')!r} holds no arXiv id")
+                continue
+            abstract = str(details.get("abstract") or "")
+            # The scraper sometimes stored the submitter's note instead of the abstract.
+            if abstract == p.get("title") or "http" in abstract or len(abstract.split()) < 40:
+                abstract = ""
+            links = [g for g in details.get("github_links") or [] if isinstance(g, str)]
+            try:
+                paper = Paper(arxiv_id=arxiv_id, title=p.get("title") or details.get("title") or "",
+                              abstract=abstract,
+                              authors=[a for a in p.get("authors") or [] if isinstance(a, str)],
+                              github_repo=links[0] if links else None,
+                              sources=[Provenance(source="hf-archive", ref=ref)])
+            except ValidationError as e:
+                yield _validation_error(ref, e)
+                continue
+            yield Record(paper=paper, ref=ref, day=day)
+
+
+def open_source(path: Path) -> Source:
+    try:
+        return Source(path)
+    except OSError as e:
+        raise FormatError(f"{path}: cannot open ({e.strerror or e})") from e
+
+
+__all__ = ["FORMATS", "Source", "detect_format", "open_source", "read_source"]

@@ -1,0 +1,56 @@
+"""What importers yield: good records, day blocks, and one-line errors.
+
+A parser never raises on one bad record: it yields a RecordError naming file:line and the
+field, and goes on, so the good records of the same file are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ..model import Enrichment, Paper, Reading
+
+
+@dataclass
+class Record:
+    """One paper as a source gave it, plus what hangs on it."""
+
+    paper: Paper
+    ref: str  # file:line
+    # An enrichment the source carried (HFday); its paper_id is set once the store has
+    # decided the paper's id (a listing paper may merge into an arXiv one).
+    enrichment: Enrichment | None = None
+    day: dt.date | None = None  # the HF Daily Papers day this record lists the paper on
+
+
+@dataclass
+class DayInfo:
+    """Something a source says about a whole day (HFday issues)."""
+
+    day: dt.date
+    source: str
+    reading: Reading | None = None
+    ref: str = ""
+
+
+@dataclass
+class RecordError:
+    """A record that could not be read: where, which field, what to do."""
+
+    ref: str  # file:line
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.ref}: field '{self.field}': {self.message}"
+
+
+@dataclass
+class ParseCounts:
+    records: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+
+
+class FormatError(ValueError):
+    """The file as a whole cannot be read in the requested/detected format."""
