@@ -58,6 +58,9 @@ class ArxivClient:
             raise ValueError(f"category {category!r}: give an arXiv category like cs.CL")
         query = (f"cat:{category} AND submittedDate:"
                  f"[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]")
+        return self._search_pages(query)
+
+    def _search_pages(self, query: str) -> Iterator[Page]:
         offset, total = 0, None
         while total is None or offset < total:
             params = {"search_query": query, "start": offset, "max_results": self.page_size,
@@ -71,12 +74,17 @@ class ArxivClient:
             offset += self.page_size
 
     def id_pages(self, ids: Iterable[str]) -> Iterator[Page]:
-        """Papers by id (any pasted form), in batches; unknown ids are reported per page."""
+        """Papers by id (any pasted form), in batches; unknown ids are reported per page.
+
+        A malformed id raises InvalidArxivId (naming it) here, before any request."""
         wanted: list[str] = []
         for raw in ids:
-            bare = normalize_arxiv_id(raw)  # InvalidArxivId names the bad input
+            bare = normalize_arxiv_id(raw)
             if bare not in wanted:
                 wanted.append(bare)
+        return self._id_pages(wanted)
+
+    def _id_pages(self, wanted: list[str]) -> Iterator[Page]:
         for i in range(0, len(wanted), self.id_batch):
             batch = wanted[i:i + self.id_batch]
             params = {"id_list": ",".join(batch), "start": 0, "max_results": len(batch)}

@@ -44,13 +44,17 @@ class HFClient:
                     month: str | None = None, sort: str | None = None) -> Iterator[Page]:
         """Every page of `/api/daily_papers` for one date, ISO week (2025-W06) or month.
 
-        A weekend or a day without papers yields no papers; that is not an error.
+        A weekend or a day without papers yields no papers; that is not an error. Bad
+        arguments raise ValueError here, before any request.
         """
         params = _period_params(date, week, month)
         if sort:
             if sort not in SORTS:
                 raise ValueError(f"sort {sort!r}: use one of {', '.join(SORTS)}")
             params["sort"] = sort
+        return self._daily_pages(params, date)
+
+    def _daily_pages(self, params: dict[str, Any], date: dt.date | None) -> Iterator[Page]:
         url = f"{self.base_url}/api/daily_papers"
         seen_first: str | None = None
         for p in range(MAX_PAGES):
