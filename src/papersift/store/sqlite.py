@@ -491,6 +491,102 @@ class SQLiteStore:
         return out
 
 
+    # -- search (search/engine.py reads these) ----------------------------------------
+
+    def _search_where(self, filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
+        """SQL condition on `papers p` for search filters (each list matches any of its items):
+        date_from/date_to (ISO, on the paper's day), min_upvotes, sources, categories, tags."""
+        conds, params = ["1"], []
+        f = filters or {}
+        if f.get("date_from"):
+            conds.append("p.day >= ?")
+            params.append(str(f["date_from"]))
+        if f.get("date_to"):
+            conds.append("p.day <= ?")
+            params.append(str(f["date_to"]))
+        if f.get("min_upvotes") is not None:
+            conds.append("coalesce(p.upvotes, 0) >= ?")
+            params.append(int(f["min_upvotes"]))
+        for key, sql in (
+            ("sources", "p.id IN (SELECT paper_id FROM paper_sources WHERE source IN ({}))"),
+            ("categories", "EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE c.value IN ({}))"),
+            ("tags", "p.id IN (SELECT e.paper_id FROM enrichments e, json_each(e.data, '$.tags') t "
+                     "WHERE t.value IN ({}))"),
+        ):
+            values = list(f.get(key) or [])
+            if values:
+                conds.append(sql.format(_qs(values)))
+                params.extend(values)
+        return " AND ".join(conds), params
+
+    def search_filter_ids(self, filters: dict[str, Any] | None) -> set[str]:
+        where, params = self._search_where(filters)
+        return {r[0] for r in self.conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)}
+
+    def lexical_search_filtered(self, match: str, limit: int, weights: tuple[float, float, float],
+                                filters: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Like lexical_search, restricted to papers passing the search filters."""
+        where, params = self._search_where(filters)
+        w = ", ".join(str(float(x)) for x in weights)
+        rows = self.conn.execute(
+            f"SELECT p.id, -bm25(papers_fts, {w}) FROM papers_fts JOIN papers p "
+            f"ON p.rowid = papers_fts.rowid WHERE papers_fts MATCH ? AND {where} "
+            f"ORDER BY bm25(papers_fts, {w}) LIMIT ?", [match, *params, limit]).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def lexical_count(self, match: str, filters: dict[str, Any] | None = None) -> int:
+        where, params = self._search_where(filters)
+        return self.conn.execute(
+            "SELECT count(*) FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND {where}", [match, *params]).fetchone()[0]
+
+    def browse_ids(self, filters: dict[str, Any] | None, order: str, limit: int,
+                   offset: int = 0) -> tuple[list[str], int]:
+        """Filtered paper ids without a query, newest ('date') or most upvoted first, + total."""
+        where, params = self._search_where(filters)
+        by = ("coalesce(p.upvotes, 0) DESC, p.day DESC" if order == "upvotes"
+              else "p.day DESC, coalesce(p.upvotes, 0) DESC")
+        ids = [r[0] for r in self.conn.execute(
+            f"SELECT p.id FROM papers p WHERE {where} ORDER BY {by}, p.id LIMIT ? OFFSET ?",
+            [*params, limit, offset])]
+        total = self.conn.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
+        return ids, total
+
+    def fts_highlight(self, match: str, ids: list[str], start: str,
+                      end: str) -> dict[str, tuple[str, str]]:
+        """paper id -> (title, abstract) with FTS5's own matches wrapped in start/end markers
+        (same tokenizer and stemming as the ranking, so highlights agree with it)."""
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT p.id, highlight(papers_fts, 0, ?1, ?2), highlight(papers_fts, 1, ?1, ?2) "
+            "FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ?3 AND p.id IN ({', '.join('?' for _ in ids)})",
+            [start, end, match, *ids]).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def search_texts(self, batch: int = 5000) -> Iterator[tuple[str, str, str]]:
+        """(id, title, abstract) of every paper, cheaply (what vectors are computed from)."""
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT rowid, id, title, abstract FROM papers WHERE rowid > ? ORDER BY rowid "
+                "LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield r[1], r[2], r[3]
+            last = rows[-1][0]
+
+    def delete_vectors(self, model: str, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        with self._tx():
+            for i in range(0, len(ids), 900):
+                part = ids[i:i + 900]
+                self.conn.execute(f"DELETE FROM vectors WHERE model = ? AND paper_id IN ({_qs(part)})",
+                                  [model, *part])
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op)."""
 
