@@ -1,0 +1,174 @@
+"""Author affiliations from the first page of the arXiv PDF.
+
+The PDF is downloaded (shared HTTP client: timeout, retries, backoff), read in memory with
+pypdf and dropped; only the text above the abstract is looked at. Affiliations come from the
+LLM when one is configured, else from a heuristic that keeps university / institute / lab /
+company lines. Results are cached per paper; a broken PDF fails that paper only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import Paper, Provenance
+from ..sources.http import HttpClient, HttpError
+from ..store.base import Store
+from .llm import LLM, LLMError
+from .schema import PayloadError, extract_json
+
+PROMPT_VERSION = "aff-v1"
+MAX_HEADER = 4000  # characters of first-page text sent to the LLM
+
+_ABSTRACT = re.compile(r"\bA\s?BSTRACT\b|\bAbstract\b|^\s*摘要", re.M)
+_ORG = re.compile(
+    r"Universit|Institut|\bLab\b|Labs\b|Laborator|College|School of|Academy|Acad\.|Cent(?:er|re)\b|"
+    r"Department|Dept\.|Faculty|\bInc\b|\bInc\.|\bLtd\b|\bLLC\b|\bCorp|GmbH|Research|"
+    r"Google|DeepMind|Microsoft|\bMeta\b|OpenAI|Anthropic|NVIDIA|Alibaba|Tencent|ByteDance|"
+    r"Baidu|Huawei|Samsung|Apple|Amazon|\bIBM\b|Hugging ?Face|Salesforce|Mila\b|INRIA|Inria|"
+    r"CNRS|ETH\b|EPFL|MIT\b|KAIST|大学|研究院|实验室")
+_EMAIL = re.compile(r"\S+@\S+")
+_MARK = re.compile(r"^[\s\d*†‡§¶♠♣♥♦,.;:]+")
+
+
+class AffiliationError(RuntimeError):
+    """This paper's affiliations could not be read (the run goes on)."""
+
+
+def first_page_header(pdf: bytes) -> str:
+    """Text of page 1 above the abstract. Raises AffiliationError for a broken PDF."""
+    if not pdf.lstrip()[:5].startswith(b"%PDF"):
+        raise AffiliationError("the download is not a PDF")
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(pdf))
+        if not reader.pages:
+            raise AffiliationError("the PDF has no pages")
+        text = reader.pages[0].extract_text() or ""
+    except AffiliationError:
+        raise
+    except Exception as e:  # pypdf raises many types for damaged files
+        raise AffiliationError(f"unreadable PDF ({type(e).__name__}: {str(e)[:80]})") from None
+    m = _ABSTRACT.search(text)
+    return (text[: m.start()] if m else text)[:MAX_HEADER].strip()
+
+
+def heuristic_affiliations(header: str) -> list[str]:
+    """Lines of the header that name an organisation (footnote marks and emails removed)."""
+    out: list[str] = []
+    for line in header.splitlines():
+        line = _EMAIL.sub("", line)
+        # One line may list several: "1University of X 2Google Research" or "A; B".
+        for part in re.split(r";|\s(?=\d{1,2}\s?[A-Z][a-z])", line):
+            part = _MARK.sub("", part).strip(" ,;")
+            if not part or not _ORG.search(part) or len(part) > 160 or len(part.split()) > 16:
+                continue
+            if part not in out:
+                out.append(part)
+    return out
+
+
+def _validate(data: Any) -> list[str]:
+    items = data.get("affiliations") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise PayloadError('"affiliations" must be a list of strings')
+    out = []
+    for x in items:
+        x = " ".join(x.split())
+        if 2 <= len(x) <= 200 and x not in out:
+            out.append(x)
+    return out[:30]
+
+
+async def llm_affiliations(llm: LLM, paper: Paper, header: str) -> list[str]:
+    system = ("Task: affiliations\nYou read the first page of a research paper (the text above "
+              "its abstract) and list the distinct institutions the authors belong to "
+              "(universities, institutes, labs, companies), each once, as written. Return JSON "
+              '{"affiliations": [string]} and nothing else.')
+    user = f"Title: {paper.title}\nText:\n{header}"
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"affiliations": {"type": "array", "items": {"type": "string"}}},
+              "required": ["affiliations"]}
+    comp = await llm.complete(system, [{"role": "user", "content": user}], schema, "affiliations")
+    return _validate(extract_json(comp.text))
+
+
+@dataclass
+class AffiliationReport:
+    done: int = 0
+    cached: int = 0
+    skipped: int = 0  # already had affiliations (e.g. from an HFday archive)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def arxiv_pdf_url(base: str = "https://arxiv.org/pdf/") -> Callable[[Paper], str | None]:
+    def url(p: Paper) -> str | None:
+        return f"{base.rstrip('/')}/{p.arxiv_id}" if p.arxiv_id else p.links.get("pdf")
+    return url
+
+
+def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
+                       llm: LLM | None = None,
+                       pdf_url: Callable[[Paper], str | None] | None = None,
+                       force: bool = False,
+                       progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
+    """Fill `Paper.affiliations` for papers that lack them (one event loop for the LLM)."""
+    async def go() -> AffiliationReport:
+        try:
+            return await _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
+                                    force, progress)
+        finally:
+            if llm is not None:
+                await llm.aclose()
+    return asyncio.run(go())
+
+
+async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: LLM | None,
+                     pdf_url: Callable[[Paper], str | None], force: bool,
+                     progress: Callable[[str, str], None] | None) -> AffiliationReport:
+    # Sequential on purpose: arXiv asks robots to go slowly; the HTTP client paces per host.
+    rep = AffiliationReport()
+    model = llm.model if llm else "heuristic"
+
+    def note(pid: str, status: str) -> None:
+        if progress:
+            progress(pid, status)
+
+    for p in papers:
+        key = f"aff:{PROMPT_VERSION}:{model}:{p.id}"
+        if p.affiliations and not force:
+            rep.skipped += 1
+            note(p.id, "skipped")
+            continue
+        hit = None if force else store.cache_get(key)
+        url = pdf_url(p)
+        if hit is not None:
+            affs = hit["affiliations"]
+            rep.cached += 1
+            status = "cached"
+        else:
+            try:
+                if not url:
+                    raise AffiliationError("no PDF link")
+                pdf = await asyncio.to_thread(http.get, url, parse=lambda r: r.content)
+                header = first_page_header(pdf)
+                affs = (await llm_affiliations(llm, p, header) if llm is not None
+                        else heuristic_affiliations(header))
+            except (AffiliationError, HttpError, LLMError, PayloadError) as e:
+                rep.failed[p.id] = str(e)[:300]
+                note(p.id, "failed")
+                continue
+            store.cache_put(key, {"affiliations": affs, "method": model})
+            rep.done += 1
+            status = "done"
+        if affs:
+            data = p.model_dump()
+            data.update(affiliations=affs, sources=[Provenance(source="pdf", ref=url or "")])
+            store.upsert_papers([Paper.model_validate(data)])
+        note(p.id, status)
+    return rep
