@@ -72,3 +72,4 @@ def stats(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 # Stage commands register themselves here, one line each (keeps this file thin):
 from .sources.import_commands import register as _register_import; _register_import(app)  # noqa: E402
 from .sources.commands import register as _register_collect; _register_collect(app)  # noqa: E402
+from .enrich.commands import register as _register_enrich; _register_enrich(app)  # noqa: E402
