@@ -47,13 +47,9 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     if m.group("new"):
         return m.group("new"), version
     archive, num = m.group("old").split("/")
-    # Archive names are lower case; the subject class after the dot is upper case (math.GT).
-    if "." in archive:
-        a, subj = archive.split(".", 1)
-        archive = f"{a.lower()}.{subj.upper()}"
-    else:
-        archive = archive.lower()
-    return f"{archive}/{num}", version
+    # The subject class (math.GT/0309136) is not part of an old-style id: arXiv's canonical
+    # form, and what its API returns, is math/0309136. Keeping it would split one paper in two.
+    return f"{archive.split('.', 1)[0].lower()}/{num}", version
 
 
 def normalize_arxiv_id(text: str) -> str:
