@@ -270,3 +270,11 @@ def run_enrich(store: Store, papers: list[Paper], llm: LLM | None, languages: li
                      [f"{pid}: {why}" for pid, why in rep.failed.items()],
                      status="ok" if not rep.failed else "partial")
     return rep
+
+
+def demo_step(ctx: Any, console: Any) -> None:
+    """`papersift demo` step: offline enrichment of everything in the store."""
+    papers = list(ctx.store.iter_papers())
+    rep = run_enrich(ctx.store, papers, None, ctx.settings.languages)
+    console.print(f"enrich (offline): {rep.done} papers enriched (extractive summary, tags, "
+                  f"emoji), {rep.skipped} already enriched, in {rep.seconds:.2f}s", highlight=False)
