@@ -34,8 +34,15 @@ def import_sample(ctx: Any, console: Console) -> None:
         console.print(f"[red]error:[/] {err}", highlight=False)
 
 
+def enrich_offline(ctx: Any, console: Console) -> None:
+    from .enrich.pipeline import demo_step
+
+    demo_step(ctx, console)
+
+
 DEMO_STEPS: list[Step] = [
     import_sample,
+    enrich_offline,
 ]
 
 
