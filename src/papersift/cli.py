@@ -73,3 +73,4 @@ def stats(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 from .sources.import_commands import register as _register_import; _register_import(app)  # noqa: E402
 from .sources.commands import register as _register_collect; _register_collect(app)  # noqa: E402
 from .enrich.commands import register as _register_enrich; _register_enrich(app)  # noqa: E402
+from .site.commands import register as _register_site; _register_site(app)  # noqa: E402

@@ -1,0 +1,181 @@
+"""`papersift serve`: the built site plus a JSON API (FastAPI; OpenAPI docs at /docs).
+
+Bad input is answered with 422 and the field at fault, never a 500; the file server resolves
+every path inside the site directory and refuses anything that lands outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from ..site.views import card
+from ..store import open_store
+from ..store.base import Store
+from ..taxonomy import TAGS
+from .searching import Searcher, highlight, in_filters, query_terms, snippet
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+MAX_POOL = 1000  # candidates fetched before filters and paging
+
+
+def _parse_tags(tags: str | None) -> list[str]:
+    if not tags:
+        return []
+    out = [t.strip().lstrip("#").lower() for t in tags.split(",") if t.strip()]
+    bad = [t for t in out if t not in TAGS]
+    if bad:
+        raise HTTPException(422, detail=[{"loc": ["query", "tags"], "type": "value_error",
+                                          "msg": f"unknown tag(s) {', '.join(bad[:5])}; see /api/tags"}])
+    return out
+
+
+def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | None = None,
+               engine_factory: Callable[[Store], Any] | None = None) -> FastAPI:
+    """The API over the store at `db`, serving the static site from `site_dir`."""
+    langs = languages or ["en", "ru", "zh"]
+    site_root = Path(site_dir).resolve()
+    local = threading.local()  # one SQLite connection per server thread
+    engine_lock = threading.Lock()
+    shared: dict[str, Any] = {}
+
+    def store() -> Store:
+        s = getattr(local, "store", None)
+        if s is None:
+            s = local.store = open_store(db)
+        return s
+
+    def searcher() -> Searcher:
+        # The engine (vectors in memory) is built once and shared; lexical search uses the
+        # calling thread's own connection.
+        if engine_factory is not None and "engine" not in shared:
+            with engine_lock:
+                if "engine" not in shared:
+                    shared["engine"] = engine_factory(open_store(db))
+        return Searcher(store(), shared.get("engine"))
+
+    def cards_for(ids: list[str]) -> list[dict[str, Any]]:
+        s = store()
+        papers = s.get_papers(ids)
+        enr = s.get_enrichments(list(papers))
+        return [card(papers[i], enr.get(i), langs) for i in ids if i in papers]
+
+    app = FastAPI(title="papersift API", version="1",
+                  description="Search and read the papers papersift has collected and enriched.")
+
+    @app.get("/api/search", summary="Search papers (hybrid when indexed, else BM25)")
+    def api_search(
+        q: Annotated[str, Query(min_length=1, max_length=256, description="query text")],
+        tags: Annotated[str | None, Query(max_length=1000, description="comma-separated tags")] = None,
+        mode: Annotated[Literal["and", "or"], Query(description="tag match mode")] = "or",
+        from_: Annotated[dt.date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+        to: Annotated[dt.date | None, Query(description="last day, YYYY-MM-DD")] = None,
+        min_upvotes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+        sort: Annotated[Literal["relevance", "upvotes", "date"], Query()] = "relevance",
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        offset: Annotated[int, Query(ge=0, le=MAX_POOL)] = 0,
+    ) -> dict[str, Any]:
+        tag_list = _parse_tags(tags)
+        if from_ and to and from_ > to:
+            raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
+                                              "msg": "'from' is after 'to'"}])
+        s = searcher()
+        hits = s.search(q, MAX_POOL)
+        scores = {h.id: h.score for h in hits}
+        found = [c for c in cards_for([h.id for h in hits])
+                 if in_filters(c, tag_list, mode, from_, to, min_upvotes)]
+        if sort == "upvotes":
+            found.sort(key=lambda c: (-c["upvotes"], -scores.get(c["id"], 0)))
+        elif sort == "date":
+            found.sort(key=lambda c: (c["day"] or c["published"], scores.get(c["id"], 0)), reverse=True)
+        terms = query_terms(q)
+        results = []
+        for c in found[offset:offset + limit]:
+            en = c["reviews"].get("en") or {}
+            text = c["abstract"] or en.get("review", "")
+            snip = snippet(text, terms)
+            results.append({
+                "id": c["id"], "slug": c["slug"], "title": c["title"], "title_hl": highlight(c["title"], terms),
+                "snippet": snip, "snippet_hl": highlight(snip, terms), "emoji": c["emoji"],
+                "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
+                "day": c["day"], "published": c["published"], "method": c["method"],
+                "score": round(scores.get(c["id"], 0.0), 6), "links": c["links"]})
+        return {"query": q, "engine": s.kind, "total": len(found), "offset": offset, "limit": limit,
+                "results": results}
+
+    def _paper_or_404(paper_id: str) -> dict[str, Any]:
+        if len(paper_id) > 200:
+            raise HTTPException(422, detail=[{"loc": ["path", "paper_id"], "type": "value_error",
+                                              "msg": "paper id is too long"}])
+        pid = store().resolve_id(paper_id)
+        got = cards_for([pid]) if pid else []
+        if not got:
+            raise HTTPException(404, detail=f"no paper {paper_id!r}; use an arXiv id like 2502.02671")
+        return got[0]
+
+    @app.get("/api/papers/{paper_id:path}/similar", summary="Papers similar to one paper")
+    def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
+        c = _paper_or_404(paper_id)
+        ids = searcher().similar(c["id"], limit)
+        return {"id": c["id"], "results": [
+            {"id": x["id"], "slug": x["slug"], "title": x["title"], "emoji": x["emoji"],
+             "tags": x["tags"], "upvotes": x["upvotes"], "day": x["day"]} for x in cards_for(ids)]}
+
+    @app.get("/api/papers/{paper_id:path}", summary="One paper with its enrichment")
+    def api_paper(paper_id: str) -> dict[str, Any]:
+        return _paper_or_404(paper_id)
+
+    @app.get("/api/days/{day}", summary="The papers of one day, by upvotes")
+    def api_day(day: dt.date) -> dict[str, Any]:
+        s = store()
+        papers = s.papers_for_day(day)
+        enr = s.get_enrichments([p.id for p in papers])
+        return {"day": day.isoformat(), "count": len(papers),
+                "papers": [card(p, enr.get(p.id), langs) for p in papers]}
+
+    @app.get("/api/tags", summary="The topic taxonomy")
+    def api_tags() -> dict[str, str]:
+        return TAGS
+
+    @app.get("/api/{rest:path}", include_in_schema=False)
+    def api_unknown(rest: str) -> Response:
+        return JSONResponse({"detail": f"no API endpoint /api/{rest}; see /docs"}, status_code=404)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug must not leak a traceback; the message names the path so it can be reported.
+        return JSONResponse({"detail": f"internal error while serving {request.url.path}"}, status_code=500)
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def site_file(path: str) -> Response:
+        target = _safe_path(site_root, path)
+        if target is None:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return FileResponse(target, headers={"Content-Security-Policy": CSP,
+                                             "X-Content-Type-Options": "nosniff",
+                                             "Cache-Control": "no-cache"})
+
+    return app
+
+
+def _safe_path(root: Path, rel: str) -> Path | None:
+    """The file under root that `rel` names, or None. Decoded '..', absolute paths, NUL bytes
+    and symlinks leading out of root are all refused."""
+    if "\x00" in rel or "\\" in rel:
+        return None
+    try:
+        target = (root / rel.lstrip("/")).resolve()
+    except (OSError, ValueError):
+        return None
+    if target != root and root not in target.parents:
+        return None
+    if target.is_dir():
+        target = target / "index.html"
+    return target if target.is_file() else None
