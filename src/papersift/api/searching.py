@@ -1,6 +1,7 @@
 """Search for the API: the hybrid engine from papersift.search when it is installed and
 indexed, else BM25 through the store's FTS5 index. Either way results carry highlight
-segments ([{text, hl}] that concatenate back to the text), built here in one place.
+segments in Hugging Face's shape ([{type: "text"|"highlight", text}] that concatenate back
+to the text), built here in one place.
 """
 
 from __future__ import annotations
@@ -31,18 +32,18 @@ def highlight(text: str, terms: list[str]) -> list[dict[str, Any]]:
     if not text:
         return []
     if not terms:
-        return [{"text": text, "hl": False}]
+        return [{"type": "text", "text": text}]
     pat = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
                      + r")\w*", re.IGNORECASE | re.UNICODE)
     out: list[dict[str, Any]] = []
     pos = 0
     for m in pat.finditer(text):
         if m.start() > pos:
-            out.append({"text": text[pos:m.start()], "hl": False})
-        out.append({"text": m.group(0), "hl": True})
+            out.append({"type": "text", "text": text[pos:m.start()]})
+        out.append({"type": "highlight", "text": m.group(0)})
         pos = m.end()
     if pos < len(text):
-        out.append({"text": text[pos:], "hl": False})
+        out.append({"type": "text", "text": text[pos:]})
     return out
 
 

@@ -148,7 +148,7 @@
   function appendHighlighted(parent, segments, fallback) {
     if (!segments || !segments.length) { parent.appendChild(document.createTextNode(fallback || "")); return; }
     segments.forEach(function (s) {
-      parent.appendChild(s.hl ? el("mark", null, s.text) : document.createTextNode(s.text));
+      parent.appendChild(s.type === "highlight" ? el("mark", null, s.text) : document.createTextNode(s.text));
     });
   }
 
