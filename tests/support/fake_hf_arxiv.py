@@ -213,7 +213,7 @@ class FakeServer:
                  and (not rng or rng.group(1) <= e["published"].replace("-", "") <= rng.group(2))),
                 key=lambda e: (e["published"], e["id"]))
         page = matches[start:start + size]
-        body = "".join(_atom_entry(e) for e in page)
+        body = "".join(atom_entry(e) for e in page)
         return ('<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<feed xmlns="http://www.w3.org/2005/Atom" '
                 'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
@@ -229,7 +229,7 @@ def _iso_week(day: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _atom_entry(e: dict[str, Any] | str) -> str:
+def atom_entry(e: dict[str, Any] | str) -> str:
     if isinstance(e, str):
         return (f"<entry><id>http://arxiv.org/api/errors#incorrect_id_format_for_{escape(e)}</id>"
                 f"<title>Error</title><summary>incorrect id format for {escape(e)}</summary></entry>\n")
