@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "slow" | "truncated" | "cut" | "raw"
+    kind: str  # "ok" | "status" | "slow" | "truncated" | "cut" | "raw"
     code: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -37,6 +37,11 @@ class Fault:
     @classmethod
     def status(cls, code: int, headers: dict[str, str] | None = None, body: bytes = b"") -> Fault:
         return cls("status", code=code, headers=headers or {}, body=body)
+
+    @classmethod
+    def ok(cls) -> Fault:
+        """No fault: answer normally (to script a failure for a later request)."""
+        return cls("ok")
 
     @classmethod
     def slow(cls, delay: float) -> Fault:

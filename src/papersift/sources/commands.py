@@ -31,7 +31,7 @@ from ..store.base import Store, UpsertStats
 from . import Page, RecordError
 from .arxiv import ArxivClient
 from .hf import HFClient
-from .http import HttpClient, HttpError
+from .http import HttpClient, HttpError, RetryPolicy
 
 MAX_ERRORS_SHOWN = 10
 
@@ -96,6 +96,8 @@ def collect(store: Store, pages: Iterable[Page], *, kind: str, params: dict[str,
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="papersift.toml to read.")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the SQLite file lives.")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds before a request is retried.")]
+RetriesOpt = Annotated[int, typer.Option(
+    "--retries", min=0, help="Retries per request (5xx, timeouts, bad bodies; backoff 1, 2, 4 s...).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -115,6 +117,7 @@ def collect_hf(
     paper: Annotated[list[str] | None, typer.Option("--paper", help="One paper by id (repeatable).")] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Papers per request (p/limit paging).")] = 50,
     timeout: TimeoutOpt = 30.0,
+    retries: RetriesOpt = 3,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -137,7 +140,7 @@ def collect_hf(
             fail(f"--paper: {e}")
     ctx = Ctx(config, data_dir)
     token = ctx.settings.hf_token.get_secret_value() if ctx.settings.hf_token else None
-    with _http(timeout) as http:
+    with _http(timeout, retries) as http:
         client = HFClient(http, ctx.settings.hf_base_url, token=token, page_size=page_size)
         params = {k: v for k, v in dict(date=date, week=week, month=month, sort=sort,
                                         search=search, paper=paper).items() if v}
@@ -166,6 +169,7 @@ def collect_arxiv(
         "--min-interval", help="Seconds between requests (arXiv asks for at least 3).")] = 3.0,
     page_size: Annotated[int, typer.Option("--page-size", help="Results per request.")] = 200,
     timeout: TimeoutOpt = 30.0,
+    retries: RetriesOpt = 3,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -184,7 +188,7 @@ def collect_arxiv(
     if by_ids and not ids:
         fail("collect arxiv --ids: no ids given (e.g. --ids 2502.02671 hep-th/9901001)")
     ctx = Ctx(config, data_dir)
-    with _http(timeout) as http:
+    with _http(timeout, retries) as http:
         client = ArxivClient(http, ctx.settings.arxiv_base_url, min_interval=min_interval,
                              page_size=page_size)
         if ids:
@@ -218,8 +222,8 @@ def _hf_paper_pages(client: HFClient, ids: list[str]) -> Iterable[Page]:
                    errors=[] if paper else [f"papers/{pid}: not found on Hugging Face"])
 
 
-def _http(timeout: float) -> HttpClient:
-    return HttpClient(timeout=timeout)
+def _http(timeout: float, retries: int) -> HttpClient:
+    return HttpClient(timeout=timeout, retry=RetryPolicy(attempts=retries + 1))
 
 
 def _parse_date(option: str, value: str) -> dt.date:
