@@ -12,14 +12,26 @@ from papersift.api.app import create_app
 from papersift.site import build_site
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["engine", "bm25-fallback"])
+def server(request, tmp_path_factory):
+    """The API with the real search engine (hash embedder: no weights) and without it."""
     tmp = tmp_path_factory.mktemp("api")
     store = make_store(tmp / "p.db")
+    factory = None
+    if request.param == "engine":
+        from papersift.config import Settings
+        from papersift.search.embed import get_embedder
+        from papersift.search.index import build_vectors
+        from papersift.site.commands import engine_factory
+
+        settings = Settings(embedder="hash", data_dir=tmp)
+        build_vectors(store, get_embedder("hash", tmp))
+        factory = engine_factory(settings)
+        assert factory is not None
     build_site(store, tmp / "site")
     (tmp / "secret.txt").write_text("top secret")
     store.close()
-    with LiveServer(create_app(tmp / "p.db", tmp / "site")) as srv, \
+    with LiveServer(create_app(tmp / "p.db", tmp / "site", engine_factory=factory)) as srv, \
             httpx.Client(base_url=srv.url, timeout=10) as client:
         yield client
 

@@ -87,6 +87,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
         s = searcher()
+        terms = query_terms(q)
+        if s.engine is not None:
+            return _engine_results(s, q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)
         hits = s.search(q, MAX_POOL)
         scores = {h.id: h.score for h in hits}
         found = [c for c in cards_for([h.id for h in hits])
@@ -95,7 +98,6 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
             found.sort(key=lambda c: (-c["upvotes"], -scores.get(c["id"], 0)))
         elif sort == "date":
             found.sort(key=lambda c: (c["day"] or c["published"], scores.get(c["id"], 0)), reverse=True)
-        terms = query_terms(q)
         results = []
         for c in found[offset:offset + limit]:
             en = c["reviews"].get("en") or {}
@@ -108,6 +110,37 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                 "day": c["day"], "published": c["published"], "method": c["method"],
                 "score": round(scores.get(c["id"], 0.0), 6), "links": c["links"]})
         return {"query": q, "engine": s.kind, "total": len(found), "offset": offset, "limit": limit,
+                "results": results}
+
+    def _engine_results(s: Searcher, q: str, tag_list: list[str], mode: str, from_: dt.date | None,
+                        to: dt.date | None, min_upvotes: int | None, sort: str, limit: int,
+                        offset: int) -> dict[str, Any]:
+        # The engine filters tags as "any of"; AND over several tags is applied here on a
+        # bounded pool, then paged.
+        and_mode = mode == "and" and len(tag_list) > 1
+        res = s.engine_search(q=q, tags=tag_list, date_from=from_, date_to=to, min_upvotes=min_upvotes,
+                              sort=sort, limit=200 if and_mode else limit, offset=0 if and_mode else offset)
+        hits = res.hits
+        total = res.total
+        if and_mode:
+            hits = [h for h in hits if set(tag_list) <= set(h.tags)]
+            total = len(hits)
+            hits = hits[offset:offset + limit]
+        enr = store().get_enrichments([h.id for h in hits])
+        results = []
+        for h in hits:
+            c = card(h.paper, enr.get(h.id), langs)
+            en = c["reviews"].get("en") or {}
+            snip = [x.model_dump() for x in h.snippet]
+            results.append({
+                "id": c["id"], "slug": c["slug"], "title": c["title"],
+                "title_hl": [x.model_dump() for x in h.highlightedTitle],
+                "snippet": "".join(x["text"] for x in snip), "snippet_hl": snip, "emoji": c["emoji"],
+                "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
+                "day": c["day"], "published": c["published"], "method": c["method"],
+                "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
+                "links": c["links"]})
+        return {"query": q, "engine": res.mode, "total": total, "offset": offset, "limit": limit,
                 "results": results}
 
     def _paper_or_404(paper_id: str) -> dict[str, Any]:

@@ -79,9 +79,7 @@ class Searcher:
         return "hybrid" if self.engine is not None else "lexical"
 
     def search(self, q: str, pool: int) -> list[Hit]:
-        if self.engine is not None:
-            return [Hit(str(getattr(h, "id", getattr(h, "paper_id", h))), float(getattr(h, "score", 0.0)))
-                    for h in self.engine.search(q, limit=pool)]
+        """BM25 fallback (used when no engine is installed)."""
         terms = query_terms(q)
         if not terms:
             return []
@@ -92,10 +90,17 @@ class Searcher:
                      if pid not in seen][: pool - len(rows)]
         return [Hit(pid, s) for pid, s in rows]
 
+    def engine_search(self, **query: Any) -> Any:
+        from ..search.engine import SearchQuery
+
+        return self.engine.search(SearchQuery(**query))
+
     def similar(self, paper_id: str, k: int) -> list[str]:
-        if self.engine is not None and hasattr(self.engine, "similar"):
-            return [str(getattr(h, "id", getattr(h, "paper_id", h)))
-                    for h in self.engine.similar(paper_id, limit=k)][:k]
+        if self.engine is not None:
+            try:
+                return [h.id for h in self.engine.similar(paper_id, limit=k).hits][:k]
+            except KeyError:
+                return []
         p = self.store.get_paper(paper_id)
         if p is None:
             return []

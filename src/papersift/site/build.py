@@ -31,6 +31,8 @@ TAG_PAGE_N = 300  # newest papers on a topic page
 FEED_N = 100  # entries in the all-papers feed
 TAG_FEED_N = 50
 SIMILAR_N = 6
+SIMILAR_MAX = 1000  # papers per build that get similar papers rendered into their page
+SIMILAR_DAYS = 14  # ... and only those from the newest two weeks
 
 SimilarFn = Callable[[str, int], list[str]]  # paper id, k -> similar paper ids
 
@@ -201,10 +203,15 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
 
     # ---- paper pages first, so listings never link to a page not yet written ----
     total = len(paper_ids)
+    sim_budget = SIMILAR_MAX
+    sim_cutoff = (days[-1][0] - dt.timedelta(days=SIMILAR_DAYS)).isoformat() if days else ""
     for i, pid in enumerate(paper_ids):
         c = cards.cards[pid]
         sim: list[dict[str, Any]] = []
-        if similar is not None:
+        # Similar papers cost a vector search each: built in for the newest papers only
+        # (the page asks the API for the rest when served).
+        if similar is not None and sim_budget > 0 and c["day"] >= sim_cutoff:
+            sim_budget -= 1
             try:
                 sim_ids = [s for s in similar(pid, SIMILAR_N) if s != pid]
             except Exception:  # similar papers are a nicety; never fail a build on them

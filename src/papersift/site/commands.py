@@ -26,12 +26,17 @@ def engine_factory(settings: Any) -> Any | None:
     """A callable store -> search engine, when the search package is installed; else None
     (the API and the site then fall back to BM25 from the store)."""
     try:
-        from ..search.engine import SearchEngine  # type: ignore[import-not-found]
+        from ..search.embed import EmbedderError, get_embedder
+        from ..search.engine import SearchEngine
     except ImportError:
         return None
 
     def make(store: Any) -> Any:
-        return SearchEngine(store, embedder=getattr(settings, "embedder", "auto"))
+        try:
+            emb = get_embedder(settings.embedder, settings.data_dir)
+        except EmbedderError:
+            emb = None  # lexical ranking only; the engine says so in `mode`
+        return SearchEngine(store, emb)
 
     return make
 
@@ -42,11 +47,11 @@ def _similar_fn(settings: Any, store: Any) -> Any | None:
         return None
     try:
         engine = make(store)
-    except Exception:  # no index yet, or no embedder: pages go without similar papers
+    except Exception:  # no usable index: pages go without built-in similar papers
         return None
 
     def similar(pid: str, k: int) -> list[str]:
-        return [str(getattr(h, "id", getattr(h, "paper_id", h))) for h in engine.similar(pid, limit=k)]
+        return [h.id for h in engine.similar(pid, limit=k).hits]
 
     return similar
 
@@ -192,13 +197,18 @@ def run_pipeline(ctx: Any, day: dt.date, *, collect: bool = True,
 
 
 def _index(ctx: Any) -> str | None:
-    """Bring the search index up to date when the search package provides one."""
+    """Bring the search vectors up to date (only new or changed papers are embedded)."""
     try:
-        from ..search import engine as search_engine  # type: ignore[attr-defined]
+        from ..search.embed import EmbedderError, get_embedder
+        from ..search.index import build_vectors
     except ImportError:
         return "index: search package not installed; site search uses BM25 from the store"
-    update = getattr(search_engine, "update_index", None)
-    if update is None:
-        return None
-    out = update(ctx.store, embedder=ctx.settings.embedder)
-    return f"index: {out}"
+    try:
+        emb = get_embedder(ctx.settings.embedder, ctx.settings.data_dir)
+    except EmbedderError as e:
+        return f"index: no embedder ({e}); search is lexical only"
+    if emb is None:
+        return "index: embedder 'none'; search is lexical only"
+    stats = build_vectors(ctx.store, emb)
+    return (f"index: {stats.embedded} papers embedded, {stats.unchanged} unchanged, {stats.removed} "
+            f"removed ({stats.model}) in {stats.seconds:.1f}s")
