@@ -6,8 +6,11 @@ import datetime as dt
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.fake_hf_arxiv import FakeServer, Fault, hf_paper
 
+from papersift.sources import RecordError
 from papersift.sources.hf import HFClient, parse_item, parse_items
 from papersift.sources.http import HttpClient, RetryPolicy
 
@@ -160,3 +163,30 @@ def test_bad_items_are_named_and_the_rest_kept():
     h = page.papers[1]
     assert (h.github_repo, h.upvotes, h.github_stars, h.ai_keywords, h.organization) == (
         None, None, None, [], None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20)
+
+
+@given(st.dictionaries(st.sampled_from(["id", "title", "summary", "authors", "publishedAt", "upvotes",
+                                         "githubRepo", "githubStars", "organization", "ai_keywords",
+                                         "ai_summary", "projectPage", "submittedOnDailyAt"]),
+                       json_values),
+       st.dictionaries(st.sampled_from(["publishedAt", "title", "numComments", "thumbnail"]), json_values),
+       st.one_of(st.just("2502.02671"), st.just("hep-th/9901001"), json_values),
+       st.one_of(st.just("A title\n  wrapped"), json_values))
+def test_any_json_gives_a_paper_or_a_record_error(paper, outer, pid, title):
+    # Whatever shape a response has, parsing yields a valid Paper or a named RecordError;
+    # no KeyError/TypeError ever escapes to stop the rest of the page.
+    paper = {**paper, "id": pid, "title": title}
+    try:
+        p = parse_item({**outer, "paper": paper}, ref="r", daily=True)
+    except RecordError as e:
+        assert str(e)
+    else:
+        assert p.id and p.title
+        assert p.github_repo is None or p.github_repo.startswith(("http://", "https://"))
+        assert p.upvotes is None or p.upvotes >= 0

@@ -79,6 +79,9 @@ def collect(store: Store, pages: Iterable[Page], *, kind: str, params: dict[str,
                 on_page(page, result)
     except HttpError as e:
         result.failed = str(e)
+    except BaseException as e:  # Ctrl-C or a bug: the run must not stay "running" or say "ok"
+        result.failed = f"interrupted: {type(e).__name__}: {e}".rstrip(": ")
+        raise
     finally:
         # Also after a failure: these papers were listed on these days, whatever came later.
         for day, ids in sorted(day_ids.items()):
