@@ -40,9 +40,16 @@ def enrich_offline(ctx: Any, console: Console) -> None:
     demo_step(ctx, console)
 
 
+def build_site(ctx: Any, console: Console) -> None:
+    from .site.commands import demo_step
+
+    demo_step(ctx, console)
+
+
 DEMO_STEPS: list[Step] = [
     import_sample,
     enrich_offline,
+    build_site,
 ]
 
 
