@@ -212,3 +212,12 @@ def _index(ctx: Any) -> str | None:
     stats = build_vectors(ctx.store, emb)
     return (f"index: {stats.embedded} papers embedded, {stats.unchanged} unchanged, {stats.removed} "
             f"removed ({stats.model}) in {stats.seconds:.1f}s")
+
+
+def demo_step(ctx: Any, console: Any) -> None:
+    """`papersift demo`'s last step: build the site and say how to look at it."""
+    res = run_build(ctx)
+    out = Path(ctx.settings.site_dir).resolve()
+    console.print(f"build: {res.summary()}")
+    console.print(f"site: open {out / 'index.html'} in a browser (works offline), or run "
+                  "`papersift serve` and visit http://127.0.0.1:8000/ for search")
