@@ -74,3 +74,4 @@ from .sources.import_commands import register as _register_import; _register_imp
 from .sources.commands import register as _register_collect; _register_collect(app)  # noqa: E402
 from .enrich.commands import register as _register_enrich; _register_enrich(app)  # noqa: E402
 from .site.commands import register as _register_site; _register_site(app)  # noqa: E402
+from .search.commands import register as _register_search; _register_search(app)  # noqa: E402

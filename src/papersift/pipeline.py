@@ -40,6 +40,12 @@ def enrich_offline(ctx: Any, console: Console) -> None:
     demo_step(ctx, console)
 
 
+def index_vectors(ctx: Any, console: Console) -> None:
+    from .search.commands import demo_step
+
+    demo_step(ctx, console)
+
+
 def build_site(ctx: Any, console: Console) -> None:
     from .site.commands import demo_step
 
@@ -49,6 +55,7 @@ def build_site(ctx: Any, console: Console) -> None:
 DEMO_STEPS: list[Step] = [
     import_sample,
     enrich_offline,
+    index_vectors,
     build_site,
 ]
 

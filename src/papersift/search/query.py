@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 # FTS5 has no stopword list; these carry no topic and make OR queries match everything.
-STOPWORDS = frozenset("""
+_STOPWORDS_TEXT = """
 a about above after again against all am an and any are aren as at be because been before
 being below between both but by can cannot could did do does doing don down during each few
 for from further had has have having he her here hers herself him himself his how i if in into
@@ -24,7 +24,8 @@ ought our ours ourselves out over own same she should so some such than that the
 them themselves then there these they this those through to too under until up very via was we
 were what when where which while who whom why will with would you your yours yourself
 yourselves also using based use used via vs versus towards toward within without
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 MAX_QUERY_CHARS = 2000  # longer input is cut: nobody types more, and FTS cost grows with terms
 MAX_TERMS = 48

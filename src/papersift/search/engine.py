@@ -1,0 +1,294 @@
+"""Hybrid paper search: BM25 (SQLite FTS5) + embeddings (numpy), fused, one entry per paper.
+
+The one library entry point the CLI, the API and the site use::
+
+    from papersift.search.engine import SearchEngine, SearchQuery
+    from papersift.search.embed import get_embedder
+
+    engine = SearchEngine(store, get_embedder(settings.embedder, settings.data_dir))
+    res = engine.search(SearchQuery(q="influence functions data selection", tags=["rl"],
+                                    date_from=date(2025, 1, 1), sort="relevance", limit=20))
+    res.total, [h.paper.title for h in res.hits], res.hits[0].highlightedTitle
+    engine.similar("2502.02671", limit=10)          # "more like this", same SearchResults
+
+`SearchQuery.q` accepts free words, "exact phrases" and `author:name`; any text is safe.
+Filters: date_from/date_to (the paper's day: HF day, else arXiv date), tags (any of),
+min_upvotes, sources (provenance, any of), categories (arXiv, any of). Sort: relevance,
+date or upvotes. Each hit carries the Paper, its tags, HF-shaped `highlightedTitle` /
+`highlightedSummary` span lists, a highlighted `snippet`, the score and which rankers found
+it. Results whose normalised titles are equal are collapsed into one hit (`duplicates`).
+An engine is cheap to call and safe to share; it keeps the vector matrix in memory and
+reloads it only after `papersift index` changed the vectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from ..model import Paper
+from ..store.base import Store
+from .embed import Embedder
+from .highlight import END, START, Span, plain, snippet, spans_from_marked
+from .index import VectorIndex
+from .query import ParsedQuery, build_match, parse_query
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the two rankings are combined. Defaults tuned on SciFact train (docs/search.md)."""
+
+    method: Literal["rrf", "convex"] = "convex"
+    rrf_k: int = 60
+    alpha: float = 0.5  # convex: weight of the semantic score (after min-max scaling)
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # BM25 column weights: title, abstract, authors
+    depth: int = 100  # candidates taken from each ranker
+    min_similarity: float = 0.3  # semantic-only hits below this cosine are not results
+
+
+class SearchQuery(BaseModel):
+    q: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    tags: list[str] = Field(default_factory=list)
+    min_upvotes: int | None = Field(default=None, ge=0)
+    sources: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    sort: Literal["relevance", "date", "upvotes"] = "relevance"
+    mode: Mode = "hybrid"
+    limit: int = Field(default=20, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=10_000)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return [t.strip().lstrip("#").lower() for t in v if t.strip().lstrip("#")]
+
+    def filters(self) -> dict[str, Any]:
+        return {"date_from": self.date_from.isoformat() if self.date_from else None,
+                "date_to": self.date_to.isoformat() if self.date_to else None,
+                "min_upvotes": self.min_upvotes, "sources": self.sources,
+                "categories": self.categories, "tags": self.tags}
+
+    def has_filters(self) -> bool:
+        return any(v not in (None, []) for v in self.filters().values())
+
+
+class SearchHit(BaseModel):
+    id: str
+    score: float
+    found_by: list[str]  # "lexical" and/or "semantic"
+    paper: Paper
+    tags: list[str] = Field(default_factory=list)
+    highlightedTitle: list[Span]  # noqa: N815 (Hugging Face's field names)
+    highlightedSummary: list[Span]  # noqa: N815
+    snippet: list[Span]
+    duplicates: list[str] = Field(default_factory=list)  # ids collapsed into this hit
+
+
+class SearchResults(BaseModel):
+    query: str
+    mode: str  # what actually ran (hybrid falls back to lexical without vectors)
+    embedder: str | None
+    total: int
+    offset: int
+    limit: int
+    took_ms: float
+    hits: list[SearchHit]
+
+
+class SearchEngine:
+    def __init__(self, store: Store, embedder: Embedder | None = None, fusion: Fusion | None = None):
+        self.store, self.embedder = store, embedder
+        self.fusion = fusion or Fusion()
+        self.vectors = VectorIndex(store, embedder.name) if embedder else None
+
+    # -- rankers (also used directly by the benchmarks) ----------------------------------
+
+    def lexical(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None
+                ) -> list[tuple[str, float]]:
+        match = build_match(parsed)
+        if not match:
+            return []
+        return self.store.lexical_search_filtered(match, k, self.fusion.weights, filters)
+
+    def embed_query(self, text: str):  # -> np.ndarray | None
+        if not self.embedder or not text.strip():
+            return None
+        return self.embedder.embed([text])[0]
+
+    def semantic_ready(self) -> bool:
+        if self.vectors is None:
+            return False
+        self.vectors.refresh()
+        return len(self.vectors) > 0
+
+    def semantic(self, qvec, k: int, allowed: set[str] | None = None,
+                 min_score: float = -1.0) -> list[tuple[str, float]]:
+        if qvec is None or not self.semantic_ready():
+            return []
+        assert self.vectors is not None
+        return self.vectors.top(qvec, k, allowed, min_score)
+
+    def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """One ranking from two. RRF uses ranks only; convex min-max scales each list's
+        scores to [0, 1] and mixes them (a paper absent from a list gets 0 there)."""
+        f = self.fusion
+        scores: dict[str, float] = {}
+        if f.method == "rrf":
+            for ranking in (lex, sem):
+                for rank, (pid, _) in enumerate(ranking):
+                    scores[pid] = scores.get(pid, 0.0) + 1.0 / (f.rrf_k + rank + 1)
+        else:
+            for ranking, w in ((lex, 1.0 - f.alpha), (sem, f.alpha)):
+                if not ranking:
+                    continue
+                hi, lo = ranking[0][1], min(s for _, s in ranking)
+                span = (hi - lo) or 1.0
+                for pid, s in ranking:
+                    scores[pid] = scores.get(pid, 0.0) + w * (s - lo) / span
+        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
+    # -- the entry points -----------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        t0 = time.perf_counter()
+        parsed = parse_query(query.q)
+        filters = query.filters() if query.has_filters() else None
+        mode: str = query.mode
+        if parsed.empty:
+            ids, total = self.store.browse_ids(filters, "upvotes" if query.sort == "upvotes" else "date",
+                                               query.limit, query.offset)
+            hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed)
+            return self._results(query, "browse", total, hits, t0)
+        depth = max(self.fusion.depth, query.offset + query.limit)
+        lex: list[tuple[str, float]] = []
+        sem: list[tuple[str, float]] = []
+        if mode in ("hybrid", "lexical"):
+            lex = self.lexical(parsed, depth, filters)
+        if mode in ("hybrid", "semantic"):
+            qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
+            if qvec is None:
+                mode = "lexical" if mode == "hybrid" else "none"
+            elif parsed.phrases or parsed.authors:
+                # Phrases and author: are hard constraints: the embedding only re-ranks the
+                # papers that satisfy them.
+                assert self.vectors is not None
+                lex = lex or self.lexical(parsed, depth, filters)
+                sc = self.vectors.scores_for(qvec, [p for p, _ in lex])
+                sem = sorted(sc.items(), key=lambda x: -x[1])
+            else:
+                allowed = self.store.search_filter_ids(filters) if filters else None
+                sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity)
+        ranked = self.fuse(lex, sem) if (lex and sem) else (lex or sem)
+        found: dict[str, list[str]] = {}
+        for name, ranking in (("lexical", lex), ("semantic", sem)):
+            for pid, _ in ranking:
+                found.setdefault(pid, []).append(name)
+        pool, dups = self._collapse(ranked)
+        total = len(pool)
+        if len(lex) >= depth:  # more lexical matches exist than we ranked: count them all
+            match = build_match(parsed)
+            assert match is not None
+            extra = self.store.lexical_count(match, filters) - len(lex)
+            total += max(0, extra)
+        if query.sort != "relevance":
+            pool = self._sorted(pool, query.sort)
+        page = pool[query.offset:query.offset + query.limit]
+        score = dict(ranked)
+        hits = self._hits([p for p, _ in page], score, found, dups, parsed)
+        return self._results(query, mode, total, hits, t0)
+
+    def similar(self, paper_id: str, limit: int = 10) -> SearchResults:
+        """Papers like this one: nearest vectors, or (no vector) BM25 on its title+abstract
+        words. The paper itself and its duplicates are left out. Unknown id -> KeyError."""
+        t0 = time.perf_counter()
+        pid = self.store.resolve_id(paper_id)
+        if pid is None:
+            raise KeyError(f"paper {paper_id!r} is not in the store")
+        paper = self.store.get_paper(pid)
+        assert paper is not None
+        mode, ranked = "semantic", []
+        vec = self.vectors.vector(pid) if self.semantic_ready() and self.vectors else None
+        if vec is not None:
+            ranked = self.semantic(vec, limit * 3 + 10)
+        else:
+            mode = "lexical"
+            terms = parse_query(f"{paper.title} {paper.abstract[:600]}")
+            ranked = self.lexical(terms, limit * 3 + 10)
+        own = self.store.title_keys([pid]).get(pid)
+        pool, dups = self._collapse([(p, s) for p, s in ranked if p != pid])
+        keys = self.store.title_keys([p for p, _ in pool])
+        pool = [(p, s) for p, s in pool if keys.get(p) != own][:limit]
+        found = {p: [mode] for p, _ in pool}
+        hits = self._hits([p for p, _ in pool], dict(pool), found, dups, ParsedQuery())
+        q = SearchQuery(q=f"similar:{pid}", limit=max(1, min(limit, 200)))
+        return self._results(q, mode, len(hits), hits, t0)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _collapse(self, ranked: list[tuple[str, float]]
+                  ) -> tuple[list[tuple[str, float]], dict[str, list[str]]]:
+        """Keep the best-ranked paper of each normalised title; remember the others."""
+        keys = self.store.title_keys([p for p, _ in ranked])
+        first: dict[str, str] = {}
+        pool: list[tuple[str, float]] = []
+        dups: dict[str, list[str]] = {}
+        for pid, s in ranked:
+            key = keys.get(pid, pid)
+            if key in first:
+                dups.setdefault(first[key], []).append(pid)
+                continue
+            first[key] = pid
+            pool.append((pid, s))
+        return pool, dups
+
+    def _sorted(self, pool: list[tuple[str, float]], sort: str) -> list[tuple[str, float]]:
+        papers = self.store.get_papers([p for p, _ in pool])
+
+        def key(item: tuple[str, float]) -> tuple:
+            p = papers.get(item[0])
+            day = (p.day if p else None) or dt.date.min
+            up = (p.upvotes if p else None) or 0
+            return (-up, -day.toordinal()) if sort == "upvotes" else (-day.toordinal(), -up)
+
+        return sorted(pool, key=key)
+
+    def _hits(self, ids: list[str], score: dict[str, float], found: dict[str, list[str]],
+              dups: dict[str, list[str]], parsed: ParsedQuery) -> list[SearchHit]:
+        papers = self.store.get_papers(ids)
+        enr = self.store.get_enrichments(ids)
+        marked: dict[str, tuple[str, str]] = {}
+        terms = parsed.highlight_terms
+        if terms and ids:
+            match = build_match(ParsedQuery(terms=terms))
+            if match:
+                marked = self.store.fts_highlight(match, ids, START, END)
+        hits = []
+        for pid in ids:
+            p = papers.get(pid)
+            if p is None:  # deleted between ranking and fetching
+                continue
+            t, a = marked.get(pid, (None, None))
+            clean = not any(m in p.title + p.abstract for m in (START, END))
+            title = spans_from_marked(t) if clean and t is not None else plain(p.title)
+            summary = spans_from_marked(a) if clean and a is not None else plain(p.abstract)
+            e = enr.get(pid)
+            hits.append(SearchHit(id=pid, score=round(score.get(pid, 0.0), 6),
+                                  found_by=found.get(pid, []), paper=p,
+                                  tags=e.tags if e else [], highlightedTitle=title,
+                                  highlightedSummary=summary, snippet=snippet(summary),
+                                  duplicates=dups.get(pid, [])))
+        return hits
+
+    def _results(self, q: SearchQuery, mode: str, total: int, hits: list[SearchHit],
+                 t0: float) -> SearchResults:
+        return SearchResults(query=q.q, mode=mode, embedder=self.embedder.name if self.embedder else None,
+                             total=total, offset=q.offset, limit=q.limit,
+                             took_ms=round((time.perf_counter() - t0) * 1000, 2), hits=hits)

@@ -1,0 +1,127 @@
+"""Vector index: compute each paper's vector once per model, keep the matrix in memory.
+
+`build_vectors` is incremental: a paper is (re-)embedded only when the hash of its text
+(title + abstract) differs from the hash stored with its vector, so a daily run embeds only
+the day's new or edited papers. `VectorIndex` loads the matrix once and reloads it only
+when `build_vectors` recorded a new version in the store's meta table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..store.base import Store
+from .embed import Embedder, text_hash
+
+
+def _version_key(model: str) -> str:
+    return f"vectors_version:{model}"
+
+
+@dataclass
+class IndexStats:
+    model: str
+    papers: int = 0
+    embedded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def build_vectors(store: Store, embedder: Embedder, batch: int = 256,
+                  progress: Callable[[int, int], None] | None = None) -> IndexStats:
+    """Embed new/changed papers and drop vectors of papers that are gone.
+
+    progress(done, todo) is called after each batch (for a progress bar)."""
+    t0 = time.perf_counter()
+    stats = IndexStats(model=embedder.name)
+    have = store.vector_hashes(embedder.name)
+    todo: list[tuple[str, str, str]] = []  # (id, hash, text)
+    seen: set[str] = set()
+    for pid, title, abstract in store.search_texts():
+        seen.add(pid)
+        text = f"{title}. {abstract}".strip()
+        h = text_hash(text)
+        if have.get(pid) == h:
+            stats.unchanged += 1
+        else:
+            todo.append((pid, h, text))
+    stats.papers = len(seen)
+    gone = [pid for pid in have if pid not in seen]
+    if gone:
+        store.delete_vectors(embedder.name, gone)
+        stats.removed = len(gone)
+    # Similar lengths in one batch waste less padding in transformer models.
+    todo.sort(key=lambda x: len(x[2]))
+    if progress:
+        progress(0, len(todo))
+    for i in range(0, len(todo), batch):
+        part = todo[i:i + batch]
+        vecs = embedder.embed([t for _, _, t in part])
+        store.put_vectors(embedder.name, [(pid, h, v) for (pid, h, _), v in zip(part, vecs, strict=True)])
+        stats.embedded += len(part)
+        if progress:
+            progress(stats.embedded, len(todo))
+    if stats.embedded or stats.removed or store.get_meta(_version_key(embedder.name)) is None:
+        store.set_meta(_version_key(embedder.name), f"{time.time():.6f}")
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+class VectorIndex:
+    """The model's vectors as one in-memory float32 matrix (rows unit length)."""
+
+    def __init__(self, store: Store, model: str):
+        self.store, self.model = store, model
+        self.version: str | None = "unloaded"
+        self.ids: list[str] = []
+        self.row: dict[str, int] = {}
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def refresh(self) -> None:
+        """Reload when the store's vectors changed since the last load (one meta read)."""
+        version = self.store.get_meta(_version_key(self.model))
+        if version == self.version:
+            return
+        ids, mat = self.store.load_vectors(self.model)
+        self.ids, self.matrix = ids, np.ascontiguousarray(mat, dtype=np.float32)
+        self.row = {pid: i for i, pid in enumerate(ids)}
+        self.version = version
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def top(self, qvec: np.ndarray, k: int, allowed: set[str] | None = None,
+            min_score: float = -1.0) -> list[tuple[str, float]]:
+        """Best k (id, cosine) by exact dot product; `allowed` restricts to those ids."""
+        if not self.ids or k <= 0:
+            return []
+        scores = self.matrix @ np.asarray(qvec, dtype=np.float32).reshape(-1)
+        if allowed is not None:
+            mask = np.full(len(self.ids), -np.inf, dtype=np.float32)
+            rows = [self.row[p] for p in allowed if p in self.row]
+            mask[rows] = 0.0
+            scores = scores + mask
+        k = min(k, len(scores))
+        idx = np.argpartition(-scores, k - 1)[:k]
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in idx if scores[i] > min_score]
+
+    def scores_for(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
+        rows = [(p, self.row[p]) for p in ids if p in self.row]
+        if not rows:
+            return {}
+        sub = self.matrix[[r for _, r in rows]] @ np.asarray(qvec, dtype=np.float32).reshape(-1)
+        return {p: float(s) for (p, _), s in zip(rows, sub, strict=True)}
+
+    def vector(self, paper_id: str) -> np.ndarray | None:
+        i = self.row.get(paper_id)
+        return None if i is None else self.matrix[i]
