@@ -42,7 +42,7 @@ class Ctx:
 
 def fail(message: str, code: int = 1) -> None:
     """One clear line on stderr, then exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
