@@ -1,0 +1,79 @@
+"""Embedders: the deterministic hashing one always; the real minilm where it is installed."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from papersift.model import Paper
+from papersift.search.embed import EmbedderError, HashingEmbedder, get_embedder, minilm_available
+from papersift.search.engine import SearchEngine, SearchQuery
+from papersift.search.index import build_vectors
+from papersift.store import SQLiteStore
+
+
+def test_hashing_is_deterministic_and_unit_length():
+    a = HashingEmbedder(128).embed(["graph neural networks", "", "graph neural networks"])
+    assert a.shape == (3, 128) and a.dtype == np.float32
+    assert np.array_equal(a[0], a[2])
+    assert np.isclose(np.linalg.norm(a[0]), 1.0) and not a[1].any()
+    b = HashingEmbedder(128).embed(["graph neural network", "protein folding"])
+    assert a[0] @ b[0] > a[0] @ b[1]
+
+
+def test_unknown_embedder_is_a_clear_error():
+    with pytest.raises(EmbedderError, match="unknown embedder 'bert'"):
+        get_embedder("bert")
+    assert get_embedder("none") is None
+
+
+needs_minilm = pytest.mark.skipif(not minilm_available(), reason="embed extra not installed")
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return get_embedder("minilm")
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_minilm_loads_offline_from_the_wheel(minilm, monkeypatch):
+    v = minilm.embed(["a car drove down the road", "an automobile on the street", "banana bread recipe"])
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+    import os
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_minilm_finds_papers_without_shared_words(minilm, tmp_path):
+    s = SQLiteStore(tmp_path / "m.db")
+    s.upsert_papers([
+        Paper(arxiv_id="2503.00001", title="Protein structure prediction with deep networks",
+              abstract="We predict the 3D folding of amino acid chains."),
+        Paper(arxiv_id="2503.00002", title="Stock market forecasting",
+              abstract="Predicting equity prices with time series models."),
+        Paper(arxiv_id="2503.00003", title="Speech recognition for low-resource languages",
+              abstract="Automatic transcription of spoken audio."),
+    ])
+    build_vectors(s, minilm)
+    eng = SearchEngine(s, minilm)
+    res = eng.search(SearchQuery(q="how do proteins fold", mode="semantic"))
+    assert res.hits[0].id == "2503.00001"
+    res = eng.search(SearchQuery(q="turning voice into text"))
+    assert res.mode == "hybrid" and res.hits[0].id == "2503.00003"
+    assert eng.similar("2503.00001", limit=1).hits
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("skeletoken") is None or not minilm_available(),
+                    reason="model2vec[distill] not installed")
+def test_model2vec_distills_locally_and_caches(tmp_path):
+    emb = get_embedder("model2vec", tmp_path)
+    assert (tmp_path / "models" / "model2vec-minilm-256" / "config.json").exists()
+    v = emb.embed(["reinforcement learning agent", "policy gradient for agents", "cooking pasta"])
+    assert v.shape[1] == emb.dim and v[0] @ v[1] > v[0] @ v[2]
+    again = get_embedder("model2vec", tmp_path)  # from the cache, same vectors
+    assert np.allclose(again.embed(["cooking pasta"])[0], v[2], atol=1e-6)
