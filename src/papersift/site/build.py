@@ -137,12 +137,8 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
         member_days.setdefault(pid, set()).add(d)
         if moved_to:
             moved_by_day.setdefault(d, {})[pid] = moved_to
-    readings = {}
-    for k in day_keys:
-        rd = store.get_reading(dt.date.fromisoformat(k))
-        if rd is not None:
-            readings[k] = rd
-    reading_hash = {k: hashlib.sha1(v.model_dump_json().encode()).hexdigest()[:12] for k, v in readings.items()}
+    reading_hash = store.reading_hashes()
+    readings = set(reading_hash)
 
     # ---- what to render ----
     all_by_day: dict[str, list[Paper]] | None = None
@@ -199,7 +195,7 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
                 out.extend(all_by_day.get(d.isoformat(), []))
                 d += dt.timedelta(days=1)
             return out
-        return store.papers_between(start, end)
+        return store.top_between(start, end, TOP_N)
 
     # ---- paper pages first, so listings never link to a page not yet written ----
     total = len(paper_ids)
@@ -252,7 +248,9 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
         if k in day_keys:
             w.write(f"d/{k}.html", day_page(k, "../"))
         if k in readings and k in dirty_readings:
-            w.write(f"d/{k}-zh.html", r.reading(readings[k]))
+            rd = store.get_reading(dt.date.fromisoformat(k))
+            if rd is not None:
+                w.write(f"d/{k}-zh.html", r.reading(rd))
         say("days", i + 1, len(dirty_days))
     res.days = len(dirty_days)
     for k in sorted(dirty_weeks):
@@ -271,7 +269,7 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
                                          prev=prev, next=nxt, ranked=True))
 
     # ---- topics and their feeds ----
-    members_by_tag = store.tag_members(None if dirty_tags is None else sorted(dirty_tags))
+    members_by_tag = store.tag_members(None if dirty_tags is None else sorted(dirty_tags), TAG_PAGE_N)
     for tag in sorted(members_by_tag if dirty_tags is not None else TAGS):
         if tag not in TAGS:
             continue
@@ -288,9 +286,7 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
                                           f"feeds/t/{tag}").items():
             w.write(rel, data)
     if dirty_tags is None or dirty_tags:
-        counts = {t: len(v) for t, v in (store.tag_members() if dirty_tags is not None
-                                           else members_by_tag).items()}
-        w.write("t/index.html", r.topics(counts))
+        w.write("t/index.html", r.topics(store.tag_counts()))
 
     # ---- site-wide pages ----
     recent: list[dict[str, Any]] = []

@@ -542,22 +542,42 @@ class SQLiteStore:
             "UNION SELECT paper_id FROM day_papers WHERE first_seen >= ?1", (since,))
         return {r[0] for r in rows}
 
-    def tag_members(self, tags: Iterable[str] | None = None) -> dict[str, list[str]]:
-        """tag -> ids of enriched papers carrying it, newest day first (JSON scanned in SQL)."""
+    def tag_members(self, tags: Iterable[str] | None = None,
+                    limit: int | None = None) -> dict[str, list[str]]:
+        """tag -> ids of enriched papers carrying it, newest day first, at most `limit` each."""
         where, params = "", []
         if tags is not None:
             tags = list(tags)
             if not tags:
                 return {}
             where, params = f"WHERE j.value IN ({_qs(tags)})", tags
+        sql = ("SELECT j.value AS tag, e.paper_id AS pid, ROW_NUMBER() OVER (PARTITION BY j.value "
+               "ORDER BY p.day DESC, coalesce(p.upvotes, 0) DESC, p.id) AS n "
+               "FROM enrichments e, json_each(e.data, '$.tags') j "
+               f"JOIN papers p ON p.id = e.paper_id {where}")
+        if limit is not None:
+            sql = f"SELECT tag, pid, n FROM ({sql}) WHERE n <= {int(limit)}"
         out: dict[str, list[str]] = {}
-        for tag, pid in self.conn.execute(
-                "SELECT j.value, e.paper_id FROM enrichments e, json_each(e.data, '$.tags') j "
-                f"JOIN papers p ON p.id = e.paper_id {where} "
-                "ORDER BY p.day DESC, coalesce(p.upvotes, 0) DESC, p.id", params):
+        for tag, pid, _ in self.conn.execute(sql + " ORDER BY 1, 3", params):
             out.setdefault(tag, []).append(pid)
         return out
 
+    def tag_counts(self) -> dict[str, int]:
+        """tag -> number of enriched papers carrying it."""
+        return dict(self.conn.execute(
+            "SELECT j.value, count(*) FROM enrichments e, json_each(e.data, '$.tags') j "
+            "GROUP BY j.value").fetchall())
+
+    def top_between(self, start: dt.date, end: dt.date, limit: int) -> list[Paper]:
+        """The most upvoted papers whose day falls in [start, end], each once."""
+        return self._fetch("day BETWEEN ? AND ? ORDER BY coalesce(upvotes, 0) DESC, "
+                           "published DESC, id LIMIT ?", [start.isoformat(), end.isoformat(), limit])
+
+    def reading_hashes(self) -> dict[str, str]:
+        """day -> digest of its stored reading (tells a build which reading pages changed)."""
+        import hashlib
+        return {d: hashlib.sha1(data.encode("utf-8")).hexdigest()[:12]
+                for d, data in self.conn.execute("SELECT day, data FROM readings")}
 
     # -- search (search/engine.py reads these) ----------------------------------------
 
