@@ -98,4 +98,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model, paper_id)
     ) WITHOUT ROWID;
     """,
+    # 3: near-duplicate blocking keys (dedup.block_keys) of papers without an arXiv id, so a
+    # listing paper whose title differs slightly from its arXiv record still merges into it.
+    """
+    CREATE TABLE title_blocks (
+        key TEXT NOT NULL, paper_id TEXT NOT NULL,
+        PRIMARY KEY (key, paper_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX title_blocks_paper ON title_blocks(paper_id);
+    """,
 ]
