@@ -158,19 +158,23 @@ def _daily_arxiv_record(name: str) -> Callable[[dict[str, Any], str], Item]:
     # Daily files (data/2025-03-18.jsonl) carry no date: the file's date is the listing's.
     m = _DATE_IN_NAME.search(name)
     file_date = m.group(1) if m else None
+    seen_at = dt.datetime.now(dt.UTC)
 
     def make(obj: dict[str, Any], ref: str) -> Item:
-        arxiv_id = try_arxiv_id(obj.get("id") if isinstance(obj.get("id"), str) else None)
-        if arxiv_id is None:
-            return RecordError(ref, "id", f"{obj.get('id')!r} is not an arXiv id; fix or remove it")
+        raw_id = obj.get("id")
+        if not isinstance(raw_id, str) or not raw_id.strip():
+            return RecordError(ref, "id", "missing arXiv id; fix or remove the line")
+        cate = obj.get("cate")
         try:
+            # Paper validates and normalises everything, the id included (one place).
             paper = Paper(
-                arxiv_id=arxiv_id, title=obj.get("title") or "",
+                arxiv_id=raw_id, title=obj.get("title") or "",
                 abstract=obj.get("abstract") or obj.get("summary") or "",
-                authors=obj.get("authors") or [], categories=obj.get("categories") or (
-                    [obj["cate"]] if isinstance(obj.get("cate"), str) else []),
+                authors=obj.get("authors") or [],
+                categories=obj.get("categories") or ([cate] if isinstance(cate, str) else []),
                 published=obj.get("published") or file_date, comment=obj.get("comment") or None,
-                sources=[Provenance(source="daily-arxiv", ref=ref)])
+                # Built by us from trusted values: no validation needed (hot path).
+                sources=[Provenance.model_construct(source="daily-arxiv", ref=ref, seen_at=seen_at)])
         except ValidationError as e:
             return _validation_error(ref, e)
         return Record(paper=paper, ref=ref)

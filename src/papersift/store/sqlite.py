@@ -34,9 +34,13 @@ try:  # orjson: same JSON text as json.dumps(ensure_ascii=False), minus spaces, 
 
     def _dumps(v: Any) -> str:
         return orjson.dumps(v).decode()
+
+    _loads = orjson.loads
 except ImportError:  # pragma: no cover
     def _dumps(v: Any) -> str:
         return json.dumps(v, ensure_ascii=False)
+
+    _loads = json.loads
 
 
 def _now() -> str:
@@ -53,7 +57,7 @@ def _to_db(name: str, v: Any) -> Any:
 
 def _from_db(name: str, v: Any) -> Any:
     if name in _JSON_FIELDS:
-        return json.loads(v)
+        return _loads(v)
     if name in _DATE_FIELDS:
         return dt.date.fromisoformat(v) if v else None
     return v
