@@ -10,17 +10,19 @@ HFday enrichments are saved unless an LLM enrichment is already there, days are 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .model import Enrichment, Reading
-from .sources.archives import detect_format, open_source, read_source
-from .sources.records import DayInfo, FormatError, Record, RecordError
+from .sources.archives import Item, detect_format, open_source, read_source
+from .sources.records import DayInfo, FormatError, Record, RecordError, Skipped
 from .store.base import Store, UpsertStats
 
-CHUNK = 5000
+CHUNK = 5000  # papers per store transaction
 # progress(file name, bytes done in this file, file size)
 Progress = Callable[[str, int, int], None]
 
@@ -72,7 +74,7 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         chunk: list[Record] = []
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
-        for item in read_source(src, use, year):
+        for item in _background(read_source(src, use, year, skip=store.seen_records)):
             if isinstance(item, Record):
                 chunk.append(item)
                 if len(chunk) >= CHUNK:
@@ -80,6 +82,9 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
                     chunk = []
                     if progress:
                         progress(src.name, src.position(), src.size)
+            elif isinstance(item, Skipped):
+                summary.records += item.count
+                summary.stats.unchanged += item.count
             elif isinstance(item, RecordError):
                 summary.errors.append(str(item))
             elif isinstance(item, DayInfo):
@@ -106,6 +111,53 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         src.close()
 
 
+_DONE = object()
+
+
+def _background(items: Iterator[Item], batch: int = 500) -> Iterator[Item]:
+    """Run a reader in a thread, handing its items over in batches.
+
+    Parsing and validation (Python) then overlap with SQLite's writes and full-text
+    indexing, which release the GIL: on two cores a bulk import takes the longer of the two
+    instead of their sum. The queue is bounded, so memory stays flat on any file size.
+    """
+    q: queue.Queue = queue.Queue(maxsize=16)
+    stop = threading.Event()
+
+    def run() -> None:
+        buf: list[Item] = []
+        try:
+            for it in items:
+                buf.append(it)
+                if len(buf) >= batch:
+                    q.put(buf)
+                    buf = []
+                    if stop.is_set():
+                        return
+            q.put(buf)
+            q.put(_DONE)
+        except BaseException as e:  # handed to the consumer, raised there
+            q.put(e)
+
+    t = threading.Thread(target=run, name="papersift-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            got = q.get()
+            if got is _DONE:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+    finally:
+        stop.set()
+        while t.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
+
+
 def _day_source(fmt: str) -> str:
     return {"hf-api": "hf-dump"}.get(fmt, fmt)
 
@@ -115,6 +167,9 @@ def _store_chunk(store: Store, chunk: list[Record], summary: ImportSummary,
     stats = store.upsert_papers(r.paper for r in chunk)
     summary.stats.add(stats)
     summary.records += len(chunk)
+    fps = [r.fp for r in chunk if r.fp is not None]
+    if fps:
+        store.mark_records(fps)
     # stats.ids holds the stored id of each input paper, in input order.
     pending: list[tuple[str, Enrichment]] = []
     for rec, pid in zip(chunk, stats.ids, strict=True):

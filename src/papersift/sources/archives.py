@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from . import RecordError as HFRecordError
 from .archives_hfday import is_hfday, parse_hfday
 from .hf import parse_item
 from .listing import parse_listing
-from .records import DayInfo, FormatError, Record, RecordError
+from .records import DayInfo, FormatError, Record, RecordError, Skipped
 
 try:  # orjson parses the 89k-paper archive about 2x faster; stdlib json otherwise.
     import orjson
@@ -45,7 +46,10 @@ except ImportError:  # pragma: no cover - orjson is a dependency, but stay usabl
     _DecodeError = (json.JSONDecodeError, ValueError)
 
 FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
-Item = Record | RecordError | DayInfo
+Item = Record | RecordError | DayInfo | Skipped
+# skip(fingerprints) -> those already imported; lets a re-import pass over them unparsed.
+SkipFn = Callable[[list[bytes]], set[bytes]]
+_BATCH = 2000
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -103,14 +107,16 @@ def detect_format(src: Source) -> str:
     return "listing"
 
 
-def read_source(src: Source, fmt: str, year: int | None = None) -> Iterator[Item]:
-    """Records of one opened file in the given format (not 'auto')."""
+def read_source(src: Source, fmt: str, year: int | None = None,
+                skip: SkipFn | None = None) -> Iterator[Item]:
+    """Records of one opened file in the given format (not 'auto'). With `skip`, records of
+    one-paper-per-line formats carry a fingerprint, and those `skip` knows are not parsed."""
     if fmt in ("daily-arxiv", "arxiv-jsonl"):
-        yield from _jsonl(src, _daily_arxiv_record(src.name))
+        yield from _jsonl(src, _daily_arxiv_record(src.name), skip, b"daily-arxiv\0")
     elif fmt == "hf-archive":
         yield from _hf_archive(src)
     elif fmt == "papers":
-        yield from _jsonl(src, _paper_record)
+        yield from _jsonl(src, _paper_record, skip, b"papers\0")
     elif fmt == "hfday":
         yield from parse_hfday(_whole_json(src), src.name)
     elif fmt == "hf-api":
@@ -138,11 +144,32 @@ def _validation_error(ref: str, e: ValidationError) -> RecordError:
                        f"{err['msg']}; fix or remove this record")
 
 
-def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item]) -> Iterator[Item]:
+def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item], skip: SkipFn | None = None,
+           salt: bytes = b"") -> Iterator[Item]:
+    batch: list[tuple[int, bytes]] = []
     for n, line in enumerate(src.stream, 1):
-        if not line.strip():
+        if line.strip():
+            batch.append((n, line))
+            if len(batch) >= _BATCH:
+                yield from _jsonl_batch(src.name, batch, make, skip, salt)
+                batch = []
+    if batch:
+        yield from _jsonl_batch(src.name, batch, make, skip, salt)
+
+
+def _jsonl_batch(name: str, batch: list[tuple[int, bytes]], make: Callable[[dict[str, Any], str], Item],
+                 skip: SkipFn | None, salt: bytes) -> Iterator[Item]:
+    fps: list[bytes | None] = [None] * len(batch)
+    known: set[bytes] = set()
+    if skip is not None:
+        fps = [hashlib.blake2b(salt + line.strip(), digest_size=16).digest() for _, line in batch]
+        known = skip(fps)  # type: ignore[arg-type]
+        if known:
+            yield Skipped(sum(1 for f in fps if f in known))
+    for (n, line), fp in zip(batch, fps, strict=True):
+        if fp in known:
             continue
-        ref = f"{src.name}:{n}"
+        ref = f"{name}:{n}"
         try:
             obj = _loads(line)
         except _DecodeError as e:
@@ -151,7 +178,10 @@ def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item]) -> Iterator
         if not isinstance(obj, dict):
             yield RecordError(ref, "json", "not a JSON object; fix or remove the line")
             continue
-        yield make(obj, ref)
+        item = make(obj, ref)
+        if isinstance(item, Record):
+            item.fp = fp
+        yield item
 
 
 def _daily_arxiv_record(name: str) -> Callable[[dict[str, Any], str], Item]:

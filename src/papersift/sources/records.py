@@ -22,6 +22,14 @@ class Record:
     # decided the paper's id (a listing paper may merge into an arXiv one).
     enrichment: Enrichment | None = None
     day: dt.date | None = None  # the HF Daily Papers day this record lists the paper on
+    fp: bytes | None = None  # fingerprint of the raw record (one-record-per-line formats)
+
+
+@dataclass
+class Skipped:
+    """Raw records the caller said were imported before: not parsed again."""
+
+    count: int
 
 
 @dataclass

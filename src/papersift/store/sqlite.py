@@ -27,7 +27,7 @@ _JSON_FIELDS = frozenset({"authors", "affiliations", "categories", "ai_keywords"
 _DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
 _COLUMNS = ("id",) + PAPER_FIELDS + ("num_authors",)
 _CONVERTED = _JSON_FIELDS | _DATE_FIELDS
-_CHUNK = 2000
+_CHUNK = 5000  # papers per transaction (fewer, larger FTS segments)
 
 try:  # orjson: same JSON text as json.dumps(ensure_ascii=False), minus spaces, 5x faster.
     import orjson
@@ -224,8 +224,15 @@ class SQLiteStore:
                     updates.append(self._paper_values(paper)[1:] + [
                         title_key(paper.title), paper.content_hash(), _day(paper), now, pid])
             cols = _COLUMNS + ("title_key", "content_hash", "day", "created_at", "changed_at")
+            # New rows get rowids above the current maximum: index exactly those, set-based,
+            # in this transaction (migration 5 replaced the per-row insert trigger).
+            top = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
             self.conn.executemany(
                 f"INSERT INTO papers ({', '.join(cols)}) VALUES ({_qs(cols)})", inserts)
+            if inserts:
+                self.conn.execute(
+                    "INSERT INTO papers_fts (rowid, title, abstract, authors) "
+                    "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ?", (top,))
             sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at"))
             self.conn.executemany(f"UPDATE papers SET {sets} WHERE id = ?", updates)
             self.conn.executemany(
@@ -488,6 +495,24 @@ class SQLiteStore:
         row = self.conn.execute("SELECT data FROM readings WHERE day = ?",
                                 (day.isoformat(),)).fetchone()
         return Reading.model_validate_json(row[0]) if row else None
+
+    # -- import fingerprints (ingest.py) ----------------------------------------------
+
+    def seen_records(self, fps: list[bytes]) -> set[bytes]:
+        """Those of `fps` (fingerprints of raw archive records) imported before."""
+        out: set[bytes] = set()
+        with self._lock:
+            for i in range(0, len(fps), 5000):
+                part = fps[i:i + 5000]
+                out.update(r[0] for r in self.conn.execute(
+                    f"SELECT fp FROM import_seen WHERE fp IN ({_qs(part)})", part))
+        return out
+
+    def mark_records(self, fps: Iterable[bytes]) -> None:
+        """Remember raw records that are now stored (a re-import skips them)."""
+        with self._tx():
+            self.conn.executemany("INSERT OR IGNORE INTO import_seen (fp) VALUES (?)",
+                                  [(f,) for f in fps])
 
     # -- runs and meta ----------------------------------------------------------------
 
