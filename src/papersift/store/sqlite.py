@@ -175,7 +175,8 @@ class SQLiteStore:
                 target = renames.get(target, target)
                 old = known.get(target)
                 if old is None:
-                    old = self._find_duplicate(p, tk, bks, known, renames, by_title, by_block)
+                    old = self._find_duplicate(p, tk, bks, known, original, renames, by_title,
+                                               by_block)
                     if old is not None:
                         stats.merged += 1
                 if old is None:
@@ -252,7 +253,8 @@ class SQLiteStore:
         return stats
 
     def _find_duplicate(self, p: Paper, tk: str, bks: list[str], known: dict[str, Paper],
-                        renames: dict[str, str], by_title: dict[str, list[str]],
+                        original: dict[str, Paper], renames: dict[str, str],
+                        by_title: dict[str, list[str]],
                         by_block: dict[str, list[str]]) -> Paper | None:
         """A stored (or earlier in this chunk) paper that `p` duplicates, via blocking."""
         seen: set[str] = set()
@@ -283,7 +285,8 @@ class SQLiteStore:
         ids = [r[0] for r in rows if r[0] not in seen]
         for cand in [known.get(i) or q for i in ids for q in self._fetch("id = ?", [i])]:
             if same_paper(cand, p):
-                known.setdefault(cand.id, cand)
+                if cand.id not in known:  # fetched from the database just now
+                    known[cand.id] = original[cand.id] = cand
                 return known[cand.id]
         return None
 
