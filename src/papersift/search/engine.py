@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -35,6 +36,7 @@ from ..store.base import Store
 from .embed import Embedder
 from .highlight import END, START, Span, plain, snippet, spans_from_marked
 from .index import VectorIndex
+from .lexical import BM25Index, build_from_store
 from .query import ParsedQuery, build_match, parse_query
 
 Mode = Literal["hybrid", "lexical", "semantic"]
@@ -104,19 +106,45 @@ class SearchResults(BaseModel):
 
 
 class SearchEngine:
-    def __init__(self, store: Store, embedder: Embedder | None = None, fusion: Fusion | None = None):
+    def __init__(self, store: Store, embedder: Embedder | None = None, fusion: Fusion | None = None,
+                 cache_dir: Path | None = None):
         self.store, self.embedder = store, embedder
         self.fusion = fusion or Fusion()
         self.vectors = VectorIndex(store, embedder.name) if embedder else None
+        # The BM25 index is cached beside the SQLite file unless told otherwise.
+        db_path = getattr(store, "path", None)
+        self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
+        self._bm25: BM25Index | None = None
+
+    def bm25(self) -> BM25Index:
+        """The in-memory BM25 index, rebuilt only when the papers changed."""
+        version = f"{self.store.papers_version()}|{self.fusion.weights}"
+        if self._bm25 is None or self._bm25.version != version:
+            cache = self.cache_dir / "bm25-index.npz" if self.cache_dir else None
+            self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
+        return self._bm25
 
     # -- rankers (also used directly by the benchmarks) ----------------------------------
 
     def lexical(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None
                 ) -> list[tuple[str, float]]:
-        match = build_match(parsed)
-        if not match:
-            return []
-        return self.store.lexical_search_filtered(match, k, self.fusion.weights, filters)
+        return self.lexical_counted(parsed, k, filters)[0]
+
+    def lexical_counted(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None
+                        ) -> tuple[list[tuple[str, float]], int]:
+        """Best k by BM25 and how many papers match. Free words use the in-memory index;
+        phrases and author: need positions, so those queries go to FTS5."""
+        if parsed.phrases or parsed.authors:
+            match = build_match(parsed)
+            assert match is not None
+            ranked = self.store.lexical_search_filtered(match, k, self.fusion.weights, filters)
+            count = len(ranked) if len(ranked) < k else self.store.lexical_count(match, filters)
+            return ranked, count
+        if not parsed.terms:
+            return [], 0
+        idx = self.bm25()
+        allowed = idx.mask(self.store.search_filter_ids(filters)) if filters else None
+        return idx.top(parsed.terms, k, allowed)
 
     def embed_query(self, text: str):  # -> np.ndarray | None
         if not self.embedder or not text.strip():
@@ -170,8 +198,9 @@ class SearchEngine:
         depth = max(self.fusion.depth, query.offset + query.limit)
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
+        lex_count = 0
         if mode in ("hybrid", "lexical"):
-            lex = self.lexical(parsed, depth, filters)
+            lex, lex_count = self.lexical_counted(parsed, depth, filters)
         if mode in ("hybrid", "semantic"):
             qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
             if qvec is None:
@@ -192,12 +221,8 @@ class SearchEngine:
             for pid, _ in ranking:
                 found.setdefault(pid, []).append(name)
         pool, dups = self._collapse(ranked)
-        total = len(pool)
-        if len(lex) >= depth:  # more lexical matches exist than we ranked: count them all
-            match = build_match(parsed)
-            assert match is not None
-            extra = self.store.lexical_count(match, filters) - len(lex)
-            total += max(0, extra)
+        # Lexical matches beyond the ranked depth still count as results.
+        total = len(pool) + max(0, lex_count - len(lex))
         if query.sort != "relevance":
             pool = self._sorted(pool, query.sort)
         page = pool[query.offset:query.offset + query.limit]
@@ -222,9 +247,9 @@ class SearchEngine:
             mode = "lexical"
             terms = parse_query(f"{paper.title} {paper.abstract[:600]}")
             ranked = self.lexical(terms, limit * 3 + 10)
-        own = self.store.title_keys([pid]).get(pid)
+        own = self._title_keys([pid]).get(pid)
         pool, dups = self._collapse([(p, s) for p, s in ranked if p != pid])
-        keys = self.store.title_keys([p for p, _ in pool])
+        keys = self._title_keys([p for p, _ in pool])
         pool = [(p, s) for p, s in pool if keys.get(p) != own][:limit]
         found = {p: [mode] for p, _ in pool}
         hits = self._hits([p for p, _ in pool], dict(pool), found, dups, ParsedQuery())
@@ -236,7 +261,7 @@ class SearchEngine:
     def _collapse(self, ranked: list[tuple[str, float]]
                   ) -> tuple[list[tuple[str, float]], dict[str, list[str]]]:
         """Keep the best-ranked paper of each normalised title; remember the others."""
-        keys = self.store.title_keys([p for p, _ in ranked])
+        keys = self._title_keys([p for p, _ in ranked])
         first: dict[str, str] = {}
         pool: list[tuple[str, float]] = []
         dups: dict[str, list[str]] = {}
@@ -248,6 +273,13 @@ class SearchEngine:
             first[key] = pid
             pool.append((pid, s))
         return pool, dups
+
+    def _title_keys(self, ids: list[str]) -> dict[str, str]:
+        """From the in-memory index when it is current, else from the store."""
+        idx = self._bm25
+        if idx is not None and idx.version.startswith(self.store.papers_version() + "|"):
+            return {p: idx.keys[idx.row[p]] for p in ids if p in idx.row}
+        return self.store.title_keys(ids)
 
     def _sorted(self, pool: list[tuple[str, float]], sort: str) -> list[tuple[str, float]]:
         papers = self.store.get_papers([p for p, _ in pool])

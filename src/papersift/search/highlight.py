@@ -28,25 +28,16 @@ def plain(text: str) -> list[Span]:
 def spans_from_marked(marked: str) -> list[Span]:
     """Split text carrying START/END markers into spans (adjacent highlights merged)."""
     out: list[Span] = []
-    pos, inside = 0, False
-    buf: list[str] = []
-
-    def push(kind: str, text: str) -> None:
-        if not text:
-            return
-        if out and out[-1].type == kind:
-            out[-1].text += text
-        else:
-            out.append(Span(type=kind, text=text))  # type: ignore[arg-type]
-
-    for i, ch in enumerate(marked):
-        if ch in (START, END):
-            buf.append(marked[pos:i])
-            push("highlight" if inside else "text", "".join(buf))
-            buf = []
-            inside = ch == START
-            pos = i + 1
-    push("highlight" if inside else "text", marked[pos:])
+    for i, chunk in enumerate(marked.split(START)):
+        # Each chunk after the first starts inside a highlight that ends at END.
+        inner, _, rest = chunk.partition(END) if i else ("", "", chunk)
+        for kind, text in (("highlight", inner), ("text", rest)):
+            if not text:
+                continue
+            if out and out[-1].type == kind:
+                out[-1].text += text
+            else:
+                out.append(Span(type=kind, text=text))  # type: ignore[arg-type]
     # "deep" + " " + "learning": a lone space between two highlights reads as one phrase.
     merged: list[Span] = []
     for s in out:

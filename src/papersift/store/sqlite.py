@@ -678,12 +678,18 @@ class SQLiteStore:
         (same tokenizer and stemming as the ranking, so highlights agree with it)."""
         if not ids:
             return {}
-        rows = self.conn.execute(
-            "SELECT p.id, highlight(papers_fts, 0, ?1, ?2), highlight(papers_fts, 1, ?1, ?2) "
-            "FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
-            f"WHERE papers_fts MATCH ?3 AND p.id IN ({', '.join('?' for _ in ids)})",
-            [start, end, match, *ids]).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
+        rowids = self.conn.execute(
+            f"SELECT id, rowid FROM papers WHERE id IN ({_qs(ids)})", ids).fetchall()
+        out: dict[str, tuple[str, str]] = {}
+        for pid, rowid in rowids:
+            # One row at a time: with `rowid = ?` FTS5 seeks instead of scanning every match.
+            row = self.conn.execute(
+                "SELECT highlight(papers_fts, 0, ?1, ?2), highlight(papers_fts, 1, ?1, ?2) "
+                "FROM papers_fts WHERE papers_fts MATCH ?3 AND rowid = ?4",
+                (start, end, match, rowid)).fetchone()
+            if row:
+                out[pid] = (row[0], row[1])
+        return out
 
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]:
         """paper id -> normalised title key (search collapses results sharing one)."""
@@ -695,18 +701,26 @@ class SQLiteStore:
                 f"SELECT id, title_key FROM papers WHERE id IN ({_qs(part)})", part).fetchall())
         return out
 
-    def search_texts(self, batch: int = 5000) -> Iterator[tuple[str, str, str]]:
-        """(id, title, abstract) of every paper, cheaply (what vectors are computed from)."""
+    def search_texts(self, batch: int = 5000, with_authors: bool = False) -> Iterator[tuple[str, ...]]:
+        """(id, title, abstract[, authors text]) of every paper, cheaply (what the search
+        indexes are computed from)."""
         last = 0
         while True:
             rows = self.conn.execute(
-                "SELECT rowid, id, title, abstract FROM papers WHERE rowid > ? ORDER BY rowid "
-                "LIMIT ?", (last, batch)).fetchall()
+                "SELECT rowid, id, title, abstract, authors FROM papers WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?", (last, batch)).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield r[1], r[2], r[3]
+                yield (r[1], r[2], r[3], r[4]) if with_authors else (r[1], r[2], r[3])
             last = rows[-1][0]
+
+    def papers_version(self) -> str:
+        """Changes whenever a paper is added, edited or renamed (cheap: two index lookups)."""
+        # Two statements: SQLite answers a lone max() from the index, two in one need a scan.
+        rowid = self.conn.execute("SELECT max(rowid) FROM papers").fetchone()[0]
+        changed = self.conn.execute("SELECT max(changed_at) FROM papers").fetchone()[0]
+        return f"{rowid or 0}:{changed or ''}"
 
     def delete_vectors(self, model: str, ids: Iterable[str]) -> None:
         ids = list(ids)

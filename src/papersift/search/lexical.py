@@ -1,0 +1,198 @@
+"""In-memory BM25 for free-word queries: the same scoring FTS5's bm25() gives, in ~1 ms.
+
+FTS5 computes bm25() for every row an OR query matches; over 89k abstracts a query like
+"language models" matches 70k rows and takes over a second (bench/search_speed.py). This
+index keeps one postings list per stemmed term with the BM25 contribution precomputed, so a
+query is a handful of numpy scatter-adds into a score vector, then one argpartition.
+
+Scoring follows FTS5's bm25 with column weights: tf = sum of weight(column) * count in that
+column, document length = all tokens, k1 = 1.2, b = 0.75, idf = log((N - n + 0.5) / (n + 0.5))
+floored at 1e-6. Tokens: letters/digits runs, lower-cased, diacritics removed, Porter-stemmed
+(PyStemmer's "porter", which agrees with FTS5's porter tokenizer on >99% of words).
+
+Phrases and author: terms still go to FTS5 (they are selective); the index is rebuilt when
+the papers table changed (cached as an .npz beside the database, so a CLI call loads it in
+well under a second instead of rebuilding).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..ids import title_key
+from ..store.base import Store
+
+try:
+    import Stemmer
+
+    _stem_words = Stemmer.Stemmer("porter").stemWords
+except ImportError:  # pragma: no cover - PyStemmer is a core dependency
+    def _stem_words(words: list[str]) -> list[str]:
+        return words
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+K1, B = 1.2, 0.75
+FORMAT = 1  # bump when the cached file layout or the scoring changes
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+class Analyzer:
+    """Text -> stemmed tokens, with a cache (a corpus has far fewer words than tokens)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        words = _TOKEN.findall(_fold(text)) if not text.isascii() else _TOKEN.findall(text.lower())
+        new = [w for w in set(words) if w not in self.cache]
+        if new:
+            self.cache.update(zip(new, _stem_words(new), strict=True))
+        c = self.cache
+        return [c[w] for w in words]
+
+
+class BM25Index:
+    def __init__(self, ids: list[str], keys: list[str], vocab: dict[str, int], indptr: np.ndarray,
+                 docs: np.ndarray, weights: np.ndarray, version: str):
+        self.ids, self.keys, self.vocab = ids, keys, vocab
+        self.indptr, self.docs, self.weights = indptr, docs, weights
+        self.version = version
+        self.build_seconds = 0.0  # 0 when loaded from the cache file
+        self.row = {pid: i for i, pid in enumerate(ids)}
+        self.analyze = Analyzer()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, rows: list[tuple[str, str, str, str]], version: str,
+              weights: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> BM25Index:
+        """rows: (id, title, abstract, authors text)."""
+        analyze = Analyzer()
+        vocab: dict[str, int] = {}
+        term_ids: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        lengths = np.zeros(len(rows), dtype=np.float32)
+        for d, (_, title, abstract, authors) in enumerate(rows):
+            tf: Counter[int] = Counter()
+            n = 0
+            for text, w in ((title, weights[0]), (abstract, weights[1]), (authors, weights[2])):
+                toks = analyze(text)
+                n += len(toks)
+                for t, cnt in Counter(toks).items():
+                    tf[vocab.setdefault(t, len(vocab))] += w * cnt
+            lengths[d] = n
+            term_ids.append(np.fromiter(tf.keys(), dtype=np.int32, count=len(tf)))
+            tfs.append(np.fromiter(tf.values(), dtype=np.float32, count=len(tf)))
+        n_docs = len(rows)
+        sizes = np.array([len(t) for t in term_ids], dtype=np.int64)
+        all_terms = np.concatenate(term_ids) if term_ids else np.zeros(0, np.int32)
+        all_tf = np.concatenate(tfs) if tfs else np.zeros(0, np.float32)
+        all_docs = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
+        order = np.argsort(all_terms, kind="stable")
+        all_terms, all_tf, all_docs = all_terms[order], all_tf[order], all_docs[order]
+        df = np.bincount(all_terms, minlength=len(vocab)).astype(np.float64)
+        indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        idf = np.maximum(np.log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
+        avg = float(lengths.mean()) if n_docs else 1.0
+        norm = K1 * (1 - B + B * lengths[all_docs] / (avg or 1.0))
+        w = (idf[all_terms] * all_tf * (K1 + 1) / (all_tf + norm)).astype(np.float32)
+        keys = [title_key(r[1]) for r in rows]
+        return cls([r[0] for r in rows], keys, vocab, indptr, all_docs, w, version)
+
+    def scores(self, terms: list[str]) -> np.ndarray | None:
+        """Dense BM25 score per document for OR-ed free terms (None: no term is known)."""
+        stems = list(dict.fromkeys(self.analyze(" ".join(terms))))
+        spans = [(self.indptr[t], self.indptr[t + 1]) for t in (self.vocab.get(s) for s in stems)
+                 if t is not None]
+        if not spans:
+            return None
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        for a, b in spans:
+            out[self.docs[a:b]] += self.weights[a:b]  # a term lists each document once
+        return out
+
+    def top(self, terms: list[str], k: int, allowed: np.ndarray | None = None
+            ) -> tuple[list[tuple[str, float]], int]:
+        """Best k (id, score) and how many documents matched at all."""
+        s = self.scores(terms)
+        if s is None:
+            return [], 0
+        if allowed is not None:
+            s = np.where(allowed, s, 0.0)
+        nz = np.flatnonzero(s)
+        if len(nz) == 0:
+            return [], 0
+        k = min(k, len(nz))
+        part = nz[np.argpartition(-s[nz], k - 1)[:k]]
+        part = part[np.lexsort((part, -s[part]))]  # score desc, then stable by row
+        return [(self.ids[i], float(s[i])) for i in part], int(len(nz))
+
+    def mask(self, allowed_ids: set[str]) -> np.ndarray:
+        m = np.zeros(len(self.ids), dtype=bool)
+        rows = [self.row[p] for p in allowed_ids if p in self.row]
+        m[rows] = True
+        return m
+
+    # -- cache file ------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, indptr=self.indptr, docs=self.docs, weights=self.weights,
+                 ids=_pack(self.ids), keys=_pack(self.keys), terms=_pack(terms),
+                 version=_pack([self.version, str(FORMAT)]))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, version: str) -> BM25Index | None:
+        """The cached index when it was built for this store version, else None."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if _unpack(z["version"]) != [version, str(FORMAT)]:
+                    return None
+                terms, ids, keys = _unpack(z["terms"]), _unpack(z["ids"]), _unpack(z["keys"])
+                if len(keys) != len(ids):  # [""] packs to an empty buffer
+                    keys = [""] * len(ids)
+                return cls(ids, keys, {t: i for i, t in enumerate(terms)},
+                           z["indptr"], z["docs"], z["weights"], version)
+        except (OSError, KeyError, ValueError):
+            return None
+
+
+# Strings are stored as one newline-joined UTF-8 buffer: no pickle needed to read the cache.
+def _pack(items: list[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def _unpack(buf: np.ndarray) -> list[str]:
+    text = buf.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
+
+
+def build_from_store(store: Store, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
+    """Load the cached index if the papers did not change, else rebuild (and cache) it."""
+    version = f"{store.papers_version()}|{weights}"
+    if cache is not None and cache.exists():
+        idx = BM25Index.load(cache, version)
+        if idx is not None:
+            return idx
+    t0 = time.perf_counter()
+    rows = list(store.search_texts(with_authors=True))
+    idx = BM25Index.build(rows, version, weights)
+    idx.build_seconds = time.perf_counter() - t0
+    if cache is not None:
+        with contextlib.suppress(OSError):  # a read-only data dir only costs a rebuild later
+            idx.save(cache)
+    return idx
