@@ -34,7 +34,7 @@ from . import RecordError as HFRecordError
 from .archives_hfday import is_hfday, parse_hfday
 from .hf import parse_item
 from .listing import parse_listing
-from .records import DayInfo, FormatError, Record, RecordError, Skipped
+from .records import DayInfo, FormatError, Record, RecordError, Skipped, validation_error
 
 try:  # orjson parses the 89k-paper archive about 2x faster; stdlib json otherwise.
     import orjson
@@ -139,9 +139,7 @@ def _whole_json(src: Source) -> Any:
 
 
 def _validation_error(ref: str, e: ValidationError) -> RecordError:
-    err = e.errors()[0]
-    return RecordError(ref, ".".join(str(x) for x in err["loc"]) or "record",
-                       f"{err['msg']}; fix or remove this record")
+    return validation_error(ref, e)
 
 
 def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item], skip: SkipFn | None = None,

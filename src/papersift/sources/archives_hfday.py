@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from .. import taxonomy
 from ..ids import try_arxiv_id
 from ..model import Enrichment, Paper, Provenance, Reading, Review, VocabItem
-from .records import DayInfo, FormatError, Record, RecordError
+from .records import DayInfo, FormatError, Record, RecordError, validation_error
 
 SOURCE = "hfday"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -149,8 +149,7 @@ def parse_hfday(doc: Any, name: str) -> Iterator[Record | RecordError | DayInfo]
                 upvotes=item.get("score") if isinstance(item.get("score"), int) else None,
                 sources=[Provenance(source=SOURCE, ref=ref)])
         except ValidationError as e:
-            err = e.errors()[0]
-            yield RecordError(ref, ".".join(str(x) for x in err["loc"]) or "record", err["msg"])
+            yield validation_error(ref, e)
             continue
         if first_id is None:
             first_id = paper.id

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..model import Paper, Provenance
-from .records import Record, RecordError
+from .records import Record, RecordError, validation_error
 
 SOURCE = "listing"
 _MONTHS = {m: i for i, m in enumerate(
@@ -84,9 +84,7 @@ def _make(ref: str, line: int, **fields) -> Record | RecordError:
     try:
         paper = Paper(**fields, sources=[Provenance(source=SOURCE, ref=ref)])
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "record"
-        return RecordError(ref, loc, f"{err['msg']}; fix or remove this record")
+        return validation_error(ref, e)
     return Record(paper=paper, ref=ref)
 
 

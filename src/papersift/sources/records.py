@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from ..model import Enrichment, Paper, Reading
 
 
@@ -58,6 +60,18 @@ class RecordError:
 class ParseCounts:
     records: int = 0
     errors: list[RecordError] = field(default_factory=list)
+
+
+def validation_error(ref: str, e: ValidationError) -> RecordError:
+    """A pydantic error as a RecordError naming the field (model-level checks such as the
+    arXiv id say the field first in their message: 'arxiv_id ... is not an arXiv id')."""
+    err = e.errors()[0]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(x) for x in err["loc"])
+    if not field:
+        first = msg.split(" ", 1)[0]
+        field = first if first in Paper.model_fields else "record"
+    return RecordError(ref, field, f"{msg}; fix or remove this record")
 
 
 class FormatError(ValueError):
