@@ -21,7 +21,6 @@ import contextlib
 import re
 import time
 import unicodedata
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -47,14 +46,21 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower() if text.isascii() else _fold(text))
+
+
 class Analyzer:
     """Text -> stemmed tokens, with a cache (a corpus has far fewer words than tokens)."""
 
     def __init__(self) -> None:
         self.cache: dict[str, str] = {}
 
+    def stem(self, words: list[str]) -> list[str]:
+        return _stem_words(words)
+
     def __call__(self, text: str) -> list[str]:
-        words = _TOKEN.findall(_fold(text)) if not text.isascii() else _TOKEN.findall(text.lower())
+        words = _words(text)
         new = [w for w in set(words) if w not in self.cache]
         if new:
             self.cache.update(zip(new, _stem_words(new), strict=True))
@@ -81,33 +87,45 @@ class BM25Index:
         """rows: (id, title, abstract, authors text)."""
         analyze = Analyzer()
         vocab: dict[str, int] = {}
-        term_ids: list[np.ndarray] = []
-        tfs: list[np.ndarray] = []
-        lengths = np.zeros(len(rows), dtype=np.float32)
-        for d, (_, title, abstract, authors) in enumerate(rows):
-            tf: Counter[int] = Counter()
-            n = 0
-            for text, w in ((title, weights[0]), (abstract, weights[1]), (authors, weights[2])):
-                toks = analyze(text)
-                n += len(toks)
-                for t, cnt in Counter(toks).items():
-                    tf[vocab.setdefault(t, len(vocab))] += w * cnt
-            lengths[d] = n
-            term_ids.append(np.fromiter(tf.keys(), dtype=np.int32, count=len(tf)))
-            tfs.append(np.fromiter(tf.values(), dtype=np.float32, count=len(tf)))
+        word_id: dict[str, int] = {}  # surface word -> term id (one dict hit per token)
         n_docs = len(rows)
-        sizes = np.array([len(t) for t in term_ids], dtype=np.int64)
-        all_terms = np.concatenate(term_ids) if term_ids else np.zeros(0, np.int32)
-        all_tf = np.concatenate(tfs) if tfs else np.zeros(0, np.float32)
-        all_docs = np.repeat(np.arange(n_docs, dtype=np.int32), sizes)
-        order = np.argsort(all_terms, kind="stable")
-        all_terms, all_tf, all_docs = all_terms[order], all_tf[order], all_docs[order]
+        terms: list[np.ndarray] = []
+        field_w: list[np.ndarray] = []
+        docs: list[np.ndarray] = []
+        lengths = np.zeros(n_docs, dtype=np.float32)
+        for d, row in enumerate(rows):
+            n = 0
+            for text, w in zip(row[1:4], weights, strict=True):
+                words = _words(text)
+                if not words:
+                    continue
+                new = list(set(words).difference(word_id))
+                if new:
+                    for x, stem in zip(new, analyze.stem(new), strict=True):
+                        word_id[x] = vocab.setdefault(stem, len(vocab))
+                terms.append(np.array(list(map(word_id.__getitem__, words)), dtype=np.int64))
+                field_w.append(np.full(len(words), w, dtype=np.float32))
+                docs.append(np.full(len(words), d, dtype=np.int64))
+                n += len(words)
+            lengths[d] = n
+        if terms:
+            # One (term, doc) key per token; summing field weights per key gives the
+            # weighted term frequency, and sorting by key groups postings by term.
+            key = np.concatenate(terms) * max(n_docs, 1) + np.concatenate(docs)
+            uniq, inverse = np.unique(key, return_inverse=True)
+            tf = np.bincount(inverse, weights=np.concatenate(field_w)).astype(np.float32)
+            all_terms = (uniq // max(n_docs, 1)).astype(np.int64)
+            all_docs = (uniq % max(n_docs, 1)).astype(np.int32)
+        else:
+            tf = np.zeros(0, np.float32)
+            all_terms = np.zeros(0, np.int64)
+            all_docs = np.zeros(0, np.int32)
         df = np.bincount(all_terms, minlength=len(vocab)).astype(np.float64)
         indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
         idf = np.maximum(np.log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
         avg = float(lengths.mean()) if n_docs else 1.0
         norm = K1 * (1 - B + B * lengths[all_docs] / (avg or 1.0))
-        w = (idf[all_terms] * all_tf * (K1 + 1) / (all_tf + norm)).astype(np.float32)
+        w = (idf[all_terms] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
         keys = [title_key(r[1]) for r in rows]
         return cls([r[0] for r in rows], keys, vocab, indptr, all_docs, w, version)
 

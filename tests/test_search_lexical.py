@@ -1,0 +1,67 @@
+"""The in-memory BM25 index agrees with FTS5's bm25() and caches itself correctly."""
+
+import pytest
+
+from papersift.model import Paper
+from papersift.search.engine import Fusion, SearchEngine, SearchQuery
+from papersift.search.lexical import BM25Index, build_from_store
+from papersift.search.query import build_match, parse_query
+from papersift.store import SQLiteStore
+
+TEXTS = [
+    ("Language models are few-shot learners", "We train large language models on text data."),
+    ("Data selection for language model pretraining", "Selecting data improves models."),
+    ("Vision transformers", "Images are patches; transformers process the patches."),
+    ("Café crème: diacritics in titles", "Naïve résumé text with accents."),
+    ("Reward models for alignment", "Human preference data trains reward models for language agents."),
+    ("Graph neural networks", "Message passing over graphs."),
+]
+
+
+@pytest.fixture()
+def store(tmp_path):
+    s = SQLiteStore(tmp_path / "l.db")
+    s.upsert_papers(Paper(arxiv_id=f"2505.{i:05d}", title=t, abstract=a, authors=[f"Author {i}"])
+                    for i, (t, a) in enumerate(TEXTS))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("q", ["language models data", "transformers", "reward", "cafe naive",
+                               "author"])
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (4.0, 1.0, 2.0)])
+def test_scores_match_fts5_bm25(store, q, weights):
+    fts = store.lexical_search(build_match(parse_query(q)), 10, weights)
+    idx = build_from_store(store, weights, None)
+    ours, count = idx.top(parse_query(q).terms, 10)
+    assert count == len(fts)
+    assert dict(ours) == pytest.approx(dict(fts), rel=1e-4)
+
+
+def test_cache_roundtrip_and_invalidation(store, tmp_path):
+    cache = tmp_path / "bm25.npz"
+    first = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    assert cache.exists() and first.build_seconds > 0
+    again = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    assert again.build_seconds == 0 and again.ids == first.ids and again.vocab == first.vocab
+    assert again.top(["graph"], 3) == first.top(["graph"], 3)
+    store.upsert_papers([Paper(arxiv_id="2505.00099", title="Graph transformers", abstract="x")])
+    fresh = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    assert fresh.build_seconds > 0 and "2505.00099" in fresh.row
+    cache.write_bytes(b"not a numpy file")
+    assert BM25Index.load(cache, fresh.version) is None  # a broken cache is rebuilt, not trusted
+
+
+def test_engine_sees_new_papers_without_restart(store):
+    eng = SearchEngine(store, fusion=Fusion())
+    assert eng.search(SearchQuery(q="mixture experts")).total == 0
+    store.upsert_papers([Paper(arxiv_id="2505.00100", title="Mixture of experts", abstract="Sparse.")])
+    res = eng.search(SearchQuery(q="mixture experts"))
+    assert res.total == 1 and res.hits[0].id == "2505.00100"
+
+
+def test_empty_store_and_unknown_words(tmp_path):
+    s = SQLiteStore(tmp_path / "e.db")
+    eng = SearchEngine(s)
+    assert eng.search(SearchQuery(q="anything")).total == 0
+    assert build_from_store(s, (1.0, 1.0, 1.0), None).top(["zzz"], 5) == ([], 0)
