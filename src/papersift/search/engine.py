@@ -130,8 +130,8 @@ class SearchEngine:
                 ) -> list[tuple[str, float]]:
         return self.lexical_counted(parsed, k, filters)[0]
 
-    def lexical_counted(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None
-                        ) -> tuple[list[tuple[str, float]], int]:
+    def lexical_counted(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None,
+                        allowed: set[str] | None = None) -> tuple[list[tuple[str, float]], int]:
         """Best k by BM25 and how many papers match. Free words use the in-memory index;
         phrases and author: need positions, so those queries go to FTS5."""
         if parsed.phrases or parsed.authors:
@@ -143,8 +143,9 @@ class SearchEngine:
         if not parsed.terms:
             return [], 0
         idx = self.bm25()
-        allowed = idx.mask(self.store.search_filter_ids(filters)) if filters else None
-        return idx.top(parsed.terms, k, allowed)
+        if filters and allowed is None:
+            allowed = self.store.search_filter_ids(filters)
+        return idx.top(parsed.terms, k, idx.mask(allowed) if allowed is not None else None)
 
     def embed_query(self, text: str):  # -> np.ndarray | None
         if not self.embedder or not text.strip():
@@ -199,8 +200,9 @@ class SearchEngine:
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
         lex_count = 0
+        allowed = self.store.search_filter_ids(filters) if filters else None
         if mode in ("hybrid", "lexical"):
-            lex, lex_count = self.lexical_counted(parsed, depth, filters)
+            lex, lex_count = self.lexical_counted(parsed, depth, filters, allowed)
         if mode in ("hybrid", "semantic"):
             qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
             if qvec is None:
@@ -213,7 +215,6 @@ class SearchEngine:
                 sc = self.vectors.scores_for(qvec, [p for p, _ in lex])
                 sem = sorted(sc.items(), key=lambda x: -x[1])
             else:
-                allowed = self.store.search_filter_ids(filters) if filters else None
                 sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity)
         ranked = self.fuse(lex, sem) if (lex and sem) else (lex or sem)
         found: dict[str, list[str]] = {}

@@ -47,6 +47,7 @@ class ParsedQuery:
     terms: list[str] = field(default_factory=list)  # free words, stopwords removed
     phrases: list[list[str]] = field(default_factory=list)  # "exact phrases" (all words kept)
     authors: list[list[str]] = field(default_factory=list)  # author:name terms
+    words: list[str] = field(default_factory=list)  # every word and phrase word, in order
 
     @property
     def empty(self) -> bool:
@@ -54,9 +55,9 @@ class ParsedQuery:
 
     @property
     def semantic_text(self) -> str:
-        """What the embedder sees: the words and phrases, without author: filters."""
-        parts = list(self.terms) + [" ".join(p) for p in self.phrases]
-        return " ".join(parts)
+        """What the embedder sees: the words and phrases in order, stopwords kept (sentence
+        models read them), without author: terms and query syntax."""
+        return " ".join(self.words or self.terms)
 
     @property
     def highlight_terms(self) -> list[str]:
@@ -78,12 +79,14 @@ def parse_query(text: str | None) -> ParsedQuery:
                 q.authors.append(toks)
         elif m.group("phrase") is not None:
             toks = tokens(m.group("phrase"))
+            q.words.extend(toks)
             if len(toks) == 1:
                 words.extend(toks)
             elif toks:
                 q.phrases.append(toks[:MAX_TERMS])
         else:
             words.extend(tokens(m.group("word")))
+            q.words.extend(tokens(m.group("word")))
     content = [w for w in words if w not in STOPWORDS]
     # A query made only of stopwords ("the who") still means something: keep its words.
     if not content and not q.phrases and not q.authors:
