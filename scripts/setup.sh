@@ -13,10 +13,12 @@ PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 "${PIP[@]}" "torch==2.13.0"
 if [ "${1:-}" = "--dev" ]; then
   "${PIP[@]}" -e ".[dev]"
-  if ! command -v chromium >/dev/null 2>&1; then
+  # Chromium for the browser tests; emoji and CJK fonts so screenshots show cards as readers see them.
+  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
     if [ "$(id -u)" = "0" ]; then
-      echo "setup: installing Debian chromium + chromium-driver for the browser tests" >&2
-      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null
+      echo "setup: installing Debian chromium, chromium-driver and Noto emoji/CJK fonts" >&2
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        chromium chromium-driver fonts-noto-color-emoji fonts-noto-cjk) >/dev/null
     else
       echo "setup: chromium not found; browser tests will be skipped (sudo apt-get install chromium)" >&2
     fi
