@@ -22,7 +22,7 @@ from .sources.archives import Item, detect_format, open_source, read_source
 from .sources.records import DayInfo, FormatError, Record, RecordError, Skipped
 from .store.base import Store, UpsertStats
 
-CHUNK = 5000  # papers per store transaction
+CHUNK = 20000  # papers per store transaction
 # progress(file name, bytes done in this file, file size)
 Progress = Callable[[str, int, int], None]
 

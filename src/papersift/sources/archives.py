@@ -48,7 +48,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency, but stay usabl
 FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
 Item = Record | RecordError | DayInfo | Skipped
 # skip(fingerprints) -> those already imported; lets a re-import pass over them unparsed.
-SkipFn = Callable[[list[bytes]], set[bytes]]
+SkipFn = Callable[[list[int]], set[int]]
 _BATCH = 2000
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -157,10 +157,11 @@ def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item], skip: SkipF
 
 def _jsonl_batch(name: str, batch: list[tuple[int, bytes]], make: Callable[[dict[str, Any], str], Item],
                  skip: SkipFn | None, salt: bytes) -> Iterator[Item]:
-    fps: list[bytes | None] = [None] * len(batch)
-    known: set[bytes] = set()
+    fps: list[int | None] = [None] * len(batch)
+    known: set[int] = set()
     if skip is not None:
-        fps = [hashlib.blake2b(salt + line.strip(), digest_size=16).digest() for _, line in batch]
+        fps = [int.from_bytes(hashlib.blake2b(salt + line.strip(), digest_size=8).digest(), "big",
+                              signed=True) for _, line in batch]
         known = skip(fps)  # type: ignore[arg-type]
         if known:
             yield Skipped(sum(1 for f in fps if f in known))

@@ -24,7 +24,7 @@ class Record:
     # decided the paper's id (a listing paper may merge into an arXiv one).
     enrichment: Enrichment | None = None
     day: dt.date | None = None  # the HF Daily Papers day this record lists the paper on
-    fp: bytes | None = None  # fingerprint of the raw record (one-record-per-line formats)
+    fp: int | None = None  # 64-bit fingerprint of the raw record (one-record-per-line formats)
 
 
 @dataclass
