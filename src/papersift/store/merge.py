@@ -66,7 +66,4 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
 
 def paper_row_equal(a: Paper, b: Paper) -> bool:
     """True when two papers would be stored identically (provenance aside)."""
-    for name in PAPER_FIELDS + ("id", "num_authors"):
-        if getattr(a, name) != getattr(b, name):
-            return False
-    return True
+    return all(getattr(a, name) == getattr(b, name) for name in PAPER_FIELDS + ("id", "num_authors"))
