@@ -102,6 +102,12 @@ class MiniLMEmbedder:
         except ImportError as e:
             raise EmbedderError("embedder 'minilm' needs sentence-transformers: "
                                 "pip install 'papersift[embed]'") from e
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()  # "UNEXPECTED position_ids" load report is harmless
+        except ImportError:  # pragma: no cover
+            pass
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not safe to call concurrently
@@ -142,9 +148,21 @@ class Model2VecEmbedder:
         except ImportError as e:
             raise EmbedderError("distilling the model2vec model needs model2vec[distill]: "
                                 "pip install 'papersift[embed]'") from e
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # its load report and progress bars are noise here
+        hf_logging.disable_progress_bar()
         model = AutoModel.from_pretrained(str(src), local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(str(src), local_files_only=True)
-        static = distill_from_model(model, tokenizer, pca_dims=pca_dims, device="cpu")
+        old = os.environ.get("TQDM_DISABLE")
+        os.environ["TQDM_DISABLE"] = "1"  # model2vec's per-token progress bar
+        try:
+            static = distill_from_model(model, tokenizer, pca_dims=pca_dims, device="cpu")
+        finally:
+            if old is None:
+                os.environ.pop("TQDM_DISABLE", None)
+            else:
+                os.environ["TQDM_DISABLE"] = old
         tmp = target.with_name(target.name + ".tmp")
         static.save_pretrained(str(tmp))
         tmp.replace(target)  # a half-written model is never picked up
