@@ -49,7 +49,7 @@ class Fusion:
     method: Literal["rrf", "convex"] = "convex"  # convex beat RRF by ~0.015 nDCG on train
     rrf_k: int = 60
     alpha: float = 0.4  # convex: weight of the semantic score (after min-max scaling)
-    weights: tuple[float, float, float] = (2.0, 1.0, 1.0)  # BM25 column weights: title, abstract, authors
+    weights: tuple[float, float, float] = (4.0, 1.0, 1.0)  # BM25 column weights: title, abstract, authors
     depth: int = 100  # candidates taken from each ranker
     min_similarity: float = 0.3  # semantic-only hits below this cosine are not results
 
