@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
 def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: ImportSummary,
                  progress: Progress | None) -> None:
     src = open_source(path)
+    items: Generator[Item, None, None] | None = None
     try:
         use = detect_format(src) if fmt == "auto" else fmt
         summary.formats[str(path)] = use
@@ -74,7 +75,8 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         chunk: list[Record] = []
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
-        for item in _background(read_source(src, use, year, skip=store.seen_records)):
+        items = _background(read_source(src, use, year, skip=store.seen_records))
+        for item in items:
             if isinstance(item, Record):
                 chunk.append(item)
                 if len(chunk) >= CHUNK:
@@ -108,13 +110,15 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         if progress:
             progress(src.name, src.size, src.size)
     finally:
+        if items is not None:
+            items.close()  # stops the reader thread before its file is closed
         src.close()
 
 
 _DONE = object()
 
 
-def _background(items: Iterator[Item], batch: int = 500) -> Iterator[Item]:
+def _background(items: Iterator[Item], batch: int = 500) -> Generator[Item, None, None]:
     """Run a reader in a thread, handing its items over in batches.
 
     Parsing and validation (Python) then overlap with SQLite's writes and full-text
