@@ -84,8 +84,10 @@ def test_listing_near_duplicate_merges_into_arxiv_paper(tmp_path):
     assert title_key(arxiv.title) != title_key(listing.title)
     for order in ([listing, arxiv], [arxiv, listing]):
         s = SQLiteStore(tmp_path / f"{order[0].id}.db")
-        for x in order:
-            s.upsert_papers([x])
+        s.upsert_papers([order[0]])
+        st = s.upsert_papers([order[1]])
+        # the second copy merges: no new row (a re-keyed listing row counts as updated)
+        assert (st.inserted, st.merged) == (0, 1), order
         assert s.count_papers() == 1, order
         assert s.get_paper(listing.id).id == "2503.21813"
         st = s.upsert_papers([listing])

@@ -215,10 +215,12 @@ class SQLiteStore:
                 stats.ids.append(merged.id)
                 source_rows.extend(_source_rows(merged.id, p))
             now = _now()
+            moved: set[str] = set()  # stored rows re-keyed to their arXiv id: updates, not new
             for old_id, new_id in renames.items():
                 if old_id in original:
                     self._rename(old_id, new_id)  # the row is deleted: re-inserted below
                     original.pop(old_id)
+                    moved.add(new_id)
                 alias[old_id] = new_id
                 source_rows = [(new_id if r[0] == old_id else r[0], *r[1:]) for r in source_rows]
             inserts, updates = [], []
@@ -254,8 +256,8 @@ class SQLiteStore:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO title_blocks (key, paper_id) VALUES (?, ?)",
                 [(b, pid) for b, pid in block_rows if renames.get(pid, pid) == pid and pid in known])
-            stats.inserted += len(inserts)
-            stats.updated += len(updates)
+            stats.inserted += len(inserts) - len(moved)
+            stats.updated += len(updates) + len(moved)
         stats.unchanged = max(0, len(set(stats.ids)) - stats.inserted - stats.updated)
         return stats
 
