@@ -237,3 +237,17 @@ def test_demo_import_step_is_idempotent(tmp_path, runs):
     assert ctx.store.count_papers() == n and len(ctx.store.days()) > 50
     merged = [p for p in ctx.store.iter_papers() if p.title.startswith("On student-teacher")]
     assert len(merged) == 1 and len(ctx.store.paper_sources(merged[0].id)) == 4
+
+
+def test_single_hf_paper_and_unknown_documents(tmp_path):
+    paper = {"id": "2502.02671", "title": "One Paper", "summary": ABS,
+             "authors": [{"_id": "1", "name": "Ann Author"}], "upvotes": 5,
+             "publishedAt": "2025-02-04T00:00:00.000Z"}
+    path = write(tmp_path / "paper.json", paper)
+    s = SQLiteStore(tmp_path / "p.db")
+    summary = import_paths(s, [path])
+    assert summary.formats[str(path)] == "hf-api" and not summary.errors
+    assert s.get_paper("2502.02671").authors == ["Ann Author"]
+    other = write(tmp_path / "other.json", {"rows": [1, 2]})
+    summary = import_paths(s, [other])
+    assert summary.errors == ["other.json: unknown JSON document (keys: rows); pass --format"]

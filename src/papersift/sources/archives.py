@@ -91,7 +91,7 @@ def detect_format(src: Source) -> str:
         try:
             obj = _loads(first)
         except _DecodeError:
-            return "hfday"  # a pretty-printed single object
+            return _detect_document(src)  # a pretty-printed single object
         if not isinstance(obj, dict):
             raise FormatError(f"{src.name}:1: not a JSON object per line; pass --format")
         if "papers" in obj and "date" in obj:
@@ -105,6 +105,18 @@ def detect_format(src: Source) -> str:
         raise FormatError(f"{src.name}:1: unknown JSON record (keys: {', '.join(list(obj)[:8])}); "
                           "pass --format")
     return "listing"
+
+
+def _detect_document(src: Source) -> str:
+    """One JSON object spread over many lines: an HFday issue or one HF paper."""
+    doc = _whole_json(src)
+    src.stream.seek(0)
+    if is_hfday(doc):
+        return "hfday"
+    if isinstance(doc, dict) and ("paper" in doc or ("id" in doc and "authors" in doc)):
+        return "hf-api"
+    keys = ", ".join(list(doc)[:8]) if isinstance(doc, dict) else type(doc).__name__
+    raise FormatError(f"{src.name}: unknown JSON document (keys: {keys}); pass --format")
 
 
 def read_source(src: Source, fmt: str, year: int | None = None,
@@ -225,6 +237,8 @@ def _hf_api(src: Source) -> Iterator[Item]:
     doc = _whole_json(src)
     if isinstance(doc, dict) and isinstance(doc.get("papers"), list):
         doc = doc["papers"]
+    elif isinstance(doc, dict) and ("paper" in doc or "id" in doc):
+        doc = [doc]  # one item, or the bare paper of GET /api/papers/{id}
     if not isinstance(doc, list):
         raise FormatError(f"{src.name}: field 'json': an HF API dump is a JSON list of papers")
     for i, item in enumerate(doc):
