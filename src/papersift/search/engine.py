@@ -34,9 +34,9 @@ from pydantic import BaseModel, Field, field_validator
 from ..model import Paper
 from ..store.base import Store
 from .embed import Embedder
-from .highlight import END, START, Span, plain, snippet, spans_from_marked
+from .highlight import Span, highlight, snippet
 from .index import VectorIndex
-from .lexical import BM25Index, build_from_store
+from .lexical import Analyzer, BM25Index, build_from_store
 from .query import ParsedQuery, build_match, parse_query
 
 Mode = Literal["hybrid", "lexical", "semantic"]
@@ -297,21 +297,15 @@ class SearchEngine:
               dups: dict[str, list[str]], parsed: ParsedQuery) -> list[SearchHit]:
         papers = self.store.get_papers(ids)
         enr = self.store.get_enrichments(ids)
-        marked: dict[str, tuple[str, str]] = {}
-        terms = parsed.highlight_terms
-        if terms and ids:
-            match = build_match(ParsedQuery(terms=terms))
-            if match:
-                marked = self.store.fts_highlight(match, ids, START, END)
+        analyzer = self._bm25.analyze if self._bm25 is not None else Analyzer()
+        stems = set(analyzer(" ".join(parsed.highlight_terms)))
         hits = []
         for pid in ids:
             p = papers.get(pid)
             if p is None:  # deleted between ranking and fetching
                 continue
-            t, a = marked.get(pid, (None, None))
-            clean = not any(m in p.title + p.abstract for m in (START, END))
-            title = spans_from_marked(t) if clean and t is not None else plain(p.title)
-            summary = spans_from_marked(a) if clean and a is not None else plain(p.abstract)
+            title = highlight(p.title, stems, analyzer.stem_word)
+            summary = highlight(p.abstract, stems, analyzer.stem_word)
             e = enr.get(pid)
             hits.append(SearchHit(id=pid, score=round(score.get(pid, 0.0), 6),
                                   found_by=found.get(pid, []), paper=p,

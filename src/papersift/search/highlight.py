@@ -1,19 +1,19 @@
 """Highlight spans in Hugging Face's shape, and snippets.
 
 A highlighted text is a list of {"type": "text"|"highlight", "text": ...} whose texts
-concatenate to the original (HF's `highlightedTitle` / `highlightedSummary`). The matched
-words come from FTS5's own highlight() (same tokenizer and stemmer as the ranking, so
-"exaggeration" lights up "exaggerating" too); this module only turns marked text into spans
-and cuts snippets.
+concatenate to the original (HF's `highlightedTitle` / `highlightedSummary`). A word is
+highlighted when its stem is one of the query's stems, using the BM25 index's own analyzer
+(so "exaggeration" lights up "exaggerating" too, exactly the words that scored).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel
 
-START, END = "\ue000", "\ue001"  # private-use characters: never in real titles/abstracts
+from .lexical import TOKEN
 
 
 class Span(BaseModel):
@@ -25,29 +25,30 @@ def plain(text: str) -> list[Span]:
     return [Span(type="text", text=text)] if text else []
 
 
-def spans_from_marked(marked: str) -> list[Span]:
-    """Split text carrying START/END markers into spans (adjacent highlights merged)."""
+def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Span]:
+    """Spans of `text` with every word whose stem is in `stems` highlighted."""
+    if not stems or not text:
+        return plain(text)
     out: list[Span] = []
-    for i, chunk in enumerate(marked.split(START)):
-        # Each chunk after the first starts inside a highlight that ends at END.
-        inner, _, rest = chunk.partition(END) if i else ("", "", chunk)
-        for kind, text in (("highlight", inner), ("text", rest)):
-            if not text:
-                continue
-            if out and out[-1].type == kind:
-                out[-1].text += text
-            else:
-                out.append(Span(type=kind, text=text))  # type: ignore[arg-type]
-    # "deep" + " " + "learning": a lone space between two highlights reads as one phrase.
-    merged: list[Span] = []
-    for s in out:
-        if (len(merged) >= 2 and s.type == "highlight" and merged[-1].type == "text"
-                and merged[-1].text.isspace() and merged[-2].type == "highlight"):
-            gap = merged.pop()
-            merged[-1].text += gap.text + s.text
+    pos = 0
+    for m in TOKEN.finditer(text):
+        if stem(m.group()) not in stems:
+            continue
+        if m.start() > pos:
+            out.append(Span(type="text", text=text[pos:m.start()]))
+        # "deep learning": a lone run of spaces between two highlights reads as one phrase.
+        if (len(out) >= 2 and out[-1].type == "text" and out[-1].text.isspace()
+                and out[-2].type == "highlight"):
+            gap = out.pop()
+            out[-1].text += gap.text + m.group()
+        elif out and out[-1].type == "highlight" and m.start() == pos:
+            out[-1].text += m.group()
         else:
-            merged.append(s)
-    return merged
+            out.append(Span(type="highlight", text=m.group()))
+        pos = m.end()
+    if pos < len(text):
+        out.append(Span(type="text", text=text[pos:]))
+    return out
 
 
 def text_of(spans: list[Span]) -> str:

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - PyStemmer is a core dependency
     def _stem_words(words: list[str]) -> list[str]:
         return words
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # letter/digit runs, as FTS5 unicode61 splits
 K1, B = 1.2, 0.75
 FORMAT = 1  # bump when the cached file layout or the scoring changes
 
@@ -47,7 +47,7 @@ def _fold(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower() if text.isascii() else _fold(text))
+    return TOKEN.findall(text.lower() if text.isascii() else _fold(text))
 
 
 class Analyzer:
@@ -58,6 +58,14 @@ class Analyzer:
 
     def stem(self, words: list[str]) -> list[str]:
         return _stem_words(words)
+
+    def stem_word(self, word: str) -> str:
+        """One surface word (any case, accents) -> its stem, cached."""
+        w = word.lower() if word.isascii() else _fold(word)
+        s = self.cache.get(w)
+        if s is None:
+            s = self.cache[w] = _stem_words([w])[0]
+        return s
 
     def __call__(self, text: str) -> list[str]:
         words = _words(text)

@@ -681,25 +681,6 @@ class SQLiteStore:
         total = self.conn.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
         return ids, total
 
-    def fts_highlight(self, match: str, ids: list[str], start: str,
-                      end: str) -> dict[str, tuple[str, str]]:
-        """paper id -> (title, abstract) with FTS5's own matches wrapped in start/end markers
-        (same tokenizer and stemming as the ranking, so highlights agree with it)."""
-        if not ids:
-            return {}
-        rowids = self.conn.execute(
-            f"SELECT id, rowid FROM papers WHERE id IN ({_qs(ids)})", ids).fetchall()
-        out: dict[str, tuple[str, str]] = {}
-        for pid, rowid in rowids:
-            # One row at a time: with `rowid = ?` FTS5 seeks instead of scanning every match.
-            row = self.conn.execute(
-                "SELECT highlight(papers_fts, 0, ?1, ?2), highlight(papers_fts, 1, ?1, ?2) "
-                "FROM papers_fts WHERE papers_fts MATCH ?3 AND rowid = ?4",
-                (start, end, match, rowid)).fetchone()
-            if row:
-                out[pid] = (row[0], row[1])
-        return out
-
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]:
         """paper id -> normalised title key (search collapses results sharing one)."""
         ids = list(ids)

@@ -1,0 +1,35 @@
+"""Highlight spans always concatenate to the original text; snippets cut at words."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from papersift.search.highlight import highlight, snippet, text_of
+from papersift.search.lexical import Analyzer
+
+A = Analyzer()
+
+
+@given(st.text(max_size=400), st.lists(st.text(min_size=1, max_size=8), max_size=4))
+def test_spans_concatenate_to_original(text, words):
+    stems = set(A(" ".join(words)))
+    spans = highlight(text, stems, A.stem_word)
+    assert text_of(spans) == text
+    assert all(s.text for s in spans)
+    cut = text_of(snippet(spans, 60)).strip("…")
+    assert cut in text
+
+
+def test_stems_and_phrases_join():
+    spans = highlight("Deep  learning exaggerates; Exaggerating models.", set(A("deep learning exaggeration")),
+                      A.stem_word)
+    assert [(s.type, s.text) for s in spans] == [
+        ("highlight", "Deep  learning exaggerates"), ("text", "; "),
+        ("highlight", "Exaggerating"), ("text", " models.")]
+
+
+def test_snippet_centres_on_first_highlight():
+    text = "filler " * 80 + "the needle is here " + "tail " * 80
+    spans = snippet(highlight(text, set(A("needle")), A.stem_word), 100)
+    assert spans[0].text == "…" and spans[-1].text == "…"
+    assert any(s.type == "highlight" and s.text == "needle" for s in spans)
+    assert len(text_of(spans)) <= 102
