@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -80,7 +81,7 @@ def parse_listing_file(path: Path, year: int | None = None) -> Iterator[Record |
     yield from parse_listing(path.read_text(encoding="utf-8"), path.name, year)
 
 
-def _make(ref: str, line: int, **fields) -> Record | RecordError:
+def _make(ref: str, **fields: Any) -> Record | RecordError:
     try:
         paper = Paper(**fields, sources=[Provenance(source=SOURCE, ref=ref)])
     except ValidationError as e:
@@ -116,7 +117,7 @@ def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | Recor
         ref = f"{name}:{title_no}"
         meta = block[-1][1]
         abstract = " ".join(t for _, t in block[1:-1])
-        fields: dict = {"title": title, "abstract": abstract}
+        fields: dict[str, Any] = {"title": title, "abstract": abstract}
         m = _AUTHORS_N_RE.match(meta)
         if m:
             fields["num_authors"] = int(m.group("n"))
@@ -134,7 +135,7 @@ def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | Recor
         if up is not None:
             fields["upvotes"] = up
         block = []
-        yield _make(ref, title_no, **fields)
+        yield _make(ref, **fields)
     if block and not first:
         yield RecordError(f"{name}:{block[0][0]}", "date",
                           "text after the last card has no '·' and date line; truncated copy?")
@@ -189,10 +190,10 @@ def _parse_biblio(text: str, name: str) -> Iterator[Record | RecordError]:
             continue
         if not _is_abstract(s):
             # Title followed by another title: the first had no abstract.
-            yield _make(f"{name}:{title[0]}", title[0], title=title[1], authors=authors)
+            yield _make(f"{name}:{title[0]}", title=title[1], authors=authors)
             title, authors = (n, s), []
             continue
-        yield _make(f"{name}:{title[0]}", title[0], title=title[1], authors=authors, abstract=s)
+        yield _make(f"{name}:{title[0]}", title=title[1], authors=authors, abstract=s)
         title, authors = None, []
     if title is not None:
-        yield _make(f"{name}:{title[0]}", title[0], title=title[1], authors=authors)
+        yield _make(f"{name}:{title[0]}", title=title[1], authors=authors)

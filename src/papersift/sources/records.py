@@ -7,7 +7,7 @@ field, and goes on, so the good records of the same file are kept.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -54,12 +54,6 @@ class RecordError:
 
     def __str__(self) -> str:
         return f"{self.ref}: field '{self.field}': {self.message}"
-
-
-@dataclass
-class ParseCounts:
-    records: int = 0
-    errors: list[RecordError] = field(default_factory=list)
 
 
 def validation_error(ref: str, e: ValidationError) -> RecordError:
