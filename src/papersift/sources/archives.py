@@ -50,6 +50,9 @@ Item = Record | RecordError | DayInfo | Skipped
 # skip(fingerprints) -> those already imported; lets a re-import pass over them unparsed.
 SkipFn = Callable[[list[int]], set[int]]
 _BATCH = 2000
+# Part of every record fingerprint: bump it when a reader changes what it makes of a
+# record, so that re-imports parse everything again once.
+_SALT = b"v1\0"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -124,11 +127,11 @@ def read_source(src: Source, fmt: str, year: int | None = None,
     """Records of one opened file in the given format (not 'auto'). With `skip`, records of
     one-paper-per-line formats carry a fingerprint, and those `skip` knows are not parsed."""
     if fmt in ("daily-arxiv", "arxiv-jsonl"):
-        yield from _jsonl(src, _daily_arxiv_record(src.name), skip, b"daily-arxiv\0")
+        yield from _jsonl(src, _daily_arxiv_record(src.name), skip, _SALT + b"daily-arxiv\0")
     elif fmt == "hf-archive":
         yield from _hf_archive(src)
     elif fmt == "papers":
-        yield from _jsonl(src, _paper_record, skip, b"papers\0")
+        yield from _jsonl(src, _paper_record, skip, _SALT + b"papers\0")
     elif fmt == "hfday":
         yield from parse_hfday(_whole_json(src), src.name)
     elif fmt == "hf-api":
