@@ -251,3 +251,14 @@ def test_single_hf_paper_and_unknown_documents(tmp_path):
     other = write(tmp_path / "other.json", {"rows": [1, 2]})
     summary = import_paths(s, [other])
     assert summary.errors == ["other.json: unknown JSON document (keys: rows); pass --format"]
+
+
+def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path):
+    path = tmp_path / "cut.jsonl.gz"
+    data = gzip.compress(("\n".join(arxiv_lines()) + "\n").encode())
+    path.write_bytes(data[: len(data) - 40])  # the tail of the stream is missing
+    s = SQLiteStore(tmp_path / "p.db")
+    summary = import_paths(s, [path])
+    assert 20 <= s.count_papers() < 30
+    assert len(summary.errors) == 1 and "truncated or corrupt" in summary.errors[0]
+    assert summary.errors[0].startswith("cut.jsonl.gz:")

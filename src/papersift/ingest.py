@@ -76,23 +76,28 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
         items = _background(read_source(src, use, year, skip=store.seen_records))
-        for item in items:
-            if isinstance(item, Record):
-                chunk.append(item)
-                if len(chunk) >= CHUNK:
-                    _store_chunk(store, chunk, summary, days)
-                    chunk = []
-                    if progress:
-                        progress(src.name, src.position(), src.size)
-            elif isinstance(item, Skipped):
-                summary.records += item.count
-                summary.stats.unchanged += item.count
-            elif isinstance(item, RecordError):
-                summary.errors.append(str(item))
-            elif isinstance(item, DayInfo):
-                days.setdefault(item.day, [])
-                if item.reading:
-                    readings.append(item.reading)
+        try:
+            for item in items:
+                if isinstance(item, Record):
+                    chunk.append(item)
+                    if len(chunk) >= CHUNK:
+                        _store_chunk(store, chunk, summary, days)
+                        chunk = []
+                        if progress:
+                            progress(src.name, src.position(), src.size)
+                elif isinstance(item, Skipped):
+                    summary.records += item.count
+                    summary.stats.unchanged += item.count
+                elif isinstance(item, RecordError):
+                    summary.errors.append(str(item))
+                elif isinstance(item, DayInfo):
+                    days.setdefault(item.day, [])
+                    if item.reading:
+                        readings.append(item.reading)
+        except FormatError as e:
+            if not chunk and not days:
+                raise  # nothing was read: the file as a whole is unreadable
+            summary.errors.append(str(e))  # a corrupt tail: what came before it is kept
         if chunk:
             _store_chunk(store, chunk, summary, days)
         for day, ids in sorted(days.items()):
@@ -141,6 +146,7 @@ def _background(items: Iterator[Item], batch: int = 500) -> Generator[Item, None
             q.put(buf)
             q.put(_DONE)
         except BaseException as e:  # handed to the consumer, raised there
+            q.put(buf)  # the items read before the error come first
             q.put(e)
 
     t = threading.Thread(target=run, name="papersift-reader", daemon=True)

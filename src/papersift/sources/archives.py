@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -73,7 +74,16 @@ class Source:
         return self._raw.tell()
 
     def head(self, n: int = 65536) -> bytes:
-        data = self.stream.read(n)
+        """The first bytes (a line at a time, so a damaged gzip tail still leaves a head)."""
+        data = b""
+        try:
+            while len(data) < n:
+                line = self.stream.readline(n)
+                if not line:
+                    break
+                data += line
+        except (OSError, EOFError, zlib.error):
+            pass  # reading the records reports the damage, with its line
         self.stream.seek(0)
         return data
 
@@ -160,7 +170,19 @@ def _validation_error(ref: str, e: ValidationError) -> RecordError:
 def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item], skip: SkipFn | None = None,
            salt: bytes = b"") -> Iterator[Item]:
     batch: list[tuple[int, bytes]] = []
-    for n, line in enumerate(src.stream, 1):
+    n = 0
+    lines = iter(src.stream)
+    while True:
+        try:
+            line = next(lines, None)
+        except (OSError, EOFError, zlib.error) as e:
+            # The lines read so far are still yielded (and stored) before this error.
+            yield from _jsonl_batch(src.name, batch, make, skip, salt)
+            raise FormatError(f"{src.name}:{n + 1}: the file is truncated or corrupt ({e}); "
+                              "the records before this line were read") from e
+        if line is None:
+            break
+        n += 1
         if line.strip():
             batch.append((n, line))
             if len(batch) >= _BATCH:
