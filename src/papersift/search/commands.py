@@ -27,12 +27,12 @@ def _embedder_name(setting: str) -> str:
     return name
 
 
-def open_engine(ctx: Any, for_query: bool = True) -> SearchEngine:
+def open_engine(ctx: Any, for_query: bool = True, lexical_only: bool = False) -> SearchEngine:
     """An engine over ctx.store. For queries, the model is loaded only when the store holds
-    vectors of it (otherwise search is lexical and starts instantly)."""
+    vectors of it and the query needs it (loading minilm takes seconds)."""
     from ..cli import fail
 
-    name = _embedder_name(ctx.settings.embedder)
+    name = "none" if lexical_only else _embedder_name(ctx.settings.embedder)
     embedder = None
     if name != "none" and (not for_query or ctx.store.get_meta(f"vectors_version:{name}") is not None
                            or name.startswith("hash")):
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
                         date_to=_date(date_to, "--to"), min_upvotes=min_upvotes,
                         sources=_split(source), categories=_split(category), sort=sort,  # type: ignore[arg-type]
                         mode=mode, limit=limit, offset=offset)  # type: ignore[arg-type]
-        print_results(open_engine(ctx).search(q), as_json)
+        print_results(open_engine(ctx, lexical_only=mode == "lexical").search(q), as_json)
 
     @app.command()
     def similar(

@@ -8,12 +8,12 @@ highlighted when its stem is one of the query's stems, using the BM25 index's ow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel
-
-from .lexical import TOKEN
 
 
 class Span(BaseModel):
@@ -21,8 +21,31 @@ class Span(BaseModel):
     text: str
 
 
+def _span(type: str, text: str) -> Span:  # noqa: A002 (the field is called type)
+    # Built from our own slices of validated text: skip pydantic validation (hot path).
+    return Span.model_construct(type=type, text=text)
+
+
 def plain(text: str) -> list[Span]:
-    return [Span(type="text", text=text)] if text else []
+    return [_span("text", text=text)] if text else []
+
+
+_TOKEN = re.compile(r"[^\W_]+")  # letter/digit runs, as the BM25 analyzer splits
+
+
+@lru_cache(maxsize=256)
+def _heads_re(heads: frozenset[str]) -> re.Pattern[str]:
+    alts = "|".join(re.escape(h) for h in sorted(heads))
+    return re.compile(rf"(?<![^\W_])(?:{alts})[^\W_]*", re.IGNORECASE)
+
+
+def _candidates(text: str, stems: set[str]) -> re.Pattern[str]:
+    """Porter only rewrites endings: an ASCII word can only stem to one of `stems` if it
+    starts with the same two letters, so the C regex engine skips all other words. Text
+    with accents is scanned word by word (its folded form may match)."""
+    if not text.isascii():
+        return _TOKEN
+    return _heads_re(frozenset(s[:2] for s in stems))
 
 
 def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Span]:
@@ -31,23 +54,24 @@ def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Sp
         return plain(text)
     out: list[Span] = []
     pos = 0
-    for m in TOKEN.finditer(text):
-        if stem(m.group()) not in stems:
+    for m in _candidates(text, stems).finditer(text):
+        w = m.group()
+        if stem(w) not in stems:
             continue
         if m.start() > pos:
-            out.append(Span(type="text", text=text[pos:m.start()]))
+            out.append(_span("text", text=text[pos:m.start()]))
         # "deep learning": a lone run of spaces between two highlights reads as one phrase.
         if (len(out) >= 2 and out[-1].type == "text" and out[-1].text.isspace()
                 and out[-2].type == "highlight"):
             gap = out.pop()
-            out[-1].text += gap.text + m.group()
+            out[-1].text += gap.text + w
         elif out and out[-1].type == "highlight" and m.start() == pos:
-            out[-1].text += m.group()
+            out[-1].text += w
         else:
-            out.append(Span(type="highlight", text=m.group()))
+            out.append(_span("highlight", text=w))
         pos = m.end()
     if pos < len(text):
-        out.append(Span(type="text", text=text[pos:]))
+        out.append(_span("text", text=text[pos:]))
     return out
 
 
@@ -80,10 +104,10 @@ def snippet(spans: list[Span], width: int = 240) -> list[Span]:
     for s in spans:
         a, b = max(pos, start), min(pos + len(s.text), end)
         if a < b:
-            out.append(Span(type=s.type, text=text[a:b]))
+            out.append(_span(s.type, text=text[a:b]))
         pos += len(s.text)
     if start > 0:
-        out.insert(0, Span(type="text", text="…"))
+        out.insert(0, _span("text", text="…"))
     if end < len(text):
-        out.append(Span(type="text", text="…"))
+        out.append(_span("text", text="…"))
     return out

@@ -1,0 +1,54 @@
+"""The IVF index finds what an exact scan finds, and the engine uses it only when it should."""
+
+import numpy as np
+
+from papersift.model import Paper
+from papersift.search.embed import HashingEmbedder
+from papersift.search.index import VectorIndex, build_vectors
+from papersift.search.ivf import IVF
+from papersift.store import SQLiteStore
+
+
+def clustered(n=4000, dim=32, centers=40, seed=1):
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centers, dim))
+    x = c[rng.integers(0, centers, n)] + 0.35 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_ivf_agrees_with_exact_scan():
+    m = clustered()
+    ivf = IVF(m)
+    assert ivf.offsets[-1] == len(m) and sorted(ivf.order) == list(range(len(m)))
+    overlap = 0.0
+    for q in m[:50]:
+        truth = set(np.argsort(-(m @ q))[:10])
+        rows, scores = ivf.search(q, 10)
+        assert np.all(np.diff(scores) <= 1e-6)  # best first
+        assert np.allclose(scores, m[rows] @ q, atol=1e-5)  # scores are true cosines
+        overlap += len(truth & set(rows)) / 10 / 50
+    assert overlap >= 0.95
+
+
+def test_ivf_is_deterministic():
+    m = clustered(n=1000)
+    a, b = IVF(m), IVF(m)
+    assert np.array_equal(a.order, b.order) and np.array_equal(a.centroids, b.centroids)
+
+
+def test_vector_index_uses_ivf_only_unfiltered_and_large(tmp_path, monkeypatch):
+    s = SQLiteStore(tmp_path / "v.db")
+    s.upsert_papers(Paper(arxiv_id=f"2506.{i:05d}", title=f"topic {i % 7} paper {i}",
+                          abstract=f"words about subject {i % 7}") for i in range(300))
+    emb = HashingEmbedder(64)
+    build_vectors(s, emb)
+    monkeypatch.setattr(VectorIndex, "ANN_MIN", 100)
+    vi = VectorIndex(s, emb.name)
+    vi.refresh()
+    assert vi.ivf is not None
+    q = emb.embed(["topic 3 subject 3"])[0]
+    approx = vi.top(q, 5)
+    exact = vi.top(q, 5, exact=True)
+    assert approx[0][0] == exact[0][0]
+    allowed = {"2506.00010", "2506.00011"}
+    assert {p for p, _ in vi.top(q, 5, allowed=allowed)} == allowed  # filters: exact scan
