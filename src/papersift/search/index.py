@@ -116,7 +116,9 @@ class VectorIndex:
         self.ids, self.matrix = ids, np.ascontiguousarray(mat, dtype=np.float32)
         self.row = {pid: i for i, pid in enumerate(ids)}
         self._half = None
-        torch = _torch() if self.half is not False else None
+        # Importing torch costs seconds: worth it only where the scan is long.
+        want_half = self.half if self.half is not None else len(ids) >= self.ANN_MIN
+        torch = _torch() if want_half else None
         if torch is not None and len(ids):
             self._half = torch.tensor(self.matrix, dtype=torch.float16)
         self.ivf = IVF(self.matrix) if self.ann and len(ids) >= self.ANN_MIN else None
