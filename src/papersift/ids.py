@@ -23,6 +23,9 @@ _PREFIX_RE = re.compile(
 )
 
 
+_BARE_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?")
+
+
 class InvalidArxivId(ValueError):
     """Raised when a string holds no recognisable arXiv id."""
 
@@ -34,6 +37,9 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
     ('2502.02671', 3)
     """
     s = text.strip()
+    m = _BARE_NEW.fullmatch(s)
+    if m:  # the common case (bulk imports): a bare new-style id
+        return m.group(1), int(m.group(2)) if m.group(2) else None
     s = _PREFIX_RE.sub("", s)
     if s.lower().startswith("arxiv:"):
         s = s[6:].strip()

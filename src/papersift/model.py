@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,10 +27,18 @@ MONOTONIC_FIELDS = frozenset({"upvotes", "num_comments", "github_stars", "versio
 
 
 def _clean(s: str | None) -> str | None:
-    if s is None:
+    """Collapse whitespace runs (arXiv's hard wraps); None for empty."""
+    if not s:
         return None
+    # Most values are already clean: a few C-level scans beat split+join (bulk imports).
+    if (s[0] not in _EDGE_WS and s[-1] not in _EDGE_WS and "  " not in s and "\n" not in s
+            and "\t" not in s and "\r" not in s and "\xa0" not in s):
+        return s
     s = " ".join(s.split())
     return s or None
+
+
+_EDGE_WS = frozenset(" \t\n\r\x0b\x0c\xa0")
 
 
 class Provenance(BaseModel):
@@ -90,10 +97,20 @@ class Paper(BaseModel):
     @field_validator("authors", "affiliations", "categories", "ai_keywords")
     @classmethod
     def _str_list(cls, v: list[str]) -> list[str]:
+        if not v:
+            return []
+        # Fast path for the common already-clean list: one scan of the joined text.
+        joined = "\x00".join(v)
+        if (len(set(v)) == len(v) and _clean(joined) == joined and "\x00 " not in joined
+                and " \x00" not in joined and "\x00\x00" not in joined and joined[0] != "\x00"
+                and joined[-1] != "\x00"):
+            return list(v)
         out: list[str] = []
+        seen: set[str] = set()
         for item in v:
             c = _clean(item)
-            if c and c not in out:
+            if c and c not in seen:
+                seen.add(c)
                 out.append(c)
         return out
 
@@ -106,23 +123,26 @@ class Paper(BaseModel):
 
     @model_validator(mode="after")
     def _key(self) -> Paper:
+        # Writes go through __dict__: these are normalisations of already-validated values,
+        # and BaseModel.__setattr__ costs ~1 s per 100k papers on bulk imports.
+        d = self.__dict__
         if self.arxiv_id:
             norm = try_arxiv_id(self.arxiv_id)
             if norm is None:
                 raise ValueError(f"arxiv_id {self.arxiv_id!r} is not an arXiv id")
-            self.arxiv_id = norm
+            d["arxiv_id"] = norm
         if not self.id:
-            self.id = self.arxiv_id or local_paper_id(self.title)
+            d["id"] = self.arxiv_id or local_paper_id(self.title)
         elif is_arxiv_key(self.id):
             norm = try_arxiv_id(self.id)
             if norm is None:
                 raise ValueError(f"id {self.id!r} is neither an arXiv id nor a ps- key")
-            self.id = norm
-            self.arxiv_id = self.arxiv_id or norm
+            d["id"] = norm
+            d["arxiv_id"] = self.arxiv_id or norm
         if self.num_authors is None and self.authors:
-            self.num_authors = len(self.authors)
+            d["num_authors"] = len(self.authors)
         if self.primary_category is None and self.categories:
-            self.primary_category = self.categories[0]
+            d["primary_category"] = self.categories[0]
         return self
 
     @property
@@ -144,9 +164,9 @@ class Paper(BaseModel):
 
     def content_hash(self) -> str:
         """Hash of what an enrichment reads: changes here mean the enrichment is stale."""
-        payload = json.dumps(
-            [self.title, self.abstract, self.ai_summary or "", self.ai_keywords], ensure_ascii=False
-        )
+        # Unit/record separators cannot occur in cleaned text, so the join is unambiguous.
+        payload = "\x1f".join((self.title, self.abstract, self.ai_summary or "",
+                               "\x1e".join(self.ai_keywords)))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
