@@ -1,12 +1,17 @@
-"""Writing the site: each file atomically (temp file + os.replace), and only when its bytes
-changed, so a crash never leaves a half-written page and an unchanged page keeps its mtime.
+"""Writing the site. Incremental builds write each file atomically (temp file + os.replace)
+and only when its bytes changed, so a crash never leaves a half-written page and an unchanged
+page keeps its mtime. Full builds write plain files into a fresh directory beside the site
+and swap it in at the end (swap_in), so the per-file temp/rename/compare is not needed: the
+new site appears whole or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +30,11 @@ class WriteStats:
 class SiteWriter:
     """Writes files under one root; never outside it."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, fresh: bool = False):
+        """fresh: root is a new, private directory (a full build's): files are written
+        directly, without comparing or a temp file each."""
         self.root = root.resolve()
+        self.fresh = fresh
         self.stats = WriteStats()
         self._made: set[Path] = set()
 
@@ -40,6 +48,21 @@ class SiteWriter:
         """Write `content` at `rel` unless the file already holds exactly it."""
         data = content.encode("utf-8") if isinstance(content, str) else content
         self.stats.rendered += 1
+        if self.fresh:
+            # A fresh private directory holds no symlinks: a string check keeps `rel` inside
+            # it without resolve()'s lstat of every path component (90k pages a build).
+            norm = os.path.normpath(rel)
+            if norm.startswith(("..", "/")) or os.path.isabs(norm):
+                raise ValueError(f"refusing to write outside the site dir: {rel!r}")
+            target = self.root / norm
+            parent = target.parent
+            if parent not in self._made:
+                parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(parent)
+            _write_new(target, data)
+            self.stats.written += 1
+            self.stats.paths.append(rel)
+            return True
         target = self.path(rel)
         try:
             if target.stat().st_size == len(data) and target.read_bytes() == data:
@@ -82,6 +105,67 @@ def atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
+def _write_new(target: Path, data: bytes) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def fresh_dir(site: Path) -> Path:
+    """A new empty directory beside `site` (same filesystem, so it can be renamed into place)."""
+    site = site.resolve()
+    site.parent.mkdir(parents=True, exist_ok=True)
+    tmp = site.parent / f".{site.name}.new-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)  # left over from a crashed build of this pid
+    tmp.mkdir()
+    return tmp
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the filesystem cannot; fall back
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(new: Path, site: Path) -> None:
+    """Put the freshly built directory `new` at `site`: one atomic exchange where the OS
+    supports it (readers see the old site or the new one, never neither), else two renames.
+    The old site is deleted afterwards."""
+    site = site.resolve()
+    if not site.exists():
+        os.replace(new, site)
+        return
+    if _exchange(new, site):
+        old = new  # after the exchange `new` holds the previous site
+    else:
+        old = site.parent / f".{site.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(site, old)
+        os.replace(new, site)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_replaceable(site: Path) -> None:
+    """A full build replaces the whole directory: refuse one papersift did not build."""
+    if site.is_dir() and not (site / STATE_FILE).exists() and any(site.iterdir()):
+        raise FileExistsError(f"{site}: not empty and not a papersift site (no {STATE_FILE}); "
+                              "empty it or choose another site directory")
+
+
 def load_state(root: Path) -> dict[str, Any] | None:
     try:
         return json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
@@ -92,19 +176,3 @@ def load_state(root: Path) -> dict[str, Any] | None:
 def save_state(root: Path, state: dict[str, Any]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     atomic_write(root / STATE_FILE, json.dumps(state, sort_keys=True).encode("utf-8"))
-
-
-def remove_stale(root: Path, keep: set[str], prefixes: tuple[str, ...]) -> int:
-    """Delete pages under `prefixes` that the last full build did not produce (e.g. a
-    listing-only paper renamed to its arXiv id)."""
-    removed = 0
-    for prefix in prefixes:
-        d = root / prefix
-        if not d.is_dir():
-            continue
-        for f in d.iterdir():
-            rel = f"{prefix}/{f.name}"
-            if f.is_file() and rel not in keep and not f.name.startswith("."):
-                f.unlink()
-                removed += 1
-    return removed

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from ..model import Reading
 from ..taxonomy import TAGS
@@ -39,7 +40,8 @@ class Renderer:
                                autoescape=select_autoescape(["html"], default_for_string=True),
                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)
         self.common = {"site_title": site_title, "langs": langs, "lang_names": LANG_NAMES}
-        self._t: dict[str, Any] = {}
+        self._t: dict[Any, Any] = {}
+        self._cards: dict[tuple[str, str, str | None], tuple[dict[str, Any], Markup]] = {}
 
     def _render(self, name: str, **ctx: Any) -> str:
         t = self._t.get(name)
@@ -47,18 +49,59 @@ class Renderer:
             t = self._t[name] = self.env.get_template(name)
         return t.render(**self.common, **ctx)
 
+    def card(self, c: dict[str, Any], root: str, rank: int | None = None) -> Markup:
+        """One card's HTML (the _card.html macro). Unranked cards are cached: a paper's card
+        is the same on its day page and its topic pages."""
+        key = (c["id"], root, c["moved_to"]) if rank is None else None
+        if key is not None:
+            hit = self._cards.get(key)
+            if hit is not None and hit[0] is c:
+                return hit[1]
+        t = self._t.get("_card.html")
+        if t is None:
+            t = self._t["_card.html"] = self.env.get_template("_card.html")
+        html = Markup(t.render(c=c, root=root, rank=rank, lang="en"))
+        if key is not None:
+            self._cards[key] = (c, html)
+        return html
+
     def listing(self, *, root: str, title: str, heading: str, cards: list[dict[str, Any]],
                 kind: str, subtitle: str = "", updated: str = "", prev: dict | None = None,
                 next: dict | None = None, extra_links: list[dict] | None = None,
                 ranked: bool = False) -> str:
+        html = [self.card(c, root, i + 1 if ranked else None) for i, c in enumerate(cards)]
         return self._render("listing.html", root=root, title=title, heading=heading, cards=cards,
-                            page_kind=kind, subtitle=subtitle, updated=updated, prev=prev, next=next,
-                            extra_links=extra_links or [], ranked=ranked, counts=tag_counts(cards),
-                            data_json=script_json(page_data(cards)))
+                            cards_html=html, page_kind=kind, subtitle=subtitle, updated=updated,
+                            prev=prev, next=next, extra_links=extra_links or [],
+                            counts=tag_counts(cards), data_json=script_json(page_data(cards)))
 
     def paper(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
+        """The paper page: base.html's shell is rendered once per build (see _shell) and only
+        paper.html's main block per paper -- the same bytes as rendering the whole page."""
+        t = self._t.get("paper.html")
+        if t is None:
+            t = self._t["paper.html"] = self.env.get_template("paper.html")
+        head, tail = self._shell("../", "paper")
+        ctx = t.new_context({**self.common, "root": "../", "title": c["title"],
+                             "page_kind": "paper", "c": c, "similar": similar})
+        return str(escape(c["title"])).join(head) + "".join(t.blocks["main"](ctx)) + tail
+
+    def paper_whole(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
+        """The paper page rendered the plain way (tests check paper() gives the same)."""
         return self._render("paper.html", root="../", title=c["title"], page_kind="paper", c=c,
                             similar=similar)
+
+    def _shell(self, root: str, kind: str) -> tuple[list[str], str]:
+        """base.html around an empty main block: (pieces to join with the escaped title,
+        the rest after main). Sentinels are NUL characters, which no template contains."""
+        key = ("shell", root, kind)
+        hit = self._t.get(key)
+        if hit is None:
+            t = self.env.from_string('{% extends "base.html" %}{% block main %}\x00M{% endblock %}')
+            page = t.render(**self.common, root=root, title="\x00T", page_kind=kind)
+            before, after = page.split("\x00M")
+            hit = self._t[key] = (before.split("\x00T"), after)
+        return hit
 
     def archive(self, days: list[tuple[dt.date, int]], reading_days: set[str]) -> str:
         by_month: dict[str, dict[int, int]] = {}

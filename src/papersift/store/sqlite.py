@@ -620,6 +620,40 @@ class SQLiteStore:
         return {d: hashlib.sha1(data.encode("utf-8")).hexdigest()[:12]
                 for d, data in self.conn.execute("SELECT day, data FROM readings")}
 
+    # Columns publish_rows() returns, in order (site/data.py turns them into cards).
+    PUBLISH_COLUMNS = ("id", "arxiv_id", "title", "abstract", "authors", "affiliations",
+                       "published", "hf_date", "upvotes", "github_repo", "github_stars",
+                       "project_page", "organization", "categories", "ai_summary", "links",
+                       "num_authors", "created_at", "changed_at", "enrichment", "enriched_at")
+
+    def publish_rows(self, ids: Iterable[str] | None = None,
+                     batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Raw rows for the site build (PUBLISH_COLUMNS, JSON fields as stored text):
+        papers joined with their enrichment, no model validation (rows were validated on
+        the way in). All papers in insertion order when `ids` is None."""
+        cols = ("p.id, p.arxiv_id, p.title, p.abstract, p.authors, p.affiliations, p.published, "
+                "p.hf_date, p.upvotes, p.github_repo, p.github_stars, p.project_page, "
+                "p.organization, p.categories, p.ai_summary, p.links, p.num_authors, "
+                "p.created_at, p.changed_at, e.data, e.created_at")
+        base = f"SELECT {cols} FROM papers p LEFT JOIN enrichments e ON e.paper_id = p.id"
+        cur = self.conn.cursor()
+        cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the query here
+        if ids is None:
+            last = 0
+            while True:
+                rows = cur.execute(f"SELECT p.rowid, {cols} FROM papers p LEFT JOIN enrichments e "
+                                   "ON e.paper_id = p.id WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                                   (last, batch)).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                for r in rows:
+                    yield r[1:]
+        ids = list(ids)
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            yield from cur.execute(f"{base} WHERE p.id IN ({_qs(part)})", part).fetchall()
+
     # -- search (search/engine.py reads these) ----------------------------------------
 
     def _search_where(self, filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
