@@ -36,26 +36,40 @@ _TOKEN = re.compile(r"[^\W_]+")  # letter/digit runs, as the BM25 analyzer split
 @lru_cache(maxsize=256)
 def _heads_re(heads: frozenset[str]) -> re.Pattern[str]:
     alts = "|".join(re.escape(h) for h in sorted(heads))
-    return re.compile(rf"(?<![^\W_])(?:{alts})[^\W_]*", re.IGNORECASE)
+    # No lookbehind and no IGNORECASE (the text is lower-cased first): a pattern that starts
+    # with plain letters lets the regex engine skip ahead fast. Word starts are checked after.
+    return re.compile(rf"(?:{alts})[^\W_]*")
+
+
+def _heads(stem: str) -> list[str]:
+    head = stem[:3]
+    # Porter's y -> i ("toy" -> "toi") is the one rewrite that can reach the third letter.
+    return [head, head[:-1] + "y"] if len(head) == 3 and head.endswith("i") else [head]
 
 
 def _candidates(text: str, stems: set[str]) -> re.Pattern[str]:
     """Porter only rewrites endings: an ASCII word can only stem to one of `stems` if it
-    starts with the same two letters, so the C regex engine skips all other words. Text
-    with accents is scanned word by word (its folded form may match)."""
+    starts with the stem's first three letters, so the C regex engine skips all other words.
+    Text with accents is scanned word by word (its folded form may match)."""
     if not text.isascii():
         return _TOKEN
-    return _heads_re(frozenset(s[:2] for s in stems))
+    return _heads_re(frozenset(h for s in stems for h in _heads(s)))
 
 
 def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Span]:
     """Spans of `text` with every word whose stem is in `stems` highlighted."""
+    stems = {s for s in stems if s}  # Porter stems a lone "s" to ""
     if not stems or not text:
         return plain(text)
     out: list[Span] = []
     pos = 0
-    for m in _candidates(text, stems).finditer(text):
-        w = m.group()
+    ascii_text = text.isascii()
+    scan = text.lower() if ascii_text else text  # same offsets for ASCII
+    for m in _candidates(text, stems).finditer(scan):
+        start = m.start()
+        if ascii_text and start and scan[start - 1].isalnum():
+            continue  # the head matched inside a word
+        w = text[start:m.end()]
         if stem(w) not in stems:
             continue
         if m.start() > pos:
