@@ -24,6 +24,7 @@ reloads it only after `papersift index` changed the vectors.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,14 +122,19 @@ class SearchEngine:
         db_path = getattr(store, "path", None)
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
         self._bm25: BM25Index | None = None
+        self._bm25_lock = threading.Lock()
 
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
         version = f"{self.store.papers_version()}|{self.fusion.weights}"
-        if self._bm25 is None or self._bm25.version != version:
-            cache = self.cache_dir / "bm25-index.npz" if self.cache_dir else None
-            self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
-        return self._bm25
+        idx = self._bm25
+        if idx is None or idx.version != version:
+            with self._bm25_lock:  # API threads: one rebuild, the others wait for it
+                idx = self._bm25
+                if idx is None or idx.version != version:
+                    cache = self.cache_dir / "bm25-index.npz" if self.cache_dir else None
+                    idx = self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
+        return idx
 
     # -- rankers (also used directly by the benchmarks) ----------------------------------
 

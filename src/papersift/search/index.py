@@ -8,9 +8,11 @@ when `build_vectors` recorded a new version in the store's meta table.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -98,31 +100,38 @@ class VectorIndex:
 
     def __init__(self, store: Store, model: str, half: bool | None = None, ann: bool = True):
         self.store, self.model = store, model
+        self.half, self.ann = half, ann
         self.version: str | None = "unloaded"
-        self.ids: list[str] = []
-        self.row: dict[str, int] = {}
-        self.matrix = np.zeros((0, 0), dtype=np.float32)
-        self.half = half
-        self._half = None  # torch float16 tensor of `matrix`
-        self.ann = ann
-        self.ivf: IVF | None = None
+        self._lock = threading.Lock()
+        self._state = _State([], {}, np.zeros((0, 0), dtype=np.float32), None, None)
+
+    # One immutable snapshot, swapped in whole: a query running during a reload sees either
+    # the old or the new vectors, never ids from one and rows from the other.
+    ids = property(lambda self: self._state.ids)
+    row = property(lambda self: self._state.row)
+    matrix = property(lambda self: self._state.matrix)
+    ivf = property(lambda self: self._state.ivf)
+    _half = property(lambda self: self._state.half)
 
     def refresh(self) -> None:
         """Reload when the store's vectors changed since the last load (one meta read)."""
         version = self.store.get_meta(_version_key(self.model))
         if version == self.version:
             return
-        ids, mat = self.store.load_vectors(self.model)
-        self.ids, self.matrix = ids, np.ascontiguousarray(mat, dtype=np.float32)
-        self.row = {pid: i for i, pid in enumerate(ids)}
-        self._half = None
-        # Importing torch costs seconds: worth it only where the scan is long.
-        want_half = self.half if self.half is not None else len(ids) >= self.ANN_MIN
-        torch = _torch() if want_half else None
-        if torch is not None and len(ids):
-            self._half = torch.tensor(self.matrix, dtype=torch.float16)
-        self.ivf = IVF(self.matrix) if self.ann and len(ids) >= self.ANN_MIN else None
-        self.version = version
+        with self._lock:  # one reload at a time; the others keep using the old snapshot
+            if version == self.version:
+                return
+            ids, mat = self.store.load_vectors(self.model)
+            matrix = np.ascontiguousarray(mat, dtype=np.float32)
+            half = None
+            # Importing torch costs seconds: worth it only where the scan is long.
+            want_half = self.half if self.half is not None else len(ids) >= self.ANN_MIN
+            torch = _torch() if want_half else None
+            if torch is not None and len(ids):
+                half = torch.tensor(matrix, dtype=torch.float16)
+            ivf = IVF(matrix) if self.ann and len(ids) >= self.ANN_MIN else None
+            self._state = _State(ids, {pid: i for i, pid in enumerate(ids)}, matrix, half, ivf)
+            self.version = version
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -131,34 +140,46 @@ class VectorIndex:
             min_score: float = -1.0, exact: bool = False) -> list[tuple[str, float]]:
         """Best k (id, cosine); `allowed` restricts to those ids. Large corpora without a
         filter use the IVF index (exact=True forces the full scan)."""
-        if not self.ids or k <= 0:
+        st = self._state
+        if not st.ids or k <= 0:
             return []
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)
-        if self.ivf is not None and allowed is None and not exact:
-            rows, sc = self.ivf.search(q, k)
-            return [(self.ids[i], float(s)) for i, s in zip(rows, sc, strict=True) if s > min_score]
-        if self._half is not None:
+        if st.ivf is not None and allowed is None and not exact:
+            rows, sc = st.ivf.search(q, k)
+            return [(st.ids[i], float(s)) for i, s in zip(rows, sc, strict=True) if s > min_score]
+        if st.half is not None:
             torch = _torch()
-            scores = torch.mv(self._half, torch.tensor(q, dtype=torch.float16)).float().numpy()
+            scores = torch.mv(st.half, torch.tensor(q, dtype=torch.float16)).float().numpy()
         else:
-            scores = self.matrix @ q
+            scores = st.matrix @ q
         if allowed is not None:
-            mask = np.full(len(self.ids), -np.inf, dtype=np.float32)
-            rows = [self.row[p] for p in allowed if p in self.row]
+            mask = np.full(len(st.ids), -np.inf, dtype=np.float32)
+            rows = [st.row[p] for p in allowed if p in st.row]
             mask[rows] = 0.0
             scores = scores + mask
         k = min(k, len(scores))
         idx = np.argpartition(-scores, k - 1)[:k]
         idx = idx[np.argsort(-scores[idx], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in idx if scores[i] > min_score]
+        return [(st.ids[i], float(scores[i])) for i in idx if scores[i] > min_score]
 
     def scores_for(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
-        rows = [(p, self.row[p]) for p in ids if p in self.row]
+        st = self._state
+        rows = [(p, st.row[p]) for p in ids if p in st.row]
         if not rows:
             return {}
-        sub = self.matrix[[r for _, r in rows]] @ np.asarray(qvec, dtype=np.float32).reshape(-1)
+        sub = st.matrix[[r for _, r in rows]] @ np.asarray(qvec, dtype=np.float32).reshape(-1)
         return {p: float(s) for (p, _), s in zip(rows, sub, strict=True)}
 
     def vector(self, paper_id: str) -> np.ndarray | None:
-        i = self.row.get(paper_id)
-        return None if i is None else self.matrix[i]
+        st = self._state
+        i = st.row.get(paper_id)
+        return None if i is None else st.matrix[i]
+
+
+@dataclass(frozen=True)
+class _State:
+    ids: list[str]
+    row: dict[str, int]
+    matrix: np.ndarray
+    half: Any  # torch float16 tensor of matrix, or None
+    ivf: IVF | None
