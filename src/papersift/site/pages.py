@@ -92,3 +92,45 @@ class Pages:
 
     def all_feeds(self, recent: list[Card]) -> list[tuple[str, bytes]]:
         return list(feeds.all_feeds(recent[:FEED_N], self.site_title, self.site_url, "feeds/all").items())
+
+
+# -- topic lists, kept in the build state as [id, day, upvotes] entries -------------------
+
+TopicEntry = list[Any]  # [paper id, day, upvotes]: the order key of a topic page
+
+
+def topic_entries(ids: list[str], cards: dict[str, Card]) -> list[TopicEntry]:
+    return [[i, cards[i]["day"], cards[i]["upvotes"]] for i in ids if i in cards]
+
+
+def _ordered(entries: list[TopicEntry]) -> list[TopicEntry]:
+    # The store's order (tag_members): day DESC, upvotes DESC, id ASC; two stable sorts.
+    entries = sorted(entries, key=lambda e: e[0])
+    return sorted(entries, key=lambda e: (e[1], e[2]), reverse=True)
+
+
+def update_topic(tag: str, old: list[TopicEntry] | None, touched: set[str],
+                 cards: dict[str, Card]) -> list[TopicEntry] | None:
+    """A topic page's new list from its old one and the touched papers' fresh cards, or None
+    when that cannot be known without the store: a full list (TAG_PAGE_N) lost a paper or
+    one moved down, so a paper beyond the old list may now belong on it."""
+    if old is None or any(not isinstance(e, list) or len(e) != 3 for e in old):
+        return None  # state from an older build
+    full = len(old) >= TAG_PAGE_N
+    out: list[TopicEntry] = []
+    for pid, day, up in old:
+        if pid not in touched:
+            out.append([pid, day, up])
+            continue
+        c = cards[pid]
+        if tag not in c["tags"]:
+            if full:
+                return None
+            continue
+        if full and (c["day"], c["upvotes"]) < (day, up):
+            return None
+        out.append([pid, c["day"], c["upvotes"]])
+    listed = {e[0] for e in old}
+    out += [[pid, cards[pid]["day"], cards[pid]["upvotes"]] for pid in touched
+            if pid not in listed and tag in cards[pid]["tags"]]
+    return _ordered(out)[:TAG_PAGE_N]
