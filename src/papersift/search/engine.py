@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..model import Paper
 from ..store.base import Store
 from .embed import Embedder
-from .highlight import Span, highlight, snippet
+from .highlight import Span, highlight_parts, snippet_parts, to_spans
 from .index import VectorIndex
 from .lexical import Analyzer, BM25Index, build_from_store
 from .query import ParsedQuery, build_match, parse_query
@@ -316,13 +316,15 @@ class SearchEngine:
             p = papers.get(pid)
             if p is None:  # deleted between ranking and fetching
                 continue
-            title = highlight(p.title, stems, analyzer.stem_word)
-            summary = highlight(p.abstract, stems, analyzer.stem_word)
+            title = to_spans(highlight_parts(p.title, stems, analyzer.stem_word))
+            summary_parts = highlight_parts(p.abstract, stems, analyzer.stem_word)
+            summary = to_spans(summary_parts)
             e = enr.get(pid)
             hits.append(SearchHit(id=pid, score=round(score.get(pid, 0.0), 6),
                                   found_by=found.get(pid, []), paper=p,
                                   tags=e.tags if e else [], highlightedTitle=title,
-                                  highlightedSummary=summary, snippet=snippet(summary),
+                                  highlightedSummary=summary,
+                                  snippet=to_spans(snippet_parts(summary_parts)),
                                   duplicates=dups.get(pid, [])))
         return hits
 

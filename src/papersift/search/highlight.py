@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 
 class Span(BaseModel):
@@ -21,13 +21,18 @@ class Span(BaseModel):
     text: str
 
 
-def _span(type: str, text: str) -> Span:  # noqa: A002 (the field is called type)
-    # Built from our own slices of validated text: skip pydantic validation (hot path).
-    return Span.model_construct(type=type, text=text)
+Parts = list[list[str]]  # [[kind, text], ...]: the cheap working form, mutable for merging
+_SPANS = TypeAdapter(list[Span])
+
+
+def to_spans(parts: Parts) -> list[Span]:
+    # One validation call in pydantic-core for the whole list: ~4x cheaper per span than
+    # model_construct, and a query builds ~500 spans (10 hits x title + abstract + snippet).
+    return _SPANS.validate_python([{"type": k, "text": t} for k, t in parts])
 
 
 def plain(text: str) -> list[Span]:
-    return [_span("text", text=text)] if text else []
+    return to_spans([["text", text]] if text else [])
 
 
 _TOKEN = re.compile(r"[^\W_]+")  # letter/digit runs, as the BM25 analyzer splits
@@ -56,12 +61,12 @@ def _candidates(text: str, stems: set[str]) -> re.Pattern[str]:
     return _heads_re(frozenset(h for s in stems for h in _heads(s)))
 
 
-def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Span]:
-    """Spans of `text` with every word whose stem is in `stems` highlighted."""
+def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> Parts:
+    """`text` split into parts, every word whose stem is in `stems` highlighted."""
     stems = {s for s in stems if s}  # Porter stems a lone "s" to ""
     if not stems or not text:
-        return plain(text)
-    out: list[Span] = []
+        return [["text", text]] if text else []
+    out: Parts = []
     pos = 0
     ascii_text = text.isascii()
     scan = text.lower() if ascii_text else text  # same offsets for ASCII
@@ -72,39 +77,43 @@ def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Sp
         w = text[start:m.end()]
         if stem(w) not in stems:
             continue
-        if m.start() > pos:
-            out.append(_span("text", text=text[pos:m.start()]))
+        if start > pos:
+            out.append(["text", text[pos:start]])
         # "deep learning": a lone run of spaces between two highlights reads as one phrase.
-        if (len(out) >= 2 and out[-1].type == "text" and out[-1].text.isspace()
-                and out[-2].type == "highlight"):
+        if len(out) >= 2 and out[-1][0] == "text" and out[-1][1].isspace() and out[-2][0] == "highlight":
             gap = out.pop()
-            out[-1].text += gap.text + w
-        elif out and out[-1].type == "highlight" and m.start() == pos:
-            out[-1].text += w
+            out[-1][1] += gap[1] + w
+        elif out and out[-1][0] == "highlight" and start == pos:
+            out[-1][1] += w
         else:
-            out.append(_span("highlight", text=w))
+            out.append(["highlight", w])
         pos = m.end()
     if pos < len(text):
-        out.append(_span("text", text=text[pos:]))
+        out.append(["text", text[pos:]])
     return out
+
+
+def highlight(text: str, stems: set[str], stem: Callable[[str], str]) -> list[Span]:
+    """Spans of `text` with every word whose stem is in `stems` highlighted."""
+    return to_spans(highlight_parts(text, stems, stem))
 
 
 def text_of(spans: list[Span]) -> str:
     return "".join(s.text for s in spans)
 
 
-def snippet(spans: list[Span], width: int = 240) -> list[Span]:
+def snippet_parts(parts: Parts, width: int = 240) -> Parts:
     """A window of about `width` characters around the first highlight, cut at word
-    boundaries, with an ellipsis where text was cut. Spans keep their types."""
-    text = text_of(spans)
+    boundaries, with an ellipsis where text was cut. Parts keep their kinds."""
+    text = "".join(t for _, t in parts)
     if len(text) <= width:
-        return [s.model_copy() for s in spans]
+        return [[k, t] for k, t in parts]
     first, pos = 0, 0
-    for s in spans:
-        if s.type == "highlight":
+    for k, t in parts:
+        if k == "highlight":
             first = pos
             break
-        pos += len(s.text)
+        pos += len(t)
     start = max(0, first - width // 4)
     if start > 0:
         sp = text.rfind(" ", 0, start)
@@ -113,15 +122,19 @@ def snippet(spans: list[Span], width: int = 240) -> list[Span]:
     if end < len(text):
         sp = text.rfind(" ", start, end)
         end = sp if sp > start + width // 2 else end
-    out: list[Span] = []
+    out: Parts = []
     pos = 0
-    for s in spans:
-        a, b = max(pos, start), min(pos + len(s.text), end)
+    for k, t in parts:
+        a, b = max(pos, start), min(pos + len(t), end)
         if a < b:
-            out.append(_span(s.type, text=text[a:b]))
-        pos += len(s.text)
+            out.append([k, text[a:b]])
+        pos += len(t)
     if start > 0:
-        out.insert(0, _span("text", text="…"))
+        out.insert(0, ["text", "…"])
     if end < len(text):
-        out.append(_span("text", text="…"))
+        out.append(["text", "…"])
     return out
+
+
+def snippet(spans: list[Span], width: int = 240) -> list[Span]:
+    return to_spans(snippet_parts([[s.type, s.text] for s in spans], width))

@@ -157,13 +157,16 @@ class BM25Index:
             return [], 0
         if allowed is not None:
             s = np.where(allowed, s, 0.0)
-        nz = np.flatnonzero(s)
-        if len(nz) == 0:
+        matched = int(np.count_nonzero(s))
+        if matched == 0:
             return [], 0
-        k = min(k, len(nz))
-        part = nz[np.argpartition(-s[nz], k - 1)[:k]]
-        part = part[np.lexsort((part, -s[part]))]  # score desc, then stable by row
-        return [(self.ids[i], float(s[i])) for i in part], int(len(nz))
+        k = min(k, matched)
+        # Negate in place (s is ours) and partition the whole vector: cheaper than first
+        # collecting the (often 70k) non-zero rows.
+        np.negative(s, out=s)
+        part = np.argpartition(s, k - 1)[:k]
+        part = part[np.lexsort((part, s[part]))]  # score desc, then stable by row
+        return [(self.ids[i], -float(s[i])) for i in part], matched
 
     def mask(self, allowed_ids: set[str]) -> np.ndarray:
         m = np.zeros(len(self.ids), dtype=bool)
