@@ -144,20 +144,22 @@ class SearchEngine:
 
     def lexical_counted(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None,
                         allowed: set[str] | None = None) -> tuple[list[tuple[str, float]], int]:
-        """Best k by BM25 and how many papers match. Free words use the in-memory index;
-        phrases and author: need positions, so those queries go to FTS5."""
-        if parsed.phrases or parsed.authors:
-            match = build_match(parsed)
-            assert match is not None
-            ranked = self.store.lexical_search_filtered(match, k, self.fusion.weights, filters)
-            count = len(ranked) if len(ranked) < k else self.store.lexical_count(match, filters)
-            return ranked, count
-        if not parsed.terms:
+        """Best k by BM25 and how many papers match, ranked by the in-memory index. Phrases
+        and author: need token positions: FTS5 finds the papers that satisfy them (ids
+        only, no ranking), and the index ranks that set on all the query's words."""
+        if not (parsed.terms or parsed.phrases or parsed.authors):
             return [], 0
         idx = self.bm25()
-        if filters and allowed is None:
+        words = parsed.terms
+        if parsed.phrases or parsed.authors:
+            match = build_match(parsed)  # free words stay optional: they only add score
+            assert match is not None
+            matching = self.store.lexical_match_ids(match, filters)
+            allowed = matching if allowed is None else matching & allowed
+            words = parsed.highlight_terms  # terms + phrase words + author words
+        elif filters and allowed is None:
             allowed = self.store.search_filter_ids(filters)
-        return idx.top(parsed.terms, k, idx.mask(allowed) if allowed is not None else None)
+        return idx.top(words, k, idx.mask(allowed) if allowed is not None else None)
 
     def embed_query(self, text: str):  # -> np.ndarray | None
         if not self.embedder or not text.strip():

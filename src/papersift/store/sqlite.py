@@ -707,6 +707,14 @@ class SQLiteStore:
             "SELECT count(*) FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
             f"WHERE papers_fts MATCH ? AND {where}", [match, *params]).fetchone()[0]
 
+    def lexical_match_ids(self, match: str, filters: dict[str, Any] | None = None) -> set[str]:
+        """Ids of every paper matching an FTS5 expression (no ranking: the cheap way to
+        apply phrase and author: constraints; search ranks the set in memory)."""
+        where, params = self._search_where(filters)
+        return {r[0] for r in self.conn.execute(
+            "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND {where}", [match, *params])}
+
     def browse_ids(self, filters: dict[str, Any] | None, order: str, limit: int,
                    offset: int = 0) -> tuple[list[str], int]:
         """Filtered paper ids without a query, newest ('date') or most upvoted first, + total."""
