@@ -690,23 +690,6 @@ class SQLiteStore:
         where, params = self._search_where(filters)
         return {r[0] for r in self.conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)}
 
-    def lexical_search_filtered(self, match: str, limit: int, weights: tuple[float, float, float],
-                                filters: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        """Like lexical_search, restricted to papers passing the search filters."""
-        where, params = self._search_where(filters)
-        w = ", ".join(str(float(x)) for x in weights)
-        rows = self.conn.execute(
-            f"SELECT p.id, -bm25(papers_fts, {w}) FROM papers_fts JOIN papers p "
-            f"ON p.rowid = papers_fts.rowid WHERE papers_fts MATCH ? AND {where} "
-            f"ORDER BY bm25(papers_fts, {w}) LIMIT ?", [match, *params, limit]).fetchall()
-        return [(r[0], r[1]) for r in rows]
-
-    def lexical_count(self, match: str, filters: dict[str, Any] | None = None) -> int:
-        where, params = self._search_where(filters)
-        return self.conn.execute(
-            "SELECT count(*) FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
-            f"WHERE papers_fts MATCH ? AND {where}", [match, *params]).fetchone()[0]
-
     def lexical_match_ids(self, match: str, filters: dict[str, Any] | None = None) -> set[str]:
         """Ids of every paper matching an FTS5 expression (no ranking: the cheap way to
         apply phrase and author: constraints; search ranks the set in memory)."""
