@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_s
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
 from .render import Renderer, render_version
 from .views import month_range, week_range
-from .workers import can_fork, run_forked
+from .workers import Helper, can_fork
 
 
 def _config_key(settings_key: dict[str, Any]) -> str:
@@ -117,38 +116,69 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
             d += dt.timedelta(days=1)
         return out
 
-    # One list of jobs, dealt round-robin to the workers (each gets a share of every kind).
-    jobs: list[tuple[str, str]] = [("p", pid) for pid in ids]
-    jobs += [("d", k) for k in site.day_keys] + [("w", k) for k in pages.week_keys]
-    jobs += [("m", k) for k in pages.month_keys] + [("t", tag) for tag in TAGS]
     tmp = fresh_dir(out_dir)
+    helper: Helper | None = None
     try:
         t = time.perf_counter()
 
-        def work(wi: int, n: int) -> list[str]:
-            w = SiteWriter(tmp, fresh=True)
-            for kind, k in jobs[wi::n]:
-                if kind == "p":
-                    w.write(*pages.paper(cc[k], [cc[s] for s in sims.get(k, ())]))
-                elif kind == "d":
-                    w.write(f"d/{k}.html", pages.day(k, day_cards.get(k, []),
-                                                     site.moved_by_day.get(k, {}), "../"))
-                elif kind == "w":
-                    w.write(*pages.week(k, range_cards(*week_range(k))))
-                elif kind == "m":
-                    w.write(*pages.month(k, range_cards(*month_range(k))))
-                else:
-                    for rel, data in pages.topic(k, [cc[i] for i in tag_ids.get(k, ()) if i in cc]):
-                        w.write(rel, data)
-            return w.stats.paths
+        def paper(pid: str) -> tuple[str, str]:
+            return pages.paper(cc[pid], [cc[s] for s in sims.get(pid, ())])
+
+        def listings(w: SiteWriter) -> None:
+            for k in site.day_keys:
+                w.write(f"d/{k}.html", pages.day(k, day_cards.get(k, []), site.moved_by_day.get(k, {}), "../"))
+            for k in pages.week_keys:
+                w.write(*pages.week(k, range_cards(*week_range(k))))
+            for k in pages.month_keys:
+                w.write(*pages.month(k, range_cards(*month_range(k))))
+            for tag in TAGS:
+                for rel, data in pages.topic(tag, [cc[i] for i in tag_ids.get(tag, ()) if i in cc]):
+                    w.write(rel, data)
 
         n = workers if workers is not None else (2 if can_fork() and len(ids) >= PARALLEL_MIN else 1)
-        n = max(1, min(n, os.cpu_count() or 1)) if workers is None else max(1, n)
-        gc.collect()
-        gc.freeze()
-        gc.enable()  # for the short-lived objects of rendering only
-        for paths in run_forked(n, lambda wi: work(wi, n)):
-            res.written_paths.extend(paths)
+        n = 2 if n >= 2 and can_fork() else 1
+        w = SiteWriter(tmp, fresh=True)
+        if n == 1:
+            for pid in ids:
+                w.write(*paper(pid))
+            listings(w)
+        else:
+            # The helper renders every other paper page and ships it here (only this
+            # process creates files in p/, see workers.py), then writes the listings.
+            mine, theirs = ids[0::2], ids[1::2]
+
+            def help_out(send: Callable[[Any], None]) -> list[str]:
+                hw = SiteWriter(tmp, fresh=True)
+                batch: list[tuple[str, bytes]] = []
+                size = 0
+                for pid in theirs:
+                    rel, html = paper(pid)
+                    data = html.encode("utf-8")
+                    batch.append((rel, data))
+                    size += len(data)
+                    if size >= 1 << 18:
+                        send(batch)
+                        batch, size = [], 0
+                send(batch)
+                listings(hw)
+                return hw.stats.paths
+
+            gc.collect()
+            gc.freeze()  # the helper shares the loaded cards without copying their pages
+            gc.enable()  # for the short-lived objects of rendering only
+            helper = Helper(help_out)
+            for i, pid in enumerate(mine):
+                w.write(*paper(pid))
+                if i % 8 == 0:
+                    for batch in helper.poll():
+                        for rel, data in batch:
+                            w.write(rel, data)
+            shipped, their_paths = helper.finish()
+            for batch in shipped:
+                for rel, data in batch:
+                    w.write(rel, data)
+            res.written_paths.extend(their_paths)
+        res.written_paths.extend(w.stats.paths)
         res.timings["render_write"] = time.perf_counter() - t
         say("papers", len(ids), len(ids))
 
@@ -172,6 +202,8 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
         swap_in(tmp, out_dir)
         res.timings["swap"] = time.perf_counter() - t
     except BaseException:
+        if helper is not None and not helper.finished:
+            helper.abandon()
         shutil.rmtree(tmp, ignore_errors=True)  # the previous site stays as it was
         raise
     res.rendered = res.written = len(res.written_paths)
