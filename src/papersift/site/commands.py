@@ -197,21 +197,13 @@ def run_pipeline(ctx: Any, day: dt.date, *, collect: bool = True,
 
 
 def _index(ctx: Any) -> str | None:
-    """Bring the search vectors up to date (only new or changed papers are embedded)."""
+    """Bring the BM25 cache and search vectors up to date (the search package's own step,
+    so `run` and `papersift index` do the same thing)."""
     try:
-        from ..search.embed import EmbedderError, get_embedder
-        from ..search.index import build_vectors
+        from ..search.commands import run_index
     except ImportError:
         return "index: search package not installed; site search uses BM25 from the store"
-    try:
-        emb = get_embedder(ctx.settings.embedder, ctx.settings.data_dir)
-    except EmbedderError as e:
-        return f"index: no embedder ({e}); search is lexical only"
-    if emb is None:
-        return "index: embedder 'none'; search is lexical only"
-    stats = build_vectors(ctx.store, emb)
-    return (f"index: {stats.embedded} papers embedded, {stats.unchanged} unchanged, {stats.removed} "
-            f"removed ({stats.model}) in {stats.seconds:.1f}s")
+    return "index: " + run_index(ctx)
 
 
 def demo_step(ctx: Any, console: Any) -> None:
