@@ -61,6 +61,14 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                     shared["engine"] = engine_factory(open_store(db))
         return Searcher(store(), shared.get("engine"))
 
+    def warm() -> None:
+        """Load the search indexes before the first request: building the BM25 cache over a
+        large store takes seconds, and requests arriving meanwhile would queue behind it."""
+        eng = searcher().engine
+        if eng is not None:
+            eng.bm25()
+            eng.semantic_ready()
+
     def cards_for(ids: list[str]) -> list[dict[str, Any]]:
         s = store()
         papers = s.get_papers(ids)
@@ -69,6 +77,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
 
     app = FastAPI(title="papersift API", version="1",
                   description="Search and read the papers papersift has collected and enriched.")
+    app.state.warm = warm
 
     @app.get("/api/search", summary="Search papers (hybrid when indexed, else BM25)")
     def api_search(

@@ -7,11 +7,18 @@ to the text), built here in one place.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from ..store.base import Store
+
+# Searches are CPU-bound (BM25 scoring, query embedding, vector scan). Letting 40 server
+# threads run them at once only thrashes the GIL and torch's thread pools: admit as many as
+# there are cores and let the rest wait their turn (measured: timeouts under load otherwise).
+_SEARCH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(["a", "an", "the", "of", "for", "and", "or", "in", "on", "to", "with", "by", "is", "are", "we", "our", "from", "via", "at", "as"])
@@ -93,7 +100,8 @@ class Searcher:
     def engine_search(self, **query: Any) -> Any:
         from ..search.engine import SearchQuery
 
-        return self.engine.search(SearchQuery(**query))
+        with _SEARCH_SLOTS:
+            return self.engine.search(SearchQuery(**query))
 
     def similar(self, paper_id: str, k: int) -> list[str]:
         if self.engine is not None:

@@ -113,6 +113,9 @@ def register(app: typer.Typer) -> None:
 
         api = create_app(ctx.settings.db_target, out, languages=ctx.settings.languages,
                          engine_factory=engine_factory(ctx.settings))
+        t0 = time.perf_counter()
+        api.state.warm()
+        console.print(f"search index ready in {time.perf_counter() - t0:.1f}s")
         console.print(f"serving {out} and the API on http://{host}:{port}/ (docs: /docs)")
         uvicorn.run(api, host=host, port=port, log_level="warning")
 
