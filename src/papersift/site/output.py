@@ -55,14 +55,9 @@ class SiteWriter:
             if norm.startswith(("..", "/")) or os.path.isabs(norm):
                 raise ValueError(f"refusing to write outside the site dir: {rel!r}")
             target = self.root / norm
-            parent = target.parent
-            if parent not in self._made:
-                parent.mkdir(parents=True, exist_ok=True)
-                self._made.add(parent)
+            self._make_parent(target)
             _write_new(target, data)
-            self.stats.written += 1
-            self.stats.paths.append(rel)
-            return True
+            return self._written(rel)
         target = self.path(rel)
         try:
             if target.stat().st_size == len(data) and target.read_bytes() == data:
@@ -70,11 +65,17 @@ class SiteWriter:
                 return False
         except FileNotFoundError:
             pass
+        self._make_parent(target)
+        atomic_write(target, data)
+        return self._written(rel)
+
+    def _make_parent(self, target: Path) -> None:
         parent = target.parent
         if parent not in self._made:
             parent.mkdir(parents=True, exist_ok=True)
             self._made.add(parent)
-        atomic_write(target, data)
+
+    def _written(self, rel: str) -> bool:
         self.stats.written += 1
         self.stats.paths.append(rel)
         return True
