@@ -14,7 +14,7 @@ PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 if [ "${1:-}" = "--dev" ]; then
   "${PIP[@]}" -e ".[dev]"
   # Chromium for the browser tests; emoji and CJK fonts so screenshots show cards as readers see them.
-  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
+  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -i "noto.*cjk" >/dev/null; then
     if [ "$(id -u)" = "0" ]; then
       echo "setup: installing Debian chromium, chromium-driver and Noto emoji/CJK fonts" >&2
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
