@@ -91,13 +91,7 @@ def atomic_write(target: Path, data: bytes) -> None:
     # cheaper than mkstemp's random names, and two builds never share one.
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        _write_fd(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), data)
         os.replace(tmp, target)
     except BaseException:
         # The previous version of the page stays in place; only our temp file goes.
@@ -107,7 +101,11 @@ def atomic_write(target: Path, data: bytes) -> None:
 
 
 def _write_new(target: Path, data: bytes) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    _write_fd(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), data)
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    """Write all of `data` to an open descriptor (os.write may write less), then close it."""
     try:
         view = memoryview(data)
         while view:
