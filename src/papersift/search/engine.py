@@ -30,11 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from ..model import Paper
 from ..store.base import Store
 from .embed import Embedder
+from .facets import IN_MEMORY, TAG_BIT, Facets
 from .highlight import Span, highlight_parts, snippet_parts, to_spans
 from .index import VectorIndex
 from .lexical import Analyzer, BM25Index, build_from_store
@@ -123,6 +125,8 @@ class SearchEngine:
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()
+        self._facets: Facets | None = None
+        self._row_map: tuple[str, str | None, np.ndarray] | None = None  # BM25 row -> vector row
 
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
@@ -136,17 +140,46 @@ class SearchEngine:
                     idx = self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
         return idx
 
+    def facets(self) -> Facets:
+        """Filter/sort columns aligned with the BM25 rows; rebuilt when papers or
+        enrichments (tags) changed."""
+        idx = self.bm25()
+        version = f"{idx.version}|{self.store.enrichments_version()}"
+        fc = self._facets
+        if fc is None or fc.version != version:
+            with self._bm25_lock:
+                fc = self._facets
+                if fc is None or fc.version != version:
+                    fc = self._facets = Facets.from_store(self.store, idx.row, version)
+        return fc
+
+    def allowed_rows(self, filters: dict[str, Any] | None) -> np.ndarray | None:
+        """The BM25 rows that pass the filters (None: no filter). Date, upvotes and known
+        tags are answered in memory; sources, categories and unknown tags by SQL."""
+        if not filters:
+            return None
+        fast = {k: v for k, v in filters.items() if k in IN_MEMORY}
+        slow = {k: v for k, v in filters.items() if k not in IN_MEMORY and v not in (None, [])}
+        if any(t not in TAG_BIT for t in fast.get("tags") or []):
+            slow["tags"] = fast.pop("tags")
+        mask = self.facets().mask(fast)
+        if slow:
+            by_sql = self.bm25().mask(self.store.search_filter_ids(slow))
+            mask = by_sql if mask is None else mask & by_sql
+        return mask
+
     # -- rankers (also used directly by the benchmarks) ----------------------------------
 
     def lexical(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None
                 ) -> list[tuple[str, float]]:
-        return self.lexical_counted(parsed, k, filters)[0]
+        return self.lexical_counted(parsed, k, self.allowed_rows(filters))[0]
 
-    def lexical_counted(self, parsed: ParsedQuery, k: int, filters: dict[str, Any] | None = None,
-                        allowed: set[str] | None = None) -> tuple[list[tuple[str, float]], int]:
-        """Best k by BM25 and how many papers match, ranked by the in-memory index. Phrases
-        and author: need token positions: FTS5 finds the papers that satisfy them (ids
-        only, no ranking), and the index ranks that set on all the query's words."""
+    def lexical_counted(self, parsed: ParsedQuery, k: int, allowed: np.ndarray | None = None
+                        ) -> tuple[list[tuple[str, float]], int]:
+        """Best k by BM25 and how many papers match, ranked by the in-memory index, among
+        the `allowed` rows. Phrases and author: need token positions: FTS5 finds the papers
+        that satisfy them (ids only, no ranking), and the index ranks that set on all the
+        query's words."""
         if not (parsed.terms or parsed.phrases or parsed.authors):
             return [], 0
         idx = self.bm25()
@@ -154,12 +187,10 @@ class SearchEngine:
         if parsed.phrases or parsed.authors:
             match = build_match(parsed)  # free words stay optional: they only add score
             assert match is not None
-            matching = self.store.lexical_match_ids(match, filters)
+            matching = idx.mask(self.store.lexical_match_ids(match))
             allowed = matching if allowed is None else matching & allowed
             words = parsed.highlight_terms  # terms + phrase words + author words
-        elif filters and allowed is None:
-            allowed = self.store.search_filter_ids(filters)
-        return idx.top(words, k, idx.mask(allowed) if allowed is not None else None)
+        return idx.top(words, k, allowed)
 
     def embed_query(self, text: str):  # -> np.ndarray | None
         if not self.embedder or not text.strip():
@@ -172,12 +203,24 @@ class SearchEngine:
         self.vectors.refresh()
         return len(self.vectors) > 0
 
-    def semantic(self, qvec, k: int, allowed: set[str] | None = None,
+    def semantic(self, qvec, k: int, allowed: np.ndarray | None = None,
                  min_score: float = -1.0) -> list[tuple[str, float]]:
+        """Nearest k by cosine among the `allowed` BM25 rows (None: all papers)."""
         if qvec is None or not self.semantic_ready():
             return []
         assert self.vectors is not None
-        return self.vectors.top(qvec, k, allowed, min_score)
+        return self.vectors.top(qvec, k, None if allowed is None else self._vector_mask(allowed), min_score)
+
+    def _vector_mask(self, allowed: np.ndarray) -> np.ndarray:
+        """A BM25-row mask as a vector-row mask (the two indexes order papers differently)."""
+        idx, vec = self.bm25(), self.vectors
+        assert vec is not None
+        rm = self._row_map
+        if rm is None or rm[0] != idx.version or rm[1] != vec.version:
+            rows = np.array([idx.row.get(p, -1) for p in vec.ids], dtype=np.int64)
+            rm = self._row_map = (idx.version, vec.version, rows)
+        rows = rm[2]
+        return np.where(rows >= 0, allowed[np.maximum(rows, 0)], False) if len(rows) else np.zeros(0, bool)
 
     def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """One ranking from two. RRF uses ranks only; convex min-max scales each list's
@@ -214,9 +257,9 @@ class SearchEngine:
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
         lex_count = 0
-        allowed = self.store.search_filter_ids(filters) if filters else None
+        allowed = self.allowed_rows(filters)
         if mode in ("hybrid", "lexical"):
-            lex, lex_count = self.lexical_counted(parsed, depth, filters, allowed)
+            lex, lex_count = self.lexical_counted(parsed, depth, allowed)
         if mode in ("hybrid", "semantic"):
             qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
             if qvec is None:
@@ -225,7 +268,7 @@ class SearchEngine:
                 # Phrases and author: are hard constraints: the embedding only re-ranks the
                 # papers that satisfy them.
                 assert self.vectors is not None
-                lex = lex or self.lexical(parsed, depth, filters)
+                lex = lex or self.lexical_counted(parsed, depth, allowed)[0]
                 sc = self.vectors.scores_for(qvec, [p for p, _ in lex])
                 sem = sorted(sc.items(), key=lambda x: -x[1])
             else:
@@ -297,15 +340,8 @@ class SearchEngine:
         return self.store.title_keys(ids)
 
     def _sorted(self, pool: list[tuple[str, float]], sort: str) -> list[tuple[str, float]]:
-        papers = self.store.get_papers([p for p, _ in pool])
-
-        def key(item: tuple[str, float]) -> tuple:
-            p = papers.get(item[0])
-            day = (p.day if p else None) or dt.date.min
-            up = (p.upvotes if p else None) or 0
-            return (-up, -day.toordinal()) if sort == "upvotes" else (-day.toordinal(), -up)
-
-        return sorted(pool, key=key)
+        score = dict(pool)
+        return [(p, score[p]) for p in self.facets().order([p for p, _ in pool], sort)]
 
     def _hits(self, ids: list[str], score: dict[str, float], found: dict[str, list[str]],
               dups: dict[str, list[str]], parsed: ParsedQuery) -> list[SearchHit]:

@@ -136,10 +136,11 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def top(self, qvec: np.ndarray, k: int, allowed: set[str] | None = None,
+    def top(self, qvec: np.ndarray, k: int, allowed: set[str] | np.ndarray | None = None,
             min_score: float = -1.0, exact: bool = False) -> list[tuple[str, float]]:
-        """Best k (id, cosine); `allowed` restricts to those ids. Large corpora without a
-        filter use the IVF index (exact=True forces the full scan)."""
+        """Best k (id, cosine); `allowed` restricts to those ids (or to the rows where a
+        boolean array over this index's rows is True). Large corpora without a filter use
+        the IVF index (exact=True forces the full scan)."""
         st = self._state
         if not st.ids or k <= 0:
             return []
@@ -153,10 +154,11 @@ class VectorIndex:
         else:
             scores = st.matrix @ q
         if allowed is not None:
-            mask = np.full(len(st.ids), -np.inf, dtype=np.float32)
-            rows = [st.row[p] for p in allowed if p in st.row]
-            mask[rows] = 0.0
-            scores = scores + mask
+            if not isinstance(allowed, np.ndarray):
+                keep = np.zeros(len(st.ids), dtype=bool)
+                keep[[st.row[p] for p in allowed if p in st.row]] = True
+                allowed = keep
+            scores = np.where(allowed, scores, -np.inf).astype(np.float32)
         k = min(k, len(scores))
         idx = np.argpartition(-scores, k - 1)[:k]
         idx = idx[np.argsort(-scores[idx], kind="stable")]

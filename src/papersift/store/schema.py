@@ -130,4 +130,18 @@ MIGRATIONS: list[str] = [
     """
     INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', 33554432);
     """,
+    # 8: a counter that moves on every enrichment write, whichever code path wrote it: the
+    # search engine keeps tags in memory (search/facets.py) and reloads them when it moves.
+    """
+    INSERT OR IGNORE INTO meta (key, value) VALUES ('enrichments_version', '0');
+    CREATE TRIGGER enrichments_ver_i AFTER INSERT ON enrichments BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'enrichments_version';
+    END;
+    CREATE TRIGGER enrichments_ver_u AFTER UPDATE ON enrichments BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'enrichments_version';
+    END;
+    CREATE TRIGGER enrichments_ver_d AFTER DELETE ON enrichments BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'enrichments_version';
+    END;
+    """,
 ]

@@ -710,6 +710,17 @@ class SQLiteStore:
         total = self.conn.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
         return ids, total
 
+    def search_facets(self) -> Iterator[tuple[str, str | None, int | None, list[str]]]:
+        """(id, day, upvotes, tags) of every paper: what search filters and sorts on."""
+        cur = self.conn.execute("SELECT p.id, p.day, p.upvotes, json_extract(e.data, '$.tags') "
+                                "FROM papers p LEFT JOIN enrichments e ON e.paper_id = p.id")
+        for pid, day, upvotes, tags in cur:
+            yield pid, day, upvotes, (json.loads(tags) if tags else [])
+
+    def enrichments_version(self) -> str:
+        """Moves on every enrichment insert, update or delete (triggers of migration 8)."""
+        return self.get_meta("enrichments_version") or "0"
+
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]:
         """paper id -> normalised title key (search collapses results sharing one)."""
         ids = list(ids)

@@ -1,0 +1,98 @@
+"""In-memory filters and sorts (search/facets.py) must answer exactly what the SQL filters
+answer, and must follow enrichment changes (real SQLite store, random corpus)."""
+
+import datetime as dt
+import random
+
+import numpy as np
+import pytest
+
+from papersift.model import Enrichment, Paper, Provenance
+from papersift.search.engine import SearchEngine, SearchQuery
+from papersift.store import SQLiteStore
+from papersift.taxonomy import TAGS
+
+TAG_NAMES = sorted(TAGS)
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    rng = random.Random(3)
+    s = SQLiteStore(tmp_path / "f.db")
+    papers = []
+    for i in range(300):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(700)) if rng.random() > 0.1 else None
+        papers.append(Paper(arxiv_id=f"2501.{i:05d}", title=f"Paper {i} about topic {i % 7}",
+                            abstract=f"abstract words number {i % 11} and learning", authors=["A. B"],
+                            published=day, upvotes=rng.choice([None, 0, 1, 5, 20, 100]),
+                            categories=[rng.choice(["cs.LG", "cs.CL", "cs.CV"])],
+                            sources=[Provenance(source=rng.choice(["arxiv", "hf"]), ref="t")]))
+    s.upsert_papers(papers)
+    for p in papers[::2]:
+        s.save_enrichment(Enrichment(paper_id=p.arxiv_id, method="offline",
+                                     tags=rng.sample(TAG_NAMES, rng.randint(0, 3))))
+    yield s, rng
+    s.close()
+
+
+def _random_filters(rng: random.Random) -> dict:
+    f = {}
+    if rng.random() < 0.5:
+        f["date_from"] = (dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(700))).isoformat()
+    if rng.random() < 0.5:
+        f["date_to"] = (dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(700))).isoformat()
+    if rng.random() < 0.4:
+        f["min_upvotes"] = rng.choice([0, 1, 5, 50])
+    if rng.random() < 0.5:
+        f["tags"] = rng.sample(TAG_NAMES, rng.randint(1, 3))
+    if rng.random() < 0.2:
+        f["sources"] = ["hf"]
+    if rng.random() < 0.2:
+        f["categories"] = ["cs.CL", "cs.CV"]
+    return f
+
+
+def test_in_memory_filters_equal_sql(corpus):
+    s, rng = corpus
+    eng = SearchEngine(s)
+    idx = eng.bm25()
+    for _ in range(200):
+        f = _random_filters(rng)
+        mask = eng.allowed_rows(f)
+        want = s.search_filter_ids(f) if f else set(idx.ids)
+        got = set(idx.ids) if mask is None else {idx.ids[i] for i in np.flatnonzero(mask)}
+        assert got == want, f
+
+
+def test_unknown_tag_goes_to_sql(corpus):
+    s, _ = corpus
+    s.save_enrichment(Enrichment(paper_id="2501.00001", method="hfday", tags=["not_a_taxonomy_tag"]))
+    eng = SearchEngine(s)
+    mask = eng.allowed_rows({"tags": ["not_a_taxonomy_tag"]})
+    assert {eng.bm25().ids[i] for i in np.flatnonzero(mask)} == {"2501.00001"}
+
+
+def test_tags_follow_enrichment_changes(corpus):
+    s, _ = corpus
+    eng = SearchEngine(s)
+    before = s.enrichments_version()
+    assert "2501.00003" not in s.search_filter_ids({"tags": ["rlhf"]})
+    res = eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200))
+    assert "2501.00003" not in {h.id for h in res.hits}
+    s.save_enrichment(Enrichment(paper_id="2501.00003", method="offline", tags=["rlhf"]))
+    assert s.enrichments_version() != before
+    res = eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200))
+    assert "2501.00003" in {h.id for h in res.hits}
+
+
+def test_sorted_pool_matches_paper_fields(corpus):
+    s, _ = corpus
+    eng = SearchEngine(s)
+    for sort in ("upvotes", "date"):
+        res = eng.search(SearchQuery(q="learning", sort=sort, limit=200))
+        papers = [h.paper for h in res.hits]
+        assert len(papers) > 100
+
+        pairs = [(p.upvotes or 0, (p.day or dt.date.min).toordinal()) for p in papers]
+        keys = pairs if sort == "upvotes" else [(d, u) for u, d in pairs]
+        assert keys == sorted(keys, reverse=True), sort
