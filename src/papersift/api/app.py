@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
@@ -19,11 +20,20 @@ from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .searching import Searcher, highlight, in_filters, query_terms, snippet
+from .searching import Searcher, highlight, in_filters, query_terms, run_search, snippet
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 MAX_POOL = 1000  # candidates fetched before filters and paging
+
+
+class FastJSON(JSONResponse):
+    """JSON by orjson, straight from the dict the endpoint built: FastAPI's default path
+    walks the whole result (jsonable_encoder) and validates it again, which cost more than
+    the search itself (bench/api.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def _parse_tags(tags: str | None) -> list[str]:
@@ -79,8 +89,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                   description="Search and read the papers papersift has collected and enriched.")
     app.state.warm = warm
 
-    @app.get("/api/search", summary="Search papers (hybrid when indexed, else BM25)")
-    def api_search(
+    @app.get("/api/search", summary="Search papers (hybrid when indexed, else BM25)",
+             response_class=FastJSON)
+    async def api_search(
         q: Annotated[str, Query(min_length=1, max_length=256, description="query text")],
         tags: Annotated[str | None, Query(max_length=1000, description="comma-separated tags")] = None,
         mode: Annotated[Literal["and", "or"], Query(description="tag match mode")] = "or",
@@ -90,15 +101,20 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         sort: Annotated[Literal["relevance", "upvotes", "date"], Query()] = "relevance",
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0, le=MAX_POOL)] = 0,
-    ) -> dict[str, Any]:
+    ) -> Response:
         tag_list = _parse_tags(tags)
         if from_ and to and from_ > to:
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
+        return await run_search(lambda: FastJSON(
+            _search(q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)))
+
+    def _search(q: str, tag_list: list[str], mode: str, from_: dt.date | None, to: dt.date | None,
+                min_upvotes: int | None, sort: str, limit: int, offset: int) -> dict[str, Any]:
         s = searcher()
-        terms = query_terms(q)
         if s.engine is not None:
             return _engine_results(s, q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)
+        terms = query_terms(q)
         hits = s.search(q, MAX_POOL)
         scores = {h.id: h.score for h in hits}
         found = [c for c in cards_for([h.id for h in hits])
@@ -140,10 +156,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         for h in hits:
             c = card(h.paper, enr.get(h.id), langs)
             en = c["reviews"].get("en") or {}
-            snip = [x.model_dump() for x in h.snippet]
+            snip = _spans(h.snippet)
             results.append({
                 "id": c["id"], "slug": c["slug"], "title": c["title"],
-                "title_hl": [x.model_dump() for x in h.highlightedTitle],
+                "title_hl": _spans(h.highlightedTitle),
                 "snippet": "".join(x["text"] for x in snip), "snippet_hl": snip, "emoji": c["emoji"],
                 "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
                 "day": c["day"], "published": c["published"], "method": c["method"],
@@ -205,6 +221,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                                              "Cache-Control": "no-cache"})
 
     return app
+
+
+def _spans(spans: list[Any]) -> list[dict[str, str]]:
+    return [{"type": x.type, "text": x.text} for x in spans]
 
 
 def _safe_path(root: Path, rel: str) -> Path | None:

@@ -9,16 +9,37 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
 
 from ..store.base import Store
 
+T = TypeVar("T")
+
 # Searches are CPU-bound (BM25 scoring, query embedding, vector scan). Letting 40 server
-# threads run them at once only thrashes the GIL and torch's thread pools: admit as many as
-# there are cores and let the rest wait their turn (measured: timeouts under load otherwise).
-_SEARCH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# threads run them at once only thrashes the GIL and torch's thread pools: a process admits
+# as many as it has cores (one each when `serve --workers` runs a process per core) and the
+# rest wait in arrival order (anyio's limiter is first come, first served, which keeps the
+# slowest answer close to the typical one under load).
+_slots = max(1, os.cpu_count() or 1)
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def set_search_slots(n: int) -> None:
+    """How many searches one server process runs at once (before its first request)."""
+    global _slots, _limiter
+    _slots, _limiter = max(1, n), None
+
+
+async def run_search(fn: Callable[[], T]) -> T:
+    """fn() in a worker thread once a search slot is free."""
+    global _limiter
+    if _limiter is None:  # created inside the server's event loop
+        _limiter = anyio.CapacityLimiter(_slots)
+    return await anyio.to_thread.run_sync(fn, limiter=_limiter)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(["a", "an", "the", "of", "for", "and", "or", "in", "on", "to", "with", "by", "is", "are", "we", "our", "from", "via", "at", "as"])
@@ -100,8 +121,7 @@ class Searcher:
     def engine_search(self, **query: Any) -> Any:
         from ..search.engine import SearchQuery
 
-        with _SEARCH_SLOTS:
-            return self.engine.search(SearchQuery(**query))
+        return self.engine.search(SearchQuery(**query))
 
     def similar(self, paper_id: str, k: int) -> list[str]:
         if self.engine is not None:

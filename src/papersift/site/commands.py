@@ -97,6 +97,9 @@ def register(app: typer.Typer) -> None:
                   port: Annotated[int, typer.Option("--port")] = 8000,
                   build: Annotated[bool, typer.Option("--build/--no-build",
                                                       help="Build the site first.")] = True,
+                  workers: Annotated[int | None, typer.Option(
+                      "--workers", min=1, max=64,
+                      help="Server processes (default: one per core, at most 4).")] = None,
                   config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         """Serve the site and the JSON API (/api/search, /api/papers/{id}, /docs)."""
         from ..cli import Ctx, console, fail
@@ -107,17 +110,9 @@ def register(app: typer.Typer) -> None:
             console.print(run_build(ctx, out).summary())
         elif not (out / "index.html").exists():
             fail(f"{out}/index.html not found: run `papersift build` first or drop --no-build")
-        import uvicorn
+        from ..api.serve import default_workers, serve
 
-        from ..api.app import create_app
-
-        api = create_app(ctx.settings.db_target, out, languages=ctx.settings.languages,
-                         engine_factory=engine_factory(ctx.settings))
-        t0 = time.perf_counter()
-        api.state.warm()
-        console.print(f"search index ready in {time.perf_counter() - t0:.1f}s")
-        console.print(f"serving {out} and the API on http://{host}:{port}/ (docs: /docs)")
-        uvicorn.run(api, host=host, port=port, log_level="warning")
+        serve(ctx.settings, out, host, port, workers or default_workers(), say=console.print)
 
     @app.command("run")
     def run_cmd(date: Annotated[str | None, typer.Option("--date", help="HF day to collect, YYYY-MM-DD "

@@ -1,0 +1,71 @@
+"""`papersift serve` as a user starts it: a real subprocess on loopback, in one process and
+with a worker process per core (`--workers 2`), answering the API and the site."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from test_site_fixture import make_store
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after the ')'.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_search_and_site(tmp_path, workers):
+    make_store(tmp_path / "papersift.db").close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PAPERSIFT_DATA_DIR": str(tmp_path), "PAPERSIFT_EMBEDDER": "hash",
+           "PAPERSIFT_SITE_DIR": str(tmp_path / "site")}
+    proc = subprocess.Popen([sys.executable, "-m", "papersift", "serve", "--port", str(port),
+                             "--workers", str(workers)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(base + "/api/tags", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "serve did not come up in 90 s"
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=10) as c:
+            for _ in range(3 * workers):  # several connections: every worker answers alike
+                with httpx.Client(base_url=base, timeout=10) as fresh:
+                    r = fresh.get("/api/search", params={"q": "diffusion", "tags": "rl", "from": "2025-02-06"})
+                    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+                    got = r.json()
+                    assert got["results"] and all("rl" in x["tags"] for x in got["results"])
+                    assert all(x["day"] >= "2025-02-06" for x in got["results"])
+            assert c.get("/api/search", params={"q": "x" * 300}).status_code == 422
+            assert "<html" in c.get("/").text.lower()
+        if workers > 1:
+            assert len(_children(proc.pid)) >= workers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert f"{workers} worker process" in out
