@@ -12,9 +12,10 @@ from papersift.api.app import create_app
 from papersift.site import build_site
 
 
-@pytest.fixture(scope="module", params=["engine", "bm25-fallback"])
+@pytest.fixture(scope="module", params=["engine", "lexical-only"])
 def server(request, tmp_path_factory):
-    """The API with the real search engine (hash embedder: no weights) and without it."""
+    """The API with the real search engine, with vectors (hash embedder: no weights) and
+    without an embedder (BM25 only)."""
     tmp = tmp_path_factory.mktemp("api")
     store = make_store(tmp / "p.db")
     factory = None

@@ -16,11 +16,12 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from ..search.engine import SearchEngine, SearchQuery
 from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .searching import Searcher, highlight, in_filters, query_terms, run_search, snippet
+from .searching import run_search
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -55,6 +56,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     local = threading.local()  # one SQLite connection per server thread
     engine_lock = threading.Lock()
     shared: dict[str, Any] = {}
+    make_engine = engine_factory or _lexical_engine
 
     def store() -> Store:
         s = getattr(local, "store", None)
@@ -62,22 +64,21 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
             s = local.store = open_store(db)
         return s
 
-    def searcher() -> Searcher:
-        # The engine (vectors in memory) is built once and shared; lexical search uses the
-        # calling thread's own connection.
-        if engine_factory is not None and "engine" not in shared:
+    def engine() -> Any:
+        # One engine (indexes in memory) per process, built on first use and shared.
+        if "engine" not in shared:
             with engine_lock:
                 if "engine" not in shared:
-                    shared["engine"] = engine_factory(open_store(db))
-        return Searcher(store(), shared.get("engine"))
+                    shared["engine"] = make_engine(open_store(db))
+        return shared["engine"]
 
     def warm() -> None:
         """Load the search indexes before the first request: building the BM25 cache over a
         large store takes seconds, and requests arriving meanwhile would queue behind it."""
-        eng = searcher().engine
-        if eng is not None:
-            eng.bm25()
-            eng.semantic_ready()
+        eng = engine()
+        eng.bm25()
+        eng.facets()
+        eng.semantic_ready()
 
     def cards_for(ids: list[str]) -> list[dict[str, Any]]:
         s = store()
@@ -107,44 +108,16 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
         return await run_search(lambda: FastJSON(
-            _search(q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)))
+            _results(q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)))
 
-    def _search(q: str, tag_list: list[str], mode: str, from_: dt.date | None, to: dt.date | None,
-                min_upvotes: int | None, sort: str, limit: int, offset: int) -> dict[str, Any]:
-        s = searcher()
-        if s.engine is not None:
-            return _engine_results(s, q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)
-        terms = query_terms(q)
-        hits = s.search(q, MAX_POOL)
-        scores = {h.id: h.score for h in hits}
-        found = [c for c in cards_for([h.id for h in hits])
-                 if in_filters(c, tag_list, mode, from_, to, min_upvotes)]
-        if sort == "upvotes":
-            found.sort(key=lambda c: (-c["upvotes"], -scores.get(c["id"], 0)))
-        elif sort == "date":
-            found.sort(key=lambda c: (c["day"] or c["published"], scores.get(c["id"], 0)), reverse=True)
-        results = []
-        for c in found[offset:offset + limit]:
-            en = c["reviews"].get("en") or {}
-            text = c["abstract"] or en.get("review", "")
-            snip = snippet(text, terms)
-            results.append({
-                "id": c["id"], "slug": c["slug"], "title": c["title"], "title_hl": highlight(c["title"], terms),
-                "snippet": snip, "snippet_hl": highlight(snip, terms), "emoji": c["emoji"],
-                "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
-                "day": c["day"], "published": c["published"], "method": c["method"],
-                "score": round(scores.get(c["id"], 0.0), 6), "links": c["links"]})
-        return {"query": q, "engine": s.kind, "total": len(found), "offset": offset, "limit": limit,
-                "results": results}
-
-    def _engine_results(s: Searcher, q: str, tag_list: list[str], mode: str, from_: dt.date | None,
-                        to: dt.date | None, min_upvotes: int | None, sort: str, limit: int,
-                        offset: int) -> dict[str, Any]:
+    def _results(q: str, tag_list: list[str], mode: str, from_: dt.date | None, to: dt.date | None,
+                 min_upvotes: int | None, sort: str, limit: int, offset: int) -> dict[str, Any]:
         # The engine filters tags as "any of"; AND over several tags is applied here on a
         # bounded pool, then paged.
         and_mode = mode == "and" and len(tag_list) > 1
-        res = s.engine_search(q=q, tags=tag_list, date_from=from_, date_to=to, min_upvotes=min_upvotes,
-                              sort=sort, limit=200 if and_mode else limit, offset=0 if and_mode else offset)
+        res = engine().search(SearchQuery(q=q, tags=tag_list, date_from=from_, date_to=to, min_upvotes=min_upvotes,
+                              sort=sort, limit=200 if and_mode else limit,
+                                        offset=0 if and_mode else offset))
         hits = res.hits
         total = res.total
         if and_mode:
@@ -181,7 +154,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     @app.get("/api/papers/{paper_id:path}/similar", summary="Papers similar to one paper")
     def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
         c = _paper_or_404(paper_id)
-        ids = searcher().similar(c["id"], limit)
+        try:
+            ids = [h.id for h in engine().similar(c["id"], limit=limit).hits][:limit]
+        except KeyError:  # removed since the lookup above
+            ids = []
         return {"id": c["id"], "results": [
             {"id": x["id"], "slug": x["slug"], "title": x["title"], "emoji": x["emoji"],
              "tags": x["tags"], "upvotes": x["upvotes"], "day": x["day"]} for x in cards_for(ids)]}
@@ -221,6 +197,11 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                                              "Cache-Control": "no-cache"})
 
     return app
+
+
+def _lexical_engine(store: Store) -> Any:
+    """Without an embedder the engine ranks by BM25 alone (and says so in `engine`)."""
+    return SearchEngine(store, None)
 
 
 def _spans(spans: list[Any]) -> list[dict[str, str]]:
