@@ -106,6 +106,7 @@ class MiniLMEmbedder:
             from transformers.utils import logging as hf_logging
 
             hf_logging.set_verbosity_error()  # "UNEXPECTED position_ids" load report is harmless
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar per load cluttered the CLI
         except ImportError:  # pragma: no cover
             pass
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
