@@ -1,7 +1,7 @@
 """Benchmark: `papersift serve` on loopback under a bounded search load.
 
     python bench/api.py PATH/arxiv-papers.jsonl.gz [--work DIR] [--seconds 30] [--concurrency 32]
-                        [--workers N] [--baseline/--no-baseline]
+                        [--workers N] [--baseline/--no-baseline] [--embedder model2vec]
 
 Imports the papers with `papersift import` (skipped when --work already holds the store),
 starts `papersift serve` on 127.0.0.1 as a separate process, then runs `concurrency` clients
@@ -13,6 +13,10 @@ The load generator shares the machine's cores with the server, so it is kept lig
 requests are pre-encoded and responses read by Content-Length on raw asyncio streams (httpx
 spent about as much CPU per request as the search itself). Every response's status line is
 checked, and one in 25 bodies is parsed as JSON and checked for results.
+
+By default the store holds no vectors, so search is BM25 (lexical). `--embedder model2vec`
+first runs `papersift index` with that embedder (incremental: a second run reuses the
+vectors) and the server then answers hybrid searches (a query embedding + vector scan each).
 
 Side by side in one run: the server as `papersift serve` starts it (one process per core)
 and, as baseline, the same server in one process (`--workers 1`).
@@ -157,6 +161,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None, help="serve --workers (default: serve's own)")
     ap.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                     help="also load a one-process server, side by side")
+    ap.add_argument("--embedder", default=None, help="index vectors with this embedder first (hybrid search)")
     a = ap.parse_args()
     if not a.path.is_file():
         sys.exit(f"error: {a.path}: not found; pass the path to arxiv-papers.jsonl.gz")
@@ -167,8 +172,14 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run(CLI + ["import", str(a.path)], env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"setup: imported {a.path.name} in {time.perf_counter() - t:.1f}s")
+    if a.embedder:
+        env["PAPERSIFT_EMBEDDER"] = a.embedder
+        t = time.perf_counter()
+        subprocess.run(CLI + ["index"], env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"setup: vectors ({a.embedder}) ready in {time.perf_counter() - t:.1f}s")
     qs = queries(a.path)
-    print(f"load: {a.concurrency} clients x {a.seconds:.0f}s, {len(qs)} distinct queries; "
+    print(f"load: {a.concurrency} clients x {a.seconds:.0f}s, {len(qs)} distinct queries, "
+          f"{'hybrid (' + a.embedder + ')' if a.embedder else 'lexical'} search; "
           f"load average {os.getloadavg()[0]:.2f}")
     runs = [("ours", a.workers)] + ([("baseline 1 process", 1)] if a.baseline else [])
     figures = {}

@@ -77,3 +77,11 @@ def test_model2vec_distills_locally_and_caches(tmp_path):
     assert v.shape[1] == emb.dim and v[0] @ v[1] > v[0] @ v[2]
     again = get_embedder("model2vec", tmp_path)  # from the cache, same vectors
     assert np.allclose(again.embed(["cooking pasta"])[0], v[2], atol=1e-6)
+    # The API embeds queries from several threads at once: the Rust tokenizer under
+    # model2vec raised "Already borrowed" until embed() took a lock.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"query number {i} about sparse attention and retrieval" for i in range(400)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda t: again.embed([t])[0], texts))
+    assert np.allclose(np.stack(got), again.embed(texts), atol=1e-5)

@@ -149,6 +149,9 @@ class Model2VecEmbedder:
             self._distill(target, pca_dims)
         self.model = StaticModel.from_pretrained(str(target))
         self.dim = int(self.model.dim)
+        # The Rust tokenizer refuses concurrent use ("RuntimeError: Already borrowed" under
+        # API load with two search threads): one call at a time; a query takes ~0.1 ms.
+        self._lock = threading.Lock()
 
     @staticmethod
     def _distill(target: Path, pca_dims: int) -> None:
@@ -181,7 +184,9 @@ class Model2VecEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalize(self.model.encode(texts, max_length=512))
+        with self._lock:
+            vecs = self.model.encode(texts, max_length=512)
+        return _normalize(vecs)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
