@@ -95,9 +95,9 @@ def test_highlights_concatenate_to_original_and_mark_stems(engine):
     hit = engine.search(SearchQuery(q="exaggeration", mode="lexical")).hits[0]
     assert text_of(hit.highlightedTitle) == hit.paper.title
     assert text_of(hit.highlightedSummary) == hit.paper.abstract
-    marked = {s.text.lower() for s in hit.highlightedSummary if s.type == "highlight"}
+    marked = {s["text"].lower() for s in hit.highlightedSummary if s["type"] == "highlight"}
     assert {"exaggerate", "exaggerates"} <= marked  # porter stemming, as the ranking
-    assert any(s.type == "highlight" for s in hit.snippet)
+    assert any(s["type"] == "highlight" for s in hit.snippet)
     dumped = hit.model_dump(mode="json")
     assert dumped["highlightedTitle"][0]["type"] in ("text", "highlight")
 

@@ -14,7 +14,7 @@ def test_spans_concatenate_to_original(text, words):
     stems = set(A(" ".join(words)))
     spans = highlight(text, stems, A.stem_word)
     assert text_of(spans) == text
-    assert all(s.text for s in spans)
+    assert all(s["text"] for s in spans)
     cut = text_of(snippet(spans, 60)).strip("…")
     assert cut in text
 
@@ -22,7 +22,7 @@ def test_spans_concatenate_to_original(text, words):
 def test_stems_and_phrases_join():
     spans = highlight("Deep  learning exaggerates; Exaggerating models.", set(A("deep learning exaggeration")),
                       A.stem_word)
-    assert [(s.type, s.text) for s in spans] == [
+    assert [(s["type"], s["text"]) for s in spans] == [
         ("highlight", "Deep  learning exaggerates"), ("text", "; "),
         ("highlight", "Exaggerating"), ("text", " models.")]
 
@@ -30,6 +30,6 @@ def test_stems_and_phrases_join():
 def test_snippet_centres_on_first_highlight():
     text = "filler " * 80 + "the needle is here " + "tail " * 80
     spans = snippet(highlight(text, set(A("needle")), A.stem_word), 100)
-    assert spans[0].text == "…" and spans[-1].text == "…"
-    assert any(s.type == "highlight" and s.text == "needle" for s in spans)
+    assert spans[0]["text"] == "…" and spans[-1]["text"] == "…"
+    assert any(s["type"] == "highlight" and s["text"] == "needle" for s in spans)
     assert len(text_of(spans)) <= 102

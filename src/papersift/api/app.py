@@ -129,10 +129,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         for h in hits:
             c = card(h.paper, enr.get(h.id), langs)
             en = c["reviews"].get("en") or {}
-            snip = _spans(h.snippet)
+            snip = h.snippet  # spans are plain {type, text} dicts
             results.append({
                 "id": c["id"], "slug": c["slug"], "title": c["title"],
-                "title_hl": _spans(h.highlightedTitle),
+                "title_hl": h.highlightedTitle,
                 "snippet": "".join(x["text"] for x in snip), "snippet_hl": snip, "emoji": c["emoji"],
                 "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
                 "day": c["day"], "published": c["published"], "method": c["method"],
@@ -202,10 +202,6 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
 def _lexical_engine(store: Store) -> Any:
     """Without an embedder the engine ranks by BM25 alone (and says so in `engine`)."""
     return SearchEngine(store, None)
-
-
-def _spans(spans: list[Any]) -> list[dict[str, str]]:
-    return [{"type": x.type, "text": x.text} for x in spans]
 
 
 def _safe_path(root: Path, rel: str) -> Path | None:

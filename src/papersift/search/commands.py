@@ -60,7 +60,7 @@ def _date(value: str | None, option: str) -> dt.date | None:
 
 
 def _rich(spans: list[Span]) -> str:
-    return "".join(f"[bold yellow]{escape(s.text)}[/]" if s.type == "highlight" else escape(s.text)
+    return "".join(f"[bold yellow]{escape(s['text'])}[/]" if s["type"] == "highlight" else escape(s["text"])
                    for s in spans)
 
 
