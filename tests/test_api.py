@@ -53,6 +53,10 @@ def test_search_filters_tags_dates_upvotes_sort_and_paging(server):
     assert r.status_code == 200
     both = r.json()["results"]
     assert both and all({"cv", "rl"} <= set(it["tags"]) for it in both)
+    assert r.json()["total"] == len(both)  # AND is a filter, not a post-filter of a page
+    page = server.get("/api/search", params={"q": "study problem", "tags": "cv,rl", "mode": "and",
+                                             "limit": 1, "offset": 1}).json()
+    assert page["total"] == len(both) and [x["id"] for x in page["results"]] == [both[1]["id"]]
     either = server.get("/api/search", params={"q": "study problem", "tags": "cv,rl"}).json()["results"]
     assert len(either) > len(both)
     r = server.get("/api/search", params={"q": "study", "from": "2025-02-06", "to": "2025-02-07",

@@ -30,7 +30,7 @@ def corpus(tmp_path):
     s.upsert_papers(papers)
     for p in papers[::2]:
         s.save_enrichment(Enrichment(paper_id=p.arxiv_id, method="offline",
-                                     tags=rng.sample(TAG_NAMES, rng.randint(0, 3))))
+                                     tags=rng.sample(TAG_NAMES[:6], rng.randint(0, 4))))
     yield s, rng
     s.close()
 
@@ -44,7 +44,8 @@ def _random_filters(rng: random.Random) -> dict:
     if rng.random() < 0.4:
         f["min_upvotes"] = rng.choice([0, 1, 5, 50])
     if rng.random() < 0.5:
-        f["tags"] = rng.sample(TAG_NAMES, rng.randint(1, 3))
+        f["tags"] = rng.sample(TAG_NAMES[:6], rng.randint(1, 3))  # few names: "all" can match
+        f["tag_mode"] = rng.choice(["any", "all"])
     if rng.random() < 0.2:
         f["sources"] = ["hf"]
     if rng.random() < 0.2:
@@ -62,6 +63,20 @@ def test_in_memory_filters_equal_sql(corpus):
         want = s.search_filter_ids(f) if f else set(idx.ids)
         got = set(idx.ids) if mask is None else {idx.ids[i] for i in np.flatnonzero(mask)}
         assert got == want, f
+
+
+def test_all_mode_needs_every_tag(corpus):
+    s, rng = corpus
+    eng = SearchEngine(s)
+    idx = eng.bm25()
+    enr = s.get_enrichments(idx.ids)
+    two = TAG_NAMES[:2]
+    want = {pid for pid, e in enr.items() if set(two) <= set(e.tags)}
+    assert want, "the fixture should have papers with both tags"
+    mask = eng.allowed_rows({"tags": two, "tag_mode": "all"})
+    assert {idx.ids[i] for i in np.flatnonzero(mask)} == want
+    res = eng.search(SearchQuery(q="paper", tags=two, tag_mode="all", limit=200))
+    assert {h.id for h in res.hits} == want and res.total == len(want)
 
 
 def test_unknown_tag_goes_to_sql(corpus):

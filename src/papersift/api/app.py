@@ -112,22 +112,12 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
 
     def _results(q: str, tag_list: list[str], mode: str, from_: dt.date | None, to: dt.date | None,
                  min_upvotes: int | None, sort: str, limit: int, offset: int) -> dict[str, Any]:
-        # The engine filters tags as "any of"; AND over several tags is applied here on a
-        # bounded pool, then paged.
-        and_mode = mode == "and" and len(tag_list) > 1
-        res = engine().search(SearchQuery(q=q, tags=tag_list, date_from=from_, date_to=to, min_upvotes=min_upvotes,
-                              sort=sort, limit=200 if and_mode else limit,
-                                        offset=0 if and_mode else offset))
-        hits = res.hits
-        total = res.total
-        if and_mode:
-            hits = [h for h in hits if set(tag_list) <= set(h.tags)]
-            total = len(hits)
-            hits = hits[offset:offset + limit]
-        enr = store().get_enrichments([h.id for h in hits])
+        res = engine().search(SearchQuery(
+            q=q, tags=tag_list, tag_mode="all" if mode == "and" else "any", date_from=from_, date_to=to,
+            min_upvotes=min_upvotes, sort=sort, limit=limit, offset=offset))
         results = []
-        for h in hits:
-            c = card(h.paper, enr.get(h.id), langs)
+        for h in res.hits:
+            c = card(h.paper, h.enrichment, langs)
             en = c["reviews"].get("en") or {}
             snip = h.snippet  # spans are plain {type, text} dicts
             results.append({
@@ -138,7 +128,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                 "day": c["day"], "published": c["published"], "method": c["method"],
                 "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
                 "links": c["links"]})
-        return {"query": q, "engine": res.mode, "total": total, "offset": offset, "limit": limit,
+        return {"query": q, "engine": res.mode, "total": res.total, "offset": offset, "limit": limit,
                 "results": results}
 
     def _paper_or_404(paper_id: str) -> dict[str, Any]:

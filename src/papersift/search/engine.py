@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
-from ..model import Paper
+from ..model import Enrichment, Paper
 from ..store.base import Store
 from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
@@ -68,6 +68,7 @@ class SearchQuery(BaseModel):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     tags: list[str] = Field(default_factory=list)
+    tag_mode: Literal["any", "all"] = "any"  # a paper needs one of the tags, or all of them
     min_upvotes: int | None = Field(default=None, ge=0)
     sources: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
@@ -85,7 +86,8 @@ class SearchQuery(BaseModel):
         return {"date_from": self.date_from.isoformat() if self.date_from else None,
                 "date_to": self.date_to.isoformat() if self.date_to else None,
                 "min_upvotes": self.min_upvotes, "sources": self.sources,
-                "categories": self.categories, "tags": self.tags}
+                "categories": self.categories, "tags": self.tags,
+                "tag_mode": self.tag_mode if self.tags else None}
 
     def has_filters(self) -> bool:
         return any(v not in (None, []) for v in self.filters().values())
@@ -97,6 +99,7 @@ class SearchHit(BaseModel):
     found_by: list[str]  # "lexical" and/or "semantic"
     paper: Paper
     tags: list[str] = Field(default_factory=list)
+    enrichment: Enrichment | None = None  # the paper's stored enrichment, when it has one
     highlightedTitle: list[Span]  # noqa: N815 (Hugging Face's field names)
     highlightedSummary: list[Span]  # noqa: N815
     snippet: list[Span]
@@ -161,7 +164,7 @@ class SearchEngine:
         fast = {k: v for k, v in filters.items() if k in IN_MEMORY}
         slow = {k: v for k, v in filters.items() if k not in IN_MEMORY and v not in (None, [])}
         if any(t not in TAG_BIT for t in fast.get("tags") or []):
-            slow["tags"] = fast.pop("tags")
+            slow["tags"], slow["tag_mode"] = fast.pop("tags"), fast.pop("tag_mode", None)
         mask = self.facets().mask(fast)
         if slow:
             by_sql = self.bm25().mask(self.store.search_filter_ids(slow))
@@ -362,7 +365,7 @@ class SearchEngine:
             # the spans by to_spans): skip a second validation of ~30 objects per hit.
             hits.append(SearchHit.model_construct(
                 id=pid, score=round(score.get(pid, 0.0), 6), found_by=found.get(pid, []), paper=p,
-                tags=list(e.tags) if e else [], highlightedTitle=title, highlightedSummary=summary,
+                tags=list(e.tags) if e else [], enrichment=e, highlightedTitle=title, highlightedSummary=summary,
                 snippet=to_spans(snippet_parts(summary_parts)), duplicates=dups.get(pid, [])))
         return hits
 

@@ -22,7 +22,7 @@ from ..taxonomy import TAGS
 
 TAG_BIT = {t: i for i, t in enumerate(sorted(TAGS))}
 assert len(TAG_BIT) <= 64, "tag bitmask is one uint64 per paper"
-IN_MEMORY = ("date_from", "date_to", "min_upvotes", "tags")
+IN_MEMORY = ("date_from", "date_to", "min_upvotes", "tags", "tag_mode")
 
 
 def _ordinal(day: str | None) -> int:
@@ -66,7 +66,8 @@ class Facets:
 
     def mask(self, filters: dict[str, Any]) -> np.ndarray | None:
         """Rows passing the in-memory filters (None: no such filter given). Like the SQL
-        filters: a paper without a day fails any date bound; tags match any of the list."""
+        filters: a paper without a day fails any date bound; tags match any of the list (all
+        of it when tag_mode is "all")."""
         m: np.ndarray | None = None
 
         def both(cond: np.ndarray) -> None:
@@ -81,7 +82,7 @@ class Facets:
             both(self.upvotes >= int(filters["min_upvotes"]))
         if filters.get("tags"):
             want = np.uint64(tag_bits(list(filters["tags"])))
-            both((self.tags & want) != 0)
+            both((self.tags & want) == want if filters.get("tag_mode") == "all" else (self.tags & want) != 0)
         return m
 
     def order(self, ids: list[str], by: str) -> list[str]:

@@ -28,6 +28,8 @@ _DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
 _COLUMNS = ("id",) + PAPER_FIELDS + ("num_authors",)
 _CONVERTED = _JSON_FIELDS | _DATE_FIELDS
 _CHUNK = 20000  # papers per transaction (fewer, larger FTS segments: less merging)
+# prepare_papers() output per paper: (title key, new-row values, paper_sources rows).
+Prepared = tuple[str, list[Any], list[tuple[str, str, str, str]]]
 
 try:  # orjson: same JSON text as json.dumps(ensure_ascii=False), minus spaces, 5x faster.
     import orjson
@@ -74,6 +76,8 @@ class SQLiteStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._seen_lock = threading.Lock()  # seen_records' own read connection
+        self._seen_conn: sqlite3.Connection | None = None
         self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
                                     isolation_level=None)
         self.conn.row_factory = sqlite3.Row
@@ -102,6 +106,10 @@ class SQLiteStore:
         return _Transaction(self.conn, self._lock)
 
     def close(self) -> None:
+        with self._seen_lock:
+            if self._seen_conn is not None:
+                self._seen_conn.close()
+                self._seen_conn = None
         self.conn.close()
 
     def __enter__(self) -> SQLiteStore:
@@ -121,24 +129,47 @@ class SQLiteStore:
         d = p.__dict__  # hot path of bulk imports: plain attribute reads
         return [_to_db(n, d[n]) if n in _CONVERTED else d[n] for n in _COLUMNS]
 
-    def upsert_papers(self, papers: Iterable[Paper]) -> UpsertStats:
-        """Insert new papers, merge known ones. Idempotent: same input, no change."""
+    def _new_row(self, p: Paper, tk: str) -> list[Any]:
+        """Column values of `p` as a new row, except created_at/changed_at."""
+        return self._paper_values(p) + [tk, p.content_hash(), _day(p)]
+
+    def prepare_papers(self, papers: Iterable[Paper]) -> list[Prepared]:
+        """What storing each paper as a new row needs, computed without the database.
+
+        A bulk importer calls this on its reader thread: the writer thread then spends its
+        time in SQLite, which runs without the GIL, instead of in this Python.
+        """
+        out = []
+        for p in papers:
+            tk = title_key(p.title)
+            out.append((tk, self._new_row(p, tk), _source_rows(p.id, p)))
+        return out
+
+    def upsert_papers(self, papers: Iterable[Paper],
+                      prepared: Iterable[Prepared | None] | None = None) -> UpsertStats:
+        """Insert new papers, merge known ones. Idempotent: same input, no change.
+
+        `prepared`, when given, is prepare_papers() of the same (unchanged) papers, in order.
+        """
         stats = UpsertStats()
         chunk: list[Paper] = []
+        prep: list[Prepared | None] = []
+        preps = iter(prepared) if prepared is not None else None
         for p in papers:
             chunk.append(p)
+            prep.append(next(preps) if preps is not None else None)
             if len(chunk) >= _CHUNK:
-                stats.add(self._upsert_chunk(chunk))
-                chunk = []
+                stats.add(self._upsert_chunk(chunk, prep))
+                chunk, prep = [], []
         if chunk:
-            stats.add(self._upsert_chunk(chunk))
+            stats.add(self._upsert_chunk(chunk, prep))
         return stats
 
     def _fetch(self, where: str, params: list[Any]) -> list[Paper]:
         rows = self.conn.execute(f"SELECT * FROM papers WHERE {where}", params).fetchall()
         return [self._row_to_paper(r) for r in rows]
 
-    def _upsert_chunk(self, chunk: list[Paper]) -> UpsertStats:
+    def _upsert_chunk(self, chunk: list[Paper], prep: list[Prepared | None]) -> UpsertStats:
         stats = UpsertStats()
         with self._tx():
             # One normalisation per title: the exact key and the near-duplicate blocking keys.
@@ -146,9 +177,11 @@ class SQLiteStore:
             # arXiv id, and arXiv papers while some stored or incoming paper lacks one.
             need_blocks = any(not p.arxiv_id for p in chunk) or self.conn.execute(
                 "SELECT 1 FROM title_blocks LIMIT 1").fetchone() is not None
-            keys = [title_keys(p.title) if need_blocks else (title_key(p.title), [])
-                    for p in chunk]
+            keys = [title_keys(p.title) if need_blocks else (r[0] if r else title_key(p.title), [])
+                    for p, r in zip(chunk, prep, strict=True)]
             key_of = {id(p): k[0] for p, k in zip(chunk, keys, strict=True)}
+            # Keyed by object: a merged paper is a new object and gets its row computed below.
+            prep_of = {id(p): r for p, r in zip(chunk, prep, strict=True) if r is not None}
             ids = list({p.id for p in chunk})
             alias = dict(self.conn.execute(
                 f"SELECT alias, paper_id FROM aliases WHERE alias IN ({_qs(ids)})", ids
@@ -193,7 +226,8 @@ class SQLiteStore:
                             by_block.setdefault(b, []).append(p.id)
                             block_rows.append((b, p.id))
                     stats.ids.append(p.id)
-                    source_rows.extend(_source_rows(p.id, p))
+                    r = prep_of.get(id(p))
+                    source_rows.extend(r[2] if r is not None else _source_rows(p.id, p))
                     continue
                 if not p.arxiv_id and not old.arxiv_id:
                     block_rows.extend((b, old.id) for b in bks)  # the variant title finds it too
@@ -227,9 +261,10 @@ class SQLiteStore:
             for pid, paper in known.items():
                 before = original.get(pid)
                 if before is None:
-                    inserts.append(self._paper_values(paper) + [
-                                   key_of.get(id(paper)) or title_key(paper.title),
-                                   paper.content_hash(), _day(paper), now, now])
+                    r = prep_of.get(id(paper))
+                    row = r[1] if r is not None else self._new_row(
+                        paper, key_of.get(id(paper)) or title_key(paper.title))
+                    inserts.append((*row, now, now))
                 elif before is not paper and not paper_row_equal(before, paper):
                     updates.append(self._paper_values(paper)[1:] + [
                         title_key(paper.title), paper.content_hash(), _day(paper), now, pid])
@@ -515,12 +550,21 @@ class SQLiteStore:
     # -- import fingerprints (ingest.py) ----------------------------------------------
 
     def seen_records(self, fps: list[int]) -> set[int]:
-        """Those of `fps` (fingerprints of raw archive records) imported before."""
+        """Those of `fps` (fingerprints of raw archive records) imported before (committed).
+
+        An import's reader thread asks this while the writer holds its transaction: through
+        the writer's connection (and lock) it would wait for every chunk's write, and parsing
+        would never overlap with SQLite. A second connection reads the last commit instead
+        (WAL: readers never wait for the writer).
+        """
         out: set[int] = set()
-        with self._lock:
+        with self._seen_lock:
+            if self._seen_conn is None:
+                self._seen_conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
+                                                  isolation_level=None)
             for i in range(0, len(fps), 5000):
                 part = fps[i:i + 5000]
-                out.update(r[0] for r in self.conn.execute(
+                out.update(r[0] for r in self._seen_conn.execute(
                     f"SELECT fp FROM import_seen WHERE fp IN ({_qs(part)})", part))
         return out
 
@@ -662,7 +706,8 @@ class SQLiteStore:
 
     def _search_where(self, filters: dict[str, Any] | None) -> tuple[str, list[Any]]:
         """SQL condition on `papers p` for search filters (each list matches any of its items):
-        date_from/date_to (ISO, on the paper's day), min_upvotes, sources, categories, tags."""
+        date_from/date_to (ISO, on the paper's day), min_upvotes, sources, categories, tags
+        (all of them when tag_mode is "all")."""
         conds, params = ["1"], []
         f = filters or {}
         if f.get("date_from"):
@@ -674,16 +719,20 @@ class SQLiteStore:
         if f.get("min_upvotes") is not None:
             conds.append("coalesce(p.upvotes, 0) >= ?")
             params.append(int(f["min_upvotes"]))
-        for key, sql in (
-            ("sources", "p.id IN (SELECT paper_id FROM paper_sources WHERE source IN ({}))"),
-            ("categories", "EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE c.value IN ({}))"),
-            ("tags", "p.id IN (SELECT e.paper_id FROM enrichments e, json_each(e.data, '$.tags') t "
-                     "WHERE t.value IN ({}))"),
-        ):
+        tags_sql = ("p.id IN (SELECT e.paper_id FROM enrichments e, json_each(e.data, '$.tags') t "
+                    "WHERE t.value IN ({}))")
+        groups = [("sources", "p.id IN (SELECT paper_id FROM paper_sources WHERE source IN ({}))"),
+                  ("categories", "EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE c.value IN ({}))")]
+        for key, sql in groups:
             values = list(f.get(key) or [])
             if values:
                 conds.append(sql.format(_qs(values)))
                 params.extend(values)
+        tags = list(f.get("tags") or [])
+        # tag_mode "all": one condition per tag; otherwise any of them.
+        for part in ([[t] for t in tags] if f.get("tag_mode") == "all" else [tags] if tags else []):
+            conds.append(tags_sql.format(_qs(part)))
+            params.extend(part)
         return " AND ".join(conds), params
 
     def search_filter_ids(self, filters: dict[str, Any] | None) -> set[str]:
