@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Enrichment, Reading
+from .model import Enrichment, Paper, Reading
 from .sources.archives import Item, detect_format, open_source, read_source
 from .sources.records import DayInfo, FormatError, Record, RecordError, Skipped
 from .store.base import Store, UpsertStats
@@ -26,6 +26,8 @@ from .store.base import Store, UpsertStats
 CHUNK = 20000  # papers per store transaction
 # progress(file name, bytes done in this file, file size)
 Progress = Callable[[str, int, int], None]
+# store.prepare_papers: per paper, what the store precomputes off its writer thread
+Prepare = Callable[[Iterable[Paper]], list[Any]]
 
 
 @dataclass
@@ -81,7 +83,8 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         chunk: list[Record] = []
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
-        items = _background(read_source(src, use, year, skip=store.seen_records))
+        items = _background(read_source(src, use, year, skip=store.seen_records),
+                            getattr(store, "prepare_papers", None))
         try:
             for item in items:
                 if isinstance(item, Record):
@@ -129,15 +132,25 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
 _DONE = object()
 
 
-def _background(items: Iterator[Item], batch: int = 500) -> Generator[Item, None, None]:
+def _background(items: Iterator[Item], prepare: Prepare | None = None,
+                batch: int = 500) -> Generator[Item, None, None]:
     """Run a reader in a thread, handing its items over in batches.
 
     Parsing and validation (Python) then overlap with SQLite's writes and full-text
     indexing, which release the GIL: on two cores a bulk import takes the longer of the two
-    instead of their sum. The queue is bounded, so memory stays flat on any file size.
+    instead of their sum. `prepare` (the store's prepare_papers) also runs here, so the
+    writer thread is left with little Python of its own. The queue is bounded, so memory
+    stays flat on any file size.
     """
     q: queue.Queue = queue.Queue(maxsize=48)
     stop = threading.Event()
+
+    def put(buf: list[Item]) -> None:
+        if prepare is not None:
+            recs = [it for it in buf if isinstance(it, Record)]
+            for rec, prep in zip(recs, prepare(r.paper for r in recs), strict=True):
+                rec.prepared = prep
+        q.put(buf)
 
     def run() -> None:
         buf: list[Item] = []
@@ -145,14 +158,14 @@ def _background(items: Iterator[Item], batch: int = 500) -> Generator[Item, None
             for it in items:
                 buf.append(it)
                 if len(buf) >= batch:
-                    q.put(buf)
+                    put(buf)
                     buf = []
                     if stop.is_set():
                         return
-            q.put(buf)
+            put(buf)
             q.put(_DONE)
         except BaseException as e:  # handed to the consumer, raised there
-            q.put(buf)  # the items read before the error come first
+            q.put(buf)  # the items read before the error come first (unprepared: stored as is)
             q.put(e)
 
     t = threading.Thread(target=run, name="papersift-reader", daemon=True)
@@ -180,7 +193,7 @@ def _day_source(fmt: str) -> str:
 
 def _store_chunk(store: Store, chunk: list[Record], summary: ImportSummary,
                  days: dict[dt.date, list[str]]) -> None:
-    stats = store.upsert_papers(r.paper for r in chunk)
+    stats = store.upsert_papers([r.paper for r in chunk], [r.prepared for r in chunk])
     summary.stats.add(stats)
     summary.records += len(chunk)
     fps = [r.fp for r in chunk if r.fp is not None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,6 +26,8 @@ class Record:
     enrichment: Enrichment | None = None
     day: dt.date | None = None  # the HF Daily Papers day this record lists the paper on
     fp: int | None = None  # 64-bit fingerprint of the raw record (one-record-per-line formats)
+    # The store's prepare_papers() of `paper`, computed on the import's reader thread.
+    prepared: Any = None
 
 
 @dataclass

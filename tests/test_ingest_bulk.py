@@ -1,0 +1,127 @@
+"""Bulk-import fast paths store exactly what the plain path stores.
+
+Each test builds the same input twice into real SQLite files, once through the fast path
+(papers prepared on the reader thread, ...) and once through plain `upsert_papers`, and
+compares every stored row, the provenance, aliases, blocking keys and the full-text index.
+"""
+
+import datetime as dt
+import gzip
+import json
+import threading
+
+from papersift.ingest import import_paths
+from papersift.model import Paper, Provenance
+from papersift.sources.archives import detect_format, open_source, read_source
+from papersift.sources.records import Record
+from papersift.store import SQLiteStore
+
+SEEN = dt.datetime(2025, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+ABS = "We study {} with a new method and report strong results on many benchmarks."
+
+
+def state(store):
+    """Everything an import writes, minus wall-clock timestamps."""
+    q = store.conn.execute
+    papers = [tuple(r) for r in q("SELECT * FROM papers ORDER BY rowid")]
+    cols = [d[0] for d in q("SELECT * FROM papers LIMIT 0").description]
+    drop = {cols.index("created_at"), cols.index("changed_at")}
+    papers = [tuple(v for i, v in enumerate(r) if i not in drop) for r in papers]
+    fts = {w: sorted(r[0] for r in q("SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (w,)))
+           for w in ("transformers", "diffusion", '"new method"', "authors:smith", "graph")}
+    # FTS5 checks its index against the content table (raises when they differ).
+    q("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
+    return {
+        "papers": papers,
+        "sources": sorted(tuple(r) for r in q("SELECT paper_id, source, ref FROM paper_sources")),
+        "aliases": sorted(tuple(r) for r in q("SELECT * FROM aliases")),
+        "blocks": sorted(tuple(r) for r in q("SELECT * FROM title_blocks")),
+        "fts": fts,
+    }
+
+
+def mixed_papers():
+    """arXiv papers, revisions of them in the same batch, listing papers without an arXiv id
+    that merge into arXiv papers or each other, and exact repeats."""
+    out = []
+    topics = ["transformers", "diffusion models", "graph networks", "protein folding"]
+    for i in range(40):
+        t = topics[i % 4]
+        out.append(Paper(arxiv_id=f"2502.{i:05d}", title=f"Scaling {t} study number {i}",
+                         abstract=ABS.format(t), authors=[f"Ann Smith{i}", "Bo Li"],
+                         categories=["cs.LG"], published=dt.date(2025, 2, 1 + i % 20),
+                         sources=[Provenance(source="daily-arxiv", ref=f"f:{i}", seen_at=SEEN)]))
+    for i in range(0, 40, 5):  # a later version with more data: merged, not inserted twice
+        out.append(Paper(arxiv_id=f"2502.{i:05d}v2", title=f"Scaling {topics[i % 4]} study number {i}",
+                         abstract=ABS.format(topics[i % 4]) + " Revised.", upvotes=i,
+                         sources=[Provenance(source="arxiv", ref=f"r:{i}", seen_at=SEEN)]))
+    for i in range(3, 40, 7):  # listing copies (no arXiv id) of arXiv papers
+        out.append(Paper(title=f"Scaling {topics[i % 4]} study number {i}", abstract="",
+                         authors=[f"Ann Smith{i}"],
+                         sources=[Provenance(source="listing", ref=f"l:{i}", seen_at=SEEN)]))
+    for i in range(5):  # listing-only papers, one of them twice
+        out.append(Paper(title=f"A listing-only graph paper {i % 4}", abstract=ABS.format("graphs"),
+                         authors=["Cy Smith"],
+                         sources=[Provenance(source="listing", ref=f"o:{i}", seen_at=SEEN)]))
+    out.append(out[0])  # the very same object again
+    return out
+
+
+def test_prepared_upsert_stores_the_same_as_plain(tmp_path):
+    papers = mixed_papers()
+    fast, plain = SQLiteStore(tmp_path / "fast.db"), SQLiteStore(tmp_path / "plain.db")
+    prepared = fast.prepare_papers(papers)
+    a = fast.upsert_papers(papers, prepared)
+    b = plain.upsert_papers(papers)
+    assert (a.inserted, a.updated, a.unchanged, a.merged, a.ids) == \
+           (b.inserted, b.updated, b.unchanged, b.merged, b.ids)
+    assert a.merged > 0 and a.inserted < len(papers)
+    assert state(fast) == state(plain)
+    # into a store that already holds them: prepared rows of known papers are not used
+    again = [p.model_copy(update={"upvotes": 99}) for p in papers[:10]]
+    fast.upsert_papers(again, fast.prepare_papers(again))
+    plain.upsert_papers(again)
+    assert state(fast) == state(plain)
+    assert fast.get_paper("2502.00001").upvotes == 99
+
+
+def write_jsonl(path, n):
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(n):
+            t = ["transformers", "diffusion", "graph search"][i % 3]
+            f.write(json.dumps({"id": f"2501.{i % (n - 7):05d}", "title": f"On {t} number {i % (n - 7)}",
+                                "abstract": ABS.format(t), "authors": [f"Dee Smith{i}"],
+                                "categories": ["cs.CL"], "published": "2025-01-02"}) + "\n")
+        f.write("{broken\n")
+
+
+def test_import_with_reader_side_preparation_stores_the_same_as_plain_upserts(tmp_path):
+    path = tmp_path / "arxiv-papers.jsonl.gz"
+    write_jsonl(path, 1207)  # 7 repeated ids (revisions) inside the file
+    fast = SQLiteStore(tmp_path / "fast.db")
+    s = import_paths(fast, [path])
+    assert len(s.errors) == 1 and s.stats.inserted == 1200
+    plain = SQLiteStore(tmp_path / "plain.db")
+    src = open_source(path)
+    recs = [it for it in read_source(src, detect_format(src)) if isinstance(it, Record)]
+    src.close()
+    assert all(r.prepared is None for r in recs)  # plain: nothing prepared
+    plain.upsert_papers([r.paper for r in recs])
+    assert state(fast) == state(plain)
+    assert import_paths(fast, [path]).stats.inserted == 0
+
+
+def test_fingerprint_lookup_does_not_wait_for_the_writer(tmp_path):
+    """The reader thread asks for seen fingerprints while the writer holds a transaction."""
+    s = SQLiteStore(tmp_path / "p.db")
+    s.mark_records([1, 2])
+    got: list[set[int]] = []
+    with s._tx():  # the writer's transaction, as during an import chunk
+        s.conn.execute("INSERT INTO import_seen (fp) VALUES (3)")
+        t = threading.Thread(target=lambda: got.append(s.seen_records([1, 2, 3, 4])))
+        t.start()
+        t.join(20)
+        assert not t.is_alive()
+    assert got == [{1, 2}]  # the last commit: the open transaction's row is not seen yet
+    assert s.seen_records([1, 2, 3, 4]) == {1, 2, 3}
+    s.close()
