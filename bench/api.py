@@ -113,9 +113,32 @@ async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int) -
     return lat, errors
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants: a
+    figure that, unlike latency, hardly moves when other work shares the machine."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo += [c for c, pp in parent.items() if pp == p and c not in tree]
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def run_server(env: dict[str, str], workers: int | None, qs: list[dict[str, str]], seconds: float,
-               conc: int) -> tuple[list[float], int, float]:
-    """Start `papersift serve`, wait until it answers, load it; (latencies, errors, startup s)."""
+               conc: int) -> tuple[list[float], int, float, float]:
+    """Start `papersift serve`, wait until it answers, load it; (latencies, errors, startup s,
+    server CPU seconds during the load)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -137,11 +160,13 @@ def run_server(env: dict[str, str], workers: int | None, qs: list[dict[str, str]
             time.sleep(0.5)
         startup = time.perf_counter() - t
         asyncio.run(load(port, qs[:64], 3.0, conc))  # warm-up (every worker process), not counted
+        cpu0 = server_cpu_seconds(proc.pid)
         lat, errors = asyncio.run(load(port, qs, seconds, conc))
+        cpu = server_cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    return lat, errors, startup
+    return lat, errors, startup, cpu
 
 
 def summary(lat: list[float], seconds: float) -> tuple[float, float, float]:
@@ -184,11 +209,12 @@ def main() -> None:
     runs = [("ours", a.workers)] + ([("baseline 1 process", 1)] if a.baseline else [])
     figures = {}
     for name, workers in runs:
-        lat, errors, startup = run_server(env, workers, qs, a.seconds, a.concurrency)
+        lat, errors, startup, cpu = run_server(env, workers, qs, a.seconds, a.concurrency)
         rps, p50, p99 = summary(lat, a.seconds)
         figures[name] = (len(lat), rps, p99, errors)
         print(f"{name:<20} startup={startup:5.1f}s requests={len(lat):6d} rps={rps:7.1f} "
-              f"p50={p50:7.1f}ms p99={p99:7.1f}ms errors={errors}")
+              f"p50={p50:7.1f}ms p99={p99:7.1f}ms errors={errors} "
+              f"server_cpu={cpu * 1000 / max(len(lat), 1):.2f}ms/request")
     n, rps, p99, errors = figures["ours"]
     if a.baseline:
         b = figures["baseline 1 process"]

@@ -111,3 +111,15 @@ def test_sorted_pool_matches_paper_fields(corpus):
         pairs = [(p.upvotes or 0, (p.day or dt.date.min).toordinal()) for p in papers]
         keys = pairs if sort == "upvotes" else [(d, u) for u, d in pairs]
         assert keys == sorted(keys, reverse=True), sort
+
+
+def test_server_engine_sees_changes_after_version_ttl(corpus):
+    import time
+
+    s, _ = corpus
+    eng = SearchEngine(s)
+    eng.version_ttl = 0.3  # what a server does: re-read store versions at most this often
+    assert "2501.00005" not in {h.id for h in eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200)).hits}
+    s.save_enrichment(Enrichment(paper_id="2501.00005", method="offline", tags=["rlhf"]))
+    time.sleep(0.35)
+    assert "2501.00005" in {h.id for h in eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200)).hits}

@@ -69,7 +69,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         if "engine" not in shared:
             with engine_lock:
                 if "engine" not in shared:
-                    shared["engine"] = make_engine(open_store(db))
+                    eng = make_engine(open_store(db))
+                    eng.version_ttl = 1.0  # a store change shows within a second
+                    shared["engine"] = eng
         return shared["engine"]
 
     def warm() -> None:

@@ -26,8 +26,13 @@ def set_search_slots(n: int) -> None:
 
 
 async def run_search(fn: Callable[[], T]) -> T:
-    """fn() in a worker thread once a search slot is free."""
+    """fn() once a search slot is free: in a worker thread, or right here in the event loop
+    when the process has one slot (a thread buys nothing then, and each SQLite call in it
+    released the GIL and waited up to the 5 ms switch interval to get it back from the
+    event loop: py-spy showed a third of the request time there)."""
     global _limiter
+    if _slots == 1:
+        return fn()
     if _limiter is None:  # created inside the server's event loop
         _limiter = anyio.CapacityLimiter(_slots)
     return await anyio.to_thread.run_sync(fn, limiter=_limiter)

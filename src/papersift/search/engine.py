@@ -129,11 +129,26 @@ class SearchEngine:
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()
         self._facets: Facets | None = None
+        # How long a store version read stays trusted. 0 (library, CLI): every call sees
+        # the store as it is now. A server sets ~1 s: one search made ~8 version reads, each
+        # a SQLite round trip, for data that changes once a day.
+        self.version_ttl = 0.0
+        self._versions: dict[str, tuple[float, str | None]] = {}
         self._row_map: tuple[str, str | None, np.ndarray] | None = None  # BM25 row -> vector row
+
+    def _version(self, name: str, read: Any) -> str | None:
+        now = time.monotonic()
+        got = self._versions.get(name)
+        if got is None or now - got[0] >= self.version_ttl:
+            got = self._versions[name] = (now, read())
+        return got[1]
+
+    def papers_version(self) -> str:
+        return self._version("papers", self.store.papers_version) or ""
 
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
-        version = f"{self.store.papers_version()}|{self.fusion.weights}"
+        version = f"{self.papers_version()}|{self.fusion.weights}"
         idx = self._bm25
         if idx is None or idx.version != version:
             with self._bm25_lock:  # API threads: one rebuild, the others wait for it
@@ -147,7 +162,7 @@ class SearchEngine:
         """Filter/sort columns aligned with the BM25 rows; rebuilt when papers or
         enrichments (tags) changed."""
         idx = self.bm25()
-        version = f"{idx.version}|{self.store.enrichments_version()}"
+        version = f"{idx.version}|{self._version('enrichments', self.store.enrichments_version)}"
         fc = self._facets
         if fc is None or fc.version != version:
             with self._bm25_lock:
@@ -203,7 +218,8 @@ class SearchEngine:
     def semantic_ready(self) -> bool:
         if self.vectors is None:
             return False
-        self.vectors.refresh()
+        vectors = self.vectors
+        self._version("vectors", lambda: vectors.refresh() or vectors.version)
         return len(self.vectors) > 0
 
     def semantic(self, qvec, k: int, allowed: np.ndarray | None = None,
@@ -338,7 +354,7 @@ class SearchEngine:
     def _title_keys(self, ids: list[str]) -> dict[str, str]:
         """From the in-memory index when it is current, else from the store."""
         idx = self._bm25
-        if idx is not None and idx.version.startswith(self.store.papers_version() + "|"):
+        if idx is not None and idx.version.startswith(self.papers_version() + "|"):
             return {p: idx.keys[idx.row[p]] for p in ids if p in idx.row}
         return self.store.title_keys(ids)
 
