@@ -9,7 +9,9 @@ import datetime as dt
 import gzip
 import json
 import threading
+import time
 
+from papersift import ingest
 from papersift.ingest import import_paths
 from papersift.model import Paper, Provenance
 from papersift.sources.archives import detect_format, open_source, read_source
@@ -95,9 +97,12 @@ def write_jsonl(path, n):
         f.write("{broken\n")
 
 
-def test_import_with_reader_side_preparation_stores_the_same_as_plain_upserts(tmp_path):
+def test_import_with_reader_side_preparation_stores_the_same_as_plain_upserts(tmp_path, monkeypatch):
     path = tmp_path / "arxiv-papers.jsonl.gz"
-    write_jsonl(path, 1207)  # 7 repeated ids (revisions) inside the file
+    write_jsonl(path, 1207)  # the last 7 lines repeat ids of the first chunk (revisions)
+    # several transactions, the first one smaller, as on a large archive
+    monkeypatch.setattr(ingest, "CHUNK", 400)
+    monkeypatch.setattr(ingest, "FIRST_CHUNK", 50)
     fast = SQLiteStore(tmp_path / "fast.db")
     s = import_paths(fast, [path])
     assert len(s.errors) == 1 and s.stats.inserted == 1200
@@ -125,3 +130,26 @@ def test_fingerprint_lookup_does_not_wait_for_the_writer(tmp_path):
     assert got == [{1, 2}]  # the last commit: the open transaction's row is not seen yet
     assert s.seen_records([1, 2, 3, 4]) == {1, 2, 3}
     s.close()
+
+
+def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
+    db = tmp_path / "p.db"
+    s = SQLiteStore(db)
+    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size0 = db.stat().st_size
+    before = s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    papers = mixed_papers()
+    with s.bulk_writes():
+        assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        s.upsert_papers(papers)
+        s.mark_records(range(5000))
+        # The writer no longer checkpoints: the database file grows only when the helper
+        # thread copies the committed WAL into it.
+        deadline = time.monotonic() + 30
+        while db.stat().st_size <= size0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert db.stat().st_size > size0
+    assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    expected = state(s)
+    s.close()
+    assert state(SQLiteStore(tmp_path / "p.db")) == expected

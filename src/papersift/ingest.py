@@ -24,6 +24,9 @@ from .sources.records import DayInfo, FormatError, Record, RecordError, Skipped
 from .store.base import Store, UpsertStats
 
 CHUNK = 20000  # papers per store transaction
+# A file's first transaction is smaller: the writer starts after 2,500 parsed papers instead
+# of waiting for 20,000 (about a second on an 89k-paper archive) while the reader goes on.
+FIRST_CHUNK = CHUNK // 8
 # progress(file name, bytes done in this file, file size)
 Progress = Callable[[str, int, int], None]
 # store.prepare_papers: per paper, what the store precomputes off its writer thread
@@ -60,11 +63,12 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
     run_id = store.start_run(kind, {"paths": [str(p) for p in paths], "format": fmt, "year": year})
     status = "failed"
     try:
-        for path in paths:
-            try:
-                _import_file(store, Path(path), fmt, year, summary, progress)
-            except FormatError as e:
-                summary.errors.append(str(e))
+        with store.bulk_writes():
+            for path in paths:
+                try:
+                    _import_file(store, Path(path), fmt, year, summary, progress)
+                except FormatError as e:
+                    summary.errors.append(str(e))
         status = "ok" if not summary.errors else ("partial" if summary.records else "failed")
     finally:
         gc.set_threshold(*gc_thresholds)
@@ -85,13 +89,14 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         readings: list[Reading] = []
         items = _background(read_source(src, use, year, skip=store.seen_records),
                             getattr(store, "prepare_papers", None))
+        size = FIRST_CHUNK
         try:
             for item in items:
                 if isinstance(item, Record):
                     chunk.append(item)
-                    if len(chunk) >= CHUNK:
+                    if len(chunk) >= size:
                         _store_chunk(store, chunk, summary, days)
-                        chunk = []
+                        chunk, size = [], CHUNK
                         if progress:
                             progress(src.name, src.position(), src.size)
                 elif isinstance(item, Skipped):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +50,8 @@ class Store(Protocol):
     # per paper, what upsert_papers precomputes without the database (bulk imports call it
     # off the writer thread and pass the result as `prepared`)
     def prepare_papers(self, papers: Iterable[Paper]) -> list[Any]: ...
+    # a context manager held around a bulk import (backend-specific write tuning)
+    def bulk_writes(self) -> AbstractContextManager[Any]: ...
     def get_paper(self, paper_id: str) -> Paper | None: ...
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]: ...
     def iter_papers(self, batch: int = 2000) -> Iterator[Paper]: ...

@@ -22,6 +22,7 @@ from ..model import PAPER_FIELDS, Enrichment, Paper, Reading, RunRecord
 from .base import DayStats, UpsertStats
 from .merge import merge_papers, paper_row_equal
 from .schema import MIGRATIONS
+from .sqlite_bulk import BackgroundCheckpoints, insert_rows
 
 _JSON_FIELDS = frozenset({"authors", "affiliations", "categories", "ai_keywords", "links"})
 _DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
@@ -104,6 +105,10 @@ class SQLiteStore:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self.conn, self._lock)
+
+    def bulk_writes(self) -> BackgroundCheckpoints:
+        """Context for a bulk import: WAL checkpoints leave the writer's commits."""
+        return BackgroundCheckpoints(self.path, self.conn)
 
     def close(self) -> None:
         with self._seen_lock:
@@ -272,25 +277,22 @@ class SQLiteStore:
             # New rows get rowids above the current maximum: index exactly those, set-based,
             # in this transaction (migration 5 replaced the per-row insert trigger).
             top = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
-            self.conn.executemany(
-                f"INSERT INTO papers ({', '.join(cols)}) VALUES ({_qs(cols)})", inserts)
+            insert_rows(self.conn, f"INSERT INTO papers ({', '.join(cols)})", inserts)
             if inserts:
                 self.conn.execute(
                     "INSERT INTO papers_fts (rowid, title, abstract, authors) "
                     "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ?", (top,))
             sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at"))
             self.conn.executemany(f"UPDATE papers SET {sets} WHERE id = ?", updates)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO aliases (alias, paper_id) VALUES (?, ?)",
-                [(a, t) for a, t in alias.items() if a != t])
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO paper_sources (paper_id, source, ref, first_seen) "
-                "VALUES (?, ?, ?, ?)", source_rows)
+            insert_rows(self.conn, "INSERT OR REPLACE INTO aliases (alias, paper_id)",
+                        [(a, t) for a, t in alias.items() if a != t])
+            insert_rows(self.conn, "INSERT OR IGNORE INTO paper_sources "
+                        "(paper_id, source, ref, first_seen)", source_rows)
             # Blocking keys are kept only for papers without an arXiv id (the ones a
             # near-duplicate can still merge into); a paper renamed to its arXiv id drops them.
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO title_blocks (key, paper_id) VALUES (?, ?)",
-                [(b, pid) for b, pid in block_rows if renames.get(pid, pid) == pid and pid in known])
+            insert_rows(self.conn, "INSERT OR IGNORE INTO title_blocks (key, paper_id)",
+                        [(b, pid) for b, pid in block_rows
+                         if renames.get(pid, pid) == pid and pid in known])
             stats.inserted += len(inserts) - len(moved)
             stats.updated += len(updates) + len(moved)
         stats.unchanged = max(0, len(set(stats.ids)) - stats.inserted - stats.updated)
@@ -571,8 +573,9 @@ class SQLiteStore:
     def mark_records(self, fps: Iterable[int]) -> None:
         """Remember raw records that are now stored (a re-import skips them)."""
         with self._tx():
-            self.conn.executemany("INSERT OR IGNORE INTO import_seen (fp) VALUES (?)",
-                                  [(f,) for f in fps])
+            # In key order: the b-tree is then filled page by page, not at random places.
+            insert_rows(self.conn, "INSERT OR IGNORE INTO import_seen (fp)",
+                        [(f,) for f in sorted(set(fps))])
 
     # -- runs and meta ----------------------------------------------------------------
 
