@@ -79,7 +79,7 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
 def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: ImportSummary,
                  progress: Progress | None) -> None:
     src = open_source(path)
-    items: Generator[Item, None, None] | None = None
+    items: Generator[list[Item], None, None] | None = None
     try:
         use = detect_format(src) if fmt == "auto" else fmt
         summary.formats[str(path)] = use
@@ -91,23 +91,27 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
                             getattr(store, "prepare_papers", None))
         size = FIRST_CHUNK
         try:
-            for item in items:
-                if isinstance(item, Record):
-                    chunk.append(item)
-                    if len(chunk) >= size:
-                        _store_chunk(store, chunk, summary, days)
-                        chunk, size = [], CHUNK
-                        if progress:
-                            progress(src.name, src.position(), src.size)
-                elif isinstance(item, Skipped):
-                    summary.records += item.count
-                    summary.stats.unchanged += item.count
-                elif isinstance(item, RecordError):
-                    summary.errors.append(str(item))
-                elif isinstance(item, DayInfo):
-                    days.setdefault(item.day, [])
-                    if item.reading:
-                        readings.append(item.reading)
+            # A batch at a time: this thread is the import's bottleneck (it runs the SQL),
+            # so the per-item work here is a list comprehension, not a Python loop.
+            for batch in items:
+                recs = [it for it in batch if isinstance(it, Record)]
+                chunk.extend(recs)
+                if len(recs) < len(batch):
+                    for item in batch:
+                        if isinstance(item, Skipped):
+                            summary.records += item.count
+                            summary.stats.unchanged += item.count
+                        elif isinstance(item, RecordError):
+                            summary.errors.append(str(item))
+                        elif isinstance(item, DayInfo):
+                            days.setdefault(item.day, [])
+                            if item.reading:
+                                readings.append(item.reading)
+                while len(chunk) >= size:
+                    _store_chunk(store, chunk[:size], summary, days)
+                    chunk, size = chunk[size:], CHUNK
+                    if progress:
+                        progress(src.name, src.position(), src.size)
         except FormatError as e:
             if not chunk and not days:
                 raise  # nothing was read: the file as a whole is unreadable
@@ -138,8 +142,8 @@ _DONE = object()
 
 
 def _background(items: Iterator[Item], prepare: Prepare | None = None,
-                batch: int = 500) -> Generator[Item, None, None]:
-    """Run a reader in a thread, handing its items over in batches.
+                batch: int = 500) -> Generator[list[Item], None, None]:
+    """Run a reader in a thread, handing its items over in batches (lists, in order).
 
     Parsing and validation (Python) then overlap with SQLite's writes and full-text
     indexing, which release the GIL: on two cores a bulk import takes the longer of the two
@@ -182,7 +186,8 @@ def _background(items: Iterator[Item], prepare: Prepare | None = None,
                 return
             if isinstance(got, BaseException):
                 raise got
-            yield from got
+            if got:
+                yield got
     finally:
         stop.set()
         while t.is_alive():  # unblock a reader waiting on a full queue

@@ -218,7 +218,10 @@ class SQLiteStore:
                 target = alias.get(p.id, p.id)
                 target = renames.get(target, target)
                 old = known.get(target)
-                if old is None:
+                # An arXiv paper with no title or blocking-key candidate has no duplicate:
+                # _find_duplicate would say so, at a call per paper of a bulk import.
+                if old is None and (not p.arxiv_id or tk in by_title
+                                    or any(b in by_block for b in bks)):
                     old = self._find_duplicate(p, tk, bks, known, original, renames, by_title,
                                                by_block)
                     if old is not None:
