@@ -120,7 +120,7 @@ def test_lean_paper_page_equals_the_whole_template(tmp_path):
     for pid in ids:
         c = cards.cards[pid]
         sim = [cards.cards[i] for i in ids[:2]]
-        assert pages.paper(c, sim)[1] == r.paper_whole(c, sim)
+        assert pages.paper(c, sim)[1] == r.paper_whole(c, sim).encode()
 
 
 def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):

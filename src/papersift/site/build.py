@@ -30,7 +30,7 @@ from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_s
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
 from .render import Renderer, render_version
 from .views import month_range, week_range
-from .workers import Helper, can_fork
+from .workers import Helper, Split, can_fork
 
 
 def _config_key(settings_key: dict[str, Any]) -> str:
@@ -121,7 +121,7 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     try:
         t = time.perf_counter()
 
-        def paper(pid: str) -> tuple[str, str]:
+        def paper(pid: str) -> tuple[str, bytes]:
             return pages.paper(cc[pid], [cc[s] for s in sims.get(pid, ())])
 
         def listings(w: SiteWriter) -> None:
@@ -143,36 +143,30 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
                 w.write(*paper(pid))
             listings(w)
         else:
-            # The helper renders every other paper page and ships it here (only this
-            # process creates files in p/, see workers.py), then writes the listings.
-            mine, theirs = ids[0::2], ids[1::2]
+            # Only this process creates files in p/ (see workers.py). The helper writes the
+            # listings first, then takes paper pages from the back of the list and ships
+            # them here while this process takes them from the front: whichever has less
+            # other work renders more pages.
+            split = Split(len(ids), 64)
 
             def help_out(send: Callable[[Any], None]) -> list[str]:
                 hw = SiteWriter(tmp, fresh=True)
-                batch: list[tuple[str, bytes]] = []
-                size = 0
-                for pid in theirs:
-                    rel, html = paper(pid)
-                    data = html.encode("utf-8")
-                    batch.append((rel, data))
-                    size += len(data)
-                    if size >= 1 << 18:
-                        send(batch)
-                        batch, size = [], 0
-                send(batch)
                 listings(hw)
+                while (part := split.back()) is not None:
+                    send([paper(ids[i]) for i in part])
                 return hw.stats.paths
 
             gc.collect()
             gc.freeze()  # the helper shares the loaded cards without copying their pages
             gc.enable()  # for the short-lived objects of rendering only
             helper = Helper(help_out)
-            for i, pid in enumerate(mine):
-                w.write(*paper(pid))
-                if i % 8 == 0:
-                    for batch in helper.poll():
-                        for rel, data in batch:
-                            w.write(rel, data)
+            while (part := split.front()) is not None:
+                for i in part:
+                    w.write(*paper(ids[i]))
+                    if i % 8 == 0:
+                        for batch in helper.poll():
+                            for rel, data in batch:
+                                w.write(rel, data)
             shipped, their_paths = helper.finish()
             for batch in shipped:
                 for rel, data in batch:

@@ -45,10 +45,10 @@ class Pages:
     week_keys: list[str] = field(default_factory=list)
     month_keys: list[str] = field(default_factory=list)
 
-    def paper(self, c: Card, similar: list[Card]) -> tuple[str, str]:
+    def paper(self, c: Card, similar: list[Card]) -> tuple[str, bytes]:
         return f"p/{c['slug']}.html", self.r.paper(c, similar)
 
-    def day(self, k: str, cards: list[Card], moved: dict[str, str], root: str) -> str:
+    def day(self, k: str, cards: list[Card], moved: dict[str, str], root: str) -> bytes:
         cs = [{**c, "moved_to": moved[c["id"]]} if c["id"] in moved else c for c in cards]
         upd = max((self.updated.get(c["id"], "") for c in cs), default="")
         prev, nxt = nav(self.day_keys, k, lambda x: f"{root}d/{x}.html")
@@ -61,31 +61,31 @@ class Pages:
                               subtitle=f"{len(cs)} papers", updated=upd, prev=prev, next=nxt,
                               extra_links=extra)
 
-    def empty_index(self) -> str:
+    def empty_index(self) -> bytes:
         return self.r.listing(root="", title="papersift", heading="No papers yet", cards=[], kind="day")
 
-    def week(self, k: str, cards: list[Card]) -> tuple[str, str]:
+    def week(self, k: str, cards: list[Card]) -> tuple[str, bytes]:
         a, b = week_range(k)
         prev, nxt = nav(self.week_keys, k, lambda x: f"{x}.html")
         return f"w/{k}.html", self.r.listing(
             root="../", title=f"Week {k}", heading=f"Top of week {k}", subtitle=f"{a} – {b}, by upvotes",
             cards=top(cards, TOP_N), kind="week", prev=prev, next=nxt, ranked=True)
 
-    def month(self, k: str, cards: list[Card]) -> tuple[str, str]:
+    def month(self, k: str, cards: list[Card]) -> tuple[str, bytes]:
         a, b = month_range(k)
         prev, nxt = nav(self.month_keys, k, lambda x: f"{x}.html")
         return f"m/{k}.html", self.r.listing(
             root="../", title=f"Month {k}", heading=f"Top of {k}", subtitle=f"{a} – {b}, by upvotes",
             cards=top(cards, TOP_N), kind="month", prev=prev, next=nxt, ranked=True)
 
-    def topic(self, tag: str, cards: list[Card]) -> list[tuple[str, str | bytes]]:
+    def topic(self, tag: str, cards: list[Card]) -> list[tuple[str, bytes]]:
         """The topic page and its three feeds."""
         page = self.r.listing(root="../", title=f"#{tag}", heading=f"#{tag}", subtitle=TAGS[tag],
                               cards=cards, kind="topic",
                               extra_links=[{"href": f"../feeds/t/{tag}.rss.xml", "label": "RSS"},
                                            {"href": f"../feeds/t/{tag}.atom.xml", "label": "Atom"},
                                            {"href": f"../feeds/t/{tag}.json", "label": "JSON Feed"}])
-        out: list[tuple[str, str | bytes]] = [(f"t/{tag}.html", page)]
+        out: list[tuple[str, bytes]] = [(f"t/{tag}.html", page)]
         out.extend(feeds.all_feeds(cards[:TAG_FEED_N], f"{self.site_title}: #{tag}", self.site_url,
                                    f"feeds/t/{tag}").items())
         return out

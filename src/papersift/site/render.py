@@ -16,11 +16,15 @@ from markupsafe import Markup, escape
 
 from ..model import Reading
 from ..taxonomy import TAGS
-from .views import LANG_NAMES, iso_week, page_data, script_json, tag_counts
+from .views import LANG_NAMES, iso_week, page_data, script_json_bytes, tag_counts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+# Placeholders for a listing's cards and data (see Renderer.listing): NUL never occurs in
+# a template, and the page is checked not to hold them elsewhere before they are replaced.
+_CARDS, _DATA = "\x00cards\x00", "\x00data\x00"
+_CARDS_B, _DATA_B = _CARDS.encode(), _DATA.encode()
 FORMAT_VERSION = "1"  # bump when build.py/views.py change what pages contain
 
 
@@ -51,66 +55,80 @@ class Renderer:
                                bytecode_cache=_bytecode_cache())
         self.common = {"site_title": site_title, "langs": langs, "lang_names": LANG_NAMES}
         self._t: dict[Any, Any] = {}
-        self._cards: dict[tuple[str, str, str | None], tuple[dict[str, Any], Markup]] = {}
+        self._cards: dict[tuple[str, str, str | None], tuple[dict[str, Any], bytes]] = {}
 
     def _render(self, name: str, **ctx: Any) -> str:
-        t = self._t.get(name)
-        if t is None:
-            t = self._t[name] = self.env.get_template(name)
-        return t.render(**self.common, **ctx)
+        return self._template(name).render(**self.common, **ctx)
 
-    def card(self, c: dict[str, Any], root: str, rank: int | None = None) -> Markup:
-        """One card's HTML (the _card.html macro). Unranked cards are cached: a paper's card
-        is the same on its day page and its topic pages."""
+    def card(self, c: dict[str, Any], root: str, rank: int | None = None) -> bytes:
+        """One card's HTML (the _card.html template) as UTF-8. Unranked cards are cached: a
+        paper's card is the same on its day page and its topic pages."""
         key = (c["id"], root, c["moved_to"]) if rank is None else None
         if key is not None:
             hit = self._cards.get(key)
             if hit is not None and hit[0] is c:
                 return hit[1]
-        t = self._t.get("_card.html")
-        if t is None:
-            t = self._t["_card.html"] = self.env.get_template("_card.html")
-        html = Markup(t.render(c=c, root=root, rank=rank, lang="en"))
+        html = self._template("_card.html").render(c=c, root=root, rank=rank, lang="en").encode("utf-8")
         if key is not None:
             self._cards[key] = (c, html)
         return html
 
+    def _template(self, name: str) -> Any:
+        t = self._t.get(name)
+        if t is None:
+            t = self._t[name] = self.env.get_template(name)
+        return t
+
     def listing(self, *, root: str, title: str, heading: str, cards: list[dict[str, Any]],
                 kind: str, subtitle: str = "", updated: str = "", prev: dict | None = None,
                 next: dict | None = None, extra_links: list[dict] | None = None,
-                ranked: bool = False) -> str:
+                ranked: bool = False) -> bytes:
+        """A listing page as UTF-8. listing.html is rendered around one placeholder card and
+        placeholder data, and the cards' and the data's bytes are put in their place: a day
+        page is ~1 MB, and as one str it would take 4 bytes a character (cards carry emoji)."""
+        ctx = dict(root=root, title=title, heading=heading, cards=cards, page_kind=kind,
+                   subtitle=subtitle, updated=updated, prev=prev, next=next,
+                   extra_links=extra_links or [], counts=tag_counts(cards))
         html = [self.card(c, root, i + 1 if ranked else None) for i, c in enumerate(cards)]
-        return self._render("listing.html", root=root, title=title, heading=heading, cards=cards,
-                            cards_html=html, page_kind=kind, subtitle=subtitle, updated=updated,
-                            prev=prev, next=next, extra_links=extra_links or [],
-                            counts=tag_counts(cards), data_json=script_json(page_data(cards)))
+        data = script_json_bytes(page_data(cards))
+        if cards:
+            page = self._render("listing.html", cards_html=[Markup(_CARDS)], data_json=_DATA,
+                                **ctx).encode("utf-8")
+            if page.count(_CARDS_B) == 1 and page.count(_DATA_B) == 1:
+                head, rest = page.split(_CARDS_B)  # rest: the "\n" after the last card, ...
+                mid, tail = rest.split(_DATA_B)
+                return b"".join((head, b"\n".join(html), mid, data, tail))
+        # No cards (no placeholders are rendered) or a placeholder also in the page's own
+        # text: the plain way, same bytes.
+        return self._render("listing.html", cards_html=[Markup(h.decode("utf-8")) for h in html],
+                            data_json=data.decode("utf-8"), **ctx).encode("utf-8")
 
-    def paper(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
-        """The paper page: base.html's shell is rendered once per build (see _shell) and only
-        paper.html's main block per paper -- the same bytes as rendering the whole page."""
-        t = self._t.get("paper.html")
-        if t is None:
-            t = self._t["paper.html"] = self.env.get_template("paper.html")
+    def paper(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> bytes:
+        """The paper page as UTF-8: base.html's shell is rendered once per build (see _shell)
+        and only paper.html's main block per paper -- the same bytes as the whole page."""
+        t = self._template("paper.html")
         head, tail = self._shell("../", "paper")
         ctx = t.new_context({**self.common, "root": "../", "title": c["title"],
                              "page_kind": "paper", "c": c, "similar": similar})
-        return str(escape(c["title"])).join(head) + "".join(t.blocks["main"](ctx)) + tail
+        main = "".join(t.blocks["main"](ctx)).encode("utf-8")
+        return str(escape(c["title"])).encode("utf-8").join(head) + main + tail
 
     def paper_whole(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
         """The paper page rendered the plain way (tests check paper() gives the same)."""
         return self._render("paper.html", root="../", title=c["title"], page_kind="paper", c=c,
                             similar=similar)
 
-    def _shell(self, root: str, kind: str) -> tuple[list[str], str]:
-        """base.html around an empty main block: (pieces to join with the escaped title,
-        the rest after main). Sentinels are NUL characters, which no template contains."""
+    def _shell(self, root: str, kind: str) -> tuple[list[bytes], bytes]:
+        """base.html around an empty main block, as UTF-8: (pieces to join with the escaped
+        title, the rest after main). Sentinels are NUL characters, which no template contains."""
         key = ("shell", root, kind)
         hit = self._t.get(key)
         if hit is None:
             t = self.env.from_string('{% extends "base.html" %}{% block main %}\x00M{% endblock %}')
             page = t.render(**self.common, root=root, title="\x00T", page_kind=kind)
             before, after = page.split("\x00M")
-            hit = self._t[key] = (before.split("\x00T"), after)
+            hit = self._t[key] = ([b.encode("utf-8") for b in before.split("\x00T")],
+                                  after.encode("utf-8"))
         return hit
 
     def archive(self, days: list[tuple[dt.date, int]], reading_days: set[str]) -> str:

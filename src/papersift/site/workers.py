@@ -14,6 +14,7 @@ the other directories itself.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import pickle
 import select
@@ -24,6 +25,34 @@ from typing import Any
 
 _HEADER = struct.Struct("<Q")
 _F_SETPIPE_SZ = 1031  # Linux fcntl: a 1 MB pipe lets the helper run ahead of the parent
+
+
+class Split:
+    """Items 0..n-1 shared between the parent, which takes chunks from the front, and a
+    forked helper, which takes them from the back, until the two meet: each item is taken
+    once. Create it before the fork (the two ends live in shared memory)."""
+
+    def __init__(self, n: int, chunk: int):
+        ctx = multiprocessing.get_context("fork")
+        self._lock = ctx.Lock()
+        self._ends = ctx.RawArray("q", [0, n])
+        self.chunk = chunk
+
+    def front(self) -> range | None:
+        with self._lock:
+            a, b = self._ends[0], self._ends[1]
+            if a >= b:
+                return None
+            self._ends[0] = e = min(a + self.chunk, b)
+        return range(a, e)
+
+    def back(self) -> range | None:
+        with self._lock:
+            a, b = self._ends[0], self._ends[1]
+            if a >= b:
+                return None
+            self._ends[1] = s = max(b - self.chunk, a)
+        return range(s, b)
 
 
 def can_fork() -> bool:
