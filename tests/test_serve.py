@@ -63,9 +63,28 @@ def test_serve_answers_search_and_site(tmp_path, workers):
                     assert all(x["day"] >= "2025-02-06" for x in got["results"])
             assert c.get("/api/search", params={"q": "x" * 300}).status_code == 422
             assert "<html" in c.get("/").text.lower()
+        kids = _children(proc.pid)
         if workers > 1:
-            assert len(_children(proc.pid)) >= workers
+            searchers = [k for k in kids if b"resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes()]
+            assert len(searchers) == workers
+            # A search process that dies (OOM killer, a crash) is replaced; the others answer.
+            os.kill(searchers[0], signal.SIGKILL)
+            time.sleep(0.5)
+            with httpx.Client(base_url=base, timeout=30) as c:
+                codes = [c.get("/api/search", params={"q": f"policy {i}"}).status_code for i in range(6)]
+            assert codes.count(200) >= 5 and set(codes) <= {200, 500}
+            deadline = time.monotonic() + 60
+            while len(_children(proc.pid)) < len(kids) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            kids = _children(proc.pid)
+            assert len(kids) >= workers
+            with httpx.Client(base_url=base, timeout=30) as c:
+                assert all(c.get("/api/search", params={"q": "robot"}).status_code == 200 for _ in range(6))
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
-    assert f"{workers} worker process" in out
+    assert f"{workers} search process" in out
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{k}").exists() for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()], "search processes outlived the server"

@@ -6,9 +6,10 @@ every path inside the site directory and refuses anything that lands outside it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,11 +17,13 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from ..search.engine import SearchEngine, SearchQuery
+from ..search.engine import SearchEngine
 from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
+from .pool import SearchPool
+from .results import search_payload, similar_ids
 from .searching import run_search
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,8 +52,10 @@ def _parse_tags(tags: str | None) -> list[str]:
 
 
 def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | None = None,
-               engine_factory: Callable[[Store], Any] | None = None) -> FastAPI:
-    """The API over the store at `db`, serving the static site from `site_dir`."""
+               engine_factory: Callable[[Store], Any] | None = None,
+               pool: SearchPool | None = None) -> FastAPI:
+    """The API over the store at `db`, serving the static site from `site_dir`. Searches run
+    in `pool`'s processes when given, else in this process (engine from engine_factory)."""
     langs = languages or ["en", "ru", "zh"]
     site_root = Path(site_dir).resolve()
     local = threading.local()  # one SQLite connection per server thread
@@ -77,6 +82,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     def warm() -> None:
         """Load the search indexes before the first request: building the BM25 cache over a
         large store takes seconds, and requests arriving meanwhile would queue behind it."""
+        if pool is not None:
+            pool.warm()
+            return
         eng = engine()
         eng.bm25()
         eng.facets()
@@ -88,7 +96,15 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         enr = s.get_enrichments(list(papers))
         return [card(papers[i], enr.get(i), langs) for i in ids if i in papers]
 
-    app = FastAPI(title="papersift API", version="1",
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        # On shutdown, before uvicorn re-raises the SIGTERM that stopped it (which ends the
+        # process): stop the search processes, or they outlive the server.
+        if pool is not None:
+            pool.close()
+
+    app = FastAPI(title="papersift API", version="1", lifespan=lifespan,
                   description="Search and read the papers papersift has collected and enriched.")
     app.state.warm = warm
 
@@ -109,29 +125,12 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         if from_ and to and from_ > to:
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
-        return await run_search(lambda: FastJSON(
-            _results(q, tag_list, mode, from_, to, min_upvotes, sort, limit, offset)))
-
-    def _results(q: str, tag_list: list[str], mode: str, from_: dt.date | None, to: dt.date | None,
-                 min_upvotes: int | None, sort: str, limit: int, offset: int) -> dict[str, Any]:
-        res = engine().search(SearchQuery(
-            q=q, tags=tag_list, tag_mode="all" if mode == "and" else "any", date_from=from_, date_to=to,
-            min_upvotes=min_upvotes, sort=sort, limit=limit, offset=offset))
-        results = []
-        for h in res.hits:
-            c = card(h.paper, h.enrichment, langs)
-            en = c["reviews"].get("en") or {}
-            snip = h.snippet  # spans are plain {type, text} dicts
-            results.append({
-                "id": c["id"], "slug": c["slug"], "title": c["title"],
-                "title_hl": h.highlightedTitle,
-                "snippet": "".join(x["text"] for x in snip), "snippet_hl": snip, "emoji": c["emoji"],
-                "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
-                "day": c["day"], "published": c["published"], "method": c["method"],
-                "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
-                "links": c["links"]})
-        return {"query": q, "engine": res.mode, "total": res.total, "offset": offset, "limit": limit,
-                "results": results}
+        params = {"q": q, "tags": tag_list, "mode": mode, "from": from_.isoformat() if from_ else None,
+                  "to": to.isoformat() if to else None, "min_upvotes": min_upvotes, "sort": sort,
+                  "limit": limit, "offset": offset}
+        if pool is not None:
+            return Response(await pool.search(params), media_type="application/json")
+        return await run_search(lambda: FastJSON(search_payload(engine(), langs, params)))
 
     def _paper_or_404(paper_id: str) -> dict[str, Any]:
         if len(paper_id) > 200:
@@ -144,12 +143,12 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         return got[0]
 
     @app.get("/api/papers/{paper_id:path}/similar", summary="Papers similar to one paper")
-    def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
+    async def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
         c = _paper_or_404(paper_id)
-        try:
-            ids = [h.id for h in engine().similar(c["id"], limit=limit).hits][:limit]
-        except KeyError:  # removed since the lookup above
-            ids = []
+        if pool is not None:
+            ids = await pool.similar(c["id"], limit)
+        else:
+            ids = await run_search(lambda: similar_ids(engine(), c["id"], limit))
         return {"id": c["id"], "results": [
             {"id": x["id"], "slug": x["slug"], "title": x["title"], "emoji": x["emoji"],
              "tags": x["tags"], "upvotes": x["upvotes"], "day": x["day"]} for x in cards_for(ids)]}

@@ -1,0 +1,44 @@
+"""What /api/search and /api/papers/{id}/similar answer, from a search engine.
+
+Plain functions of (engine, parameters), so the same code runs in the server process or in
+a search worker process (api/pool.py) that only receives the parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..search.engine import SearchQuery
+from ..site.views import card
+
+
+def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str, Any]:
+    """p: q, tags (list), mode ("and"/"or"), from/to (ISO day or None), min_upvotes, sort,
+    limit, offset -- already validated by the endpoint."""
+    day = dt.date.fromisoformat
+    res = engine.search(SearchQuery(
+        q=p["q"], tags=p["tags"], tag_mode="all" if p["mode"] == "and" else "any",
+        date_from=day(p["from"]) if p["from"] else None, date_to=day(p["to"]) if p["to"] else None,
+        min_upvotes=p["min_upvotes"], sort=p["sort"], limit=p["limit"], offset=p["offset"]))
+    results = []
+    for h in res.hits:
+        c = card(h.paper, h.enrichment, langs)
+        en = c["reviews"].get("en") or {}
+        snip = h.snippet  # spans are plain {type, text} dicts
+        results.append({
+            "id": c["id"], "slug": c["slug"], "title": c["title"], "title_hl": h.highlightedTitle,
+            "snippet": "".join(x["text"] for x in snip), "snippet_hl": snip, "emoji": c["emoji"],
+            "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
+            "day": c["day"], "published": c["published"], "method": c["method"],
+            "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
+            "links": c["links"]})
+    return {"query": p["q"], "engine": res.mode, "total": res.total, "offset": p["offset"],
+            "limit": p["limit"], "results": results}
+
+
+def similar_ids(engine: Any, paper_id: str, limit: int) -> list[str]:
+    try:
+        return [h.id for h in engine.similar(paper_id, limit=limit).hits][:limit]
+    except KeyError:  # removed since the endpoint looked it up
+        return []
