@@ -153,3 +153,15 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
     expected = state(s)
     s.close()
     assert state(SQLiteStore(tmp_path / "p.db")) == expected
+
+
+def test_import_restores_process_settings(tmp_path):
+    """GC thresholds and the GIL switch interval are tuned for an import, then put back."""
+    import gc
+    import sys
+
+    path = tmp_path / "arxiv-papers.jsonl.gz"
+    write_jsonl(path, 30)
+    gc_before, switch_before = gc.get_threshold(), sys.getswitchinterval()
+    import_paths(SQLiteStore(tmp_path / "p.db"), [path])
+    assert (gc.get_threshold(), sys.getswitchinterval()) == (gc_before, switch_before)
