@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import gzip
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -30,9 +31,12 @@ from papersift.store import SQLiteStore
 
 def ours(path: Path, store_path: Path) -> tuple[int, float, float]:
     store = SQLiteStore(store_path)
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     s1 = import_paths(store, [path])
     first = time.perf_counter() - t0
+    # Two cores shared with other work: the figure means little without the load beside it.
+    print(f"  first import: load average (1 min) {load0:.2f} before, {os.getloadavg()[0]:.2f} after")
     if s1.errors:
         print(f"  ({len(s1.errors)} bad records, e.g. {s1.errors[0]})")
     t0 = time.perf_counter()
