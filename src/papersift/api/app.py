@@ -22,7 +22,7 @@ from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .pool import SearchPool
+from .pool import SearchError, SearchPool
 from .results import search_payload, similar_ids
 from .searching import run_search
 
@@ -129,7 +129,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                   "to": to.isoformat() if to else None, "min_upvotes": min_upvotes, "sort": sort,
                   "limit": limit, "offset": offset}
         if pool is not None:
-            return Response(await pool.search(params), media_type="application/json")
+            try:
+                return Response(await pool.search(params), media_type="application/json")
+            except SearchError as e:
+                return _unavailable(e)
         return await run_search(lambda: FastJSON(search_payload(engine(), langs, params)))
 
     def _paper_or_404(paper_id: str) -> dict[str, Any]:
@@ -143,10 +146,13 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         return got[0]
 
     @app.get("/api/papers/{paper_id:path}/similar", summary="Papers similar to one paper")
-    async def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> dict[str, Any]:
+    async def api_similar(paper_id: str, limit: Annotated[int, Query(ge=1, le=50)] = 8) -> Any:
         c = _paper_or_404(paper_id)
         if pool is not None:
-            ids = await pool.similar(c["id"], limit)
+            try:
+                ids = await pool.similar(c["id"], limit)
+            except SearchError as e:
+                return _unavailable(e)
         else:
             ids = await run_search(lambda: similar_ids(engine(), c["id"], limit))
         return {"id": c["id"], "results": [
@@ -188,6 +194,13 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                                              "Cache-Control": "no-cache"})
 
     return app
+
+
+def _unavailable(e: Exception) -> JSONResponse:
+    """A search process died under this request (it is being replaced): say so, and when to
+    retry, instead of a bare 500."""
+    return JSONResponse({"detail": f"search is restarting ({e}); retry in a second"}, status_code=503,
+                        headers={"Retry-After": "1"})
 
 
 def _lexical_engine(store: Store) -> Any:

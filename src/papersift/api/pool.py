@@ -7,18 +7,24 @@ tail latency. Here the server process speaks HTTP and passes every search, in ar
 to whichever of N search processes is free. Each search process holds its own copy of the
 indexes and sends back the finished JSON bytes.
 
-One pipe per search process, watched by the server's event loop (no extra threads: a
+One socket pair per search process; the server side is an asyncio stream read by one task per
+search process, all taking jobs from one asyncio queue (no extra threads: a
 ProcessPoolExecutor's feeder and manager threads cost the server process about 1 ms of CPU
-per request in GIL hand-offs).
+per request in GIL hand-offs). The frames are multiprocessing.Connection's own (a 4-byte
+length, then a pickle), so the search process uses a plain blocking Connection; the server
+cannot, because the event loop puts the socket in non-blocking mode.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import gc
 import multiprocessing
+import os
+import pickle
+import socket
+import struct
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -75,19 +81,30 @@ class SearchError(RuntimeError):
     pass
 
 
+def _frame(obj: Any) -> bytes:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return (struct.pack("!i", len(data)) if len(data) <= 0x7FFFFFFF
+            else struct.pack("!iQ", -1, len(data))) + data
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Any:
+    (n,) = struct.unpack("!i", await reader.readexactly(4))
+    if n == -1:
+        (n,) = struct.unpack("!Q", await reader.readexactly(8))
+    return pickle.loads(await reader.readexactly(n))
+
+
 class SearchPool:
     def __init__(self, spec: dict[str, Any], processes: int):
         self.spec = spec
         # spawn: fresh interpreters (forking a process that runs threads is unsafe).
         self.ctx = multiprocessing.get_context("spawn")
         self.slots: list[tuple[Any, Connection]] = [self._start() for _ in range(processes)]
-        self.idle: list[Connection] = []
-        self.waiting: collections.deque[tuple[str, tuple, asyncio.Future]] = collections.deque()
-        self.busy: dict[Connection, asyncio.Future] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.jobs: asyncio.Queue | None = None
+        self.tasks: list[asyncio.Task] = []
 
     def _start(self) -> tuple[Any, Connection]:
-        mine, theirs = self.ctx.Pipe()
+        mine, theirs = self.ctx.Pipe()  # duplex: a socket pair
         proc = self.ctx.Process(target=_search_process, args=(self.spec, theirs), daemon=True,
                                 name="papersift-search")
         proc.start()
@@ -95,7 +112,7 @@ class SearchPool:
         return proc, mine
 
     def warm(self, timeout: float = 900.0) -> None:
-        """Wait until every search process has loaded its indexes."""
+        """Wait until every search process has loaded its indexes (before serving)."""
         for proc, conn in self.slots:
             if not conn.poll(timeout):
                 raise SearchError(f"search process {proc.pid} did not load its indexes in {timeout:.0f}s")
@@ -104,14 +121,13 @@ class SearchPool:
             except EOFError:
                 raise SearchError(f"search process {proc.pid} exited while loading the indexes "
                                   "(see its error above)") from None
-            self.idle.append(conn)
 
     async def call(self, op: str, *args: Any) -> Any:
-        if self.loop is None:
-            self.loop = asyncio.get_running_loop()
-        fut = self.loop.create_future()
-        self.waiting.append((op, args, fut))
-        self._dispatch()
+        if self.jobs is None:  # first call: inside the server's event loop
+            self.jobs = asyncio.Queue()
+            self.tasks = [asyncio.create_task(self._serve_slot(i)) for i in range(len(self.slots))]
+        fut = asyncio.get_running_loop().create_future()
+        self.jobs.put_nowait((op, args, fut))
         return await fut
 
     async def search(self, params: dict[str, Any]) -> bytes:
@@ -120,56 +136,41 @@ class SearchPool:
     async def similar(self, paper_id: str, limit: int) -> list[str]:
         return await self.call("similar", paper_id, limit)
 
-    def _dispatch(self) -> None:
-        assert self.loop is not None
-        while self.idle and self.waiting:
-            op, args, fut = self.waiting.popleft()
-            if fut.done():  # the client went away while it waited
-                continue
-            conn = self.idle.pop()
-            conn.send((op, args))
-            self.busy[conn] = fut
-            self.loop.add_reader(conn.fileno(), self._on_reply, conn)
-
-    def _on_reply(self, conn: Connection) -> None:
-        assert self.loop is not None
-        self.loop.remove_reader(conn.fileno())
-        fut = self.busy.pop(conn)
-        try:
-            ok, value = conn.recv()
-        except (EOFError, OSError):
-            # The process died mid-search (killed, out of memory): fail this request and
-            # start a replacement, which joins the idle list once its indexes are loaded.
-            if not fut.done():
-                fut.set_exception(SearchError("search process exited"))
-            self._replace(conn)
-            return
-        if not fut.done():
-            if ok:
-                fut.set_result(value)
-            else:
-                fut.set_exception(SearchError(value))
-        self.idle.append(conn)
-        self._dispatch()
-
-    def _replace(self, dead: Connection) -> None:
-        assert self.loop is not None
-        i = next(i for i, (_, c) in enumerate(self.slots) if c is dead)
-        dead.close()
-        proc, conn = self.slots[i] = self._start()
-
-        def ready() -> None:
-            self.loop.remove_reader(conn.fileno())
+    async def _serve_slot(self, i: int) -> None:
+        """Feed search process i one job at a time, in queue order, for as long as it runs."""
+        assert self.jobs is not None
+        ready = True
+        while True:
+            _, conn = self.slots[i]
+            reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=os.dup(conn.fileno())))
             try:
-                conn.recv()
-            except (EOFError, OSError):
-                return  # it failed to start as well: this slot stays empty
-            self.idle.append(conn)
-            self._dispatch()
-
-        self.loop.add_reader(conn.fileno(), ready)
+                if not ready:  # a replacement: wait for its indexes
+                    await _read_frame(reader)
+                    ready = True
+                while True:
+                    op, args, fut = await self.jobs.get()
+                    if fut.done():  # the client went away while it waited
+                        continue
+                    writer.write(_frame((op, args)))
+                    try:
+                        ok, value = await _read_frame(reader)
+                    except (asyncio.IncompleteReadError, OSError):
+                        # Died mid-search (killed, out of memory): fail this request and
+                        # start a replacement, which takes jobs once its indexes are loaded.
+                        if not fut.done():
+                            fut.set_exception(SearchError("search process exited"))
+                        raise
+                    if not fut.done():
+                        fut.set_result(value) if ok else fut.set_exception(SearchError(value))
+            except (asyncio.IncompleteReadError, OSError):
+                writer.close()
+                conn.close()
+                self.slots[i] = self._start()
+                ready = False
 
     def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
         for _, conn in self.slots:
             with contextlib.suppress(OSError):  # already gone
                 conn.send(None)
