@@ -65,3 +65,30 @@ def test_empty_store_and_unknown_words(tmp_path):
     eng = SearchEngine(s)
     assert eng.search(SearchQuery(q="anything")).total == 0
     assert build_from_store(s, (1.0, 1.0, 1.0), None).top(["zzz"], 5) == ([], 0)
+
+
+def test_top_k_equals_a_full_sort_with_many_ties():
+    """top() takes shortcuts (partition on the matching rows, ties kept then ordered): it must
+    return exactly what sorting every score would, for small and large match sets."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(5)
+    words = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    rows = [(f"id{i}", " ".join(rng.choices(words, k=rng.randint(1, 3))), "x " * rng.randint(0, 2), "")
+            for i in range(3000)]  # few distinct texts: scores tie heavily
+    idx = BM25Index.build(rows, "v")
+    for q in (["alpha"], ["beta", "gamma"], ["epsilon", "alpha", "delta"], ["nothing"]):
+        s = idx.scores(q)
+        for k in (1, 7, 100, 5000):
+            for allowed in (None, np.array([rng.random() < 0.3 for _ in range(len(rows))])):
+                got, matched = idx.top(q, k, allowed)
+                if s is None:
+                    assert (got, matched) == ([], 0)
+                    continue
+                ref = np.where(allowed, s, 0) if allowed is not None else s
+                want = sorted((-float(ref[i]), i) for i in range(len(rows)) if ref[i] != 0)[:k]
+                assert matched == int(np.count_nonzero(ref))
+                assert [(pid, round(sc, 5)) for pid, sc in got] == \
+                       [(idx.ids[i], round(-sc, 5)) for sc, i in want]

@@ -161,11 +161,20 @@ class BM25Index:
         if matched == 0:
             return [], 0
         k = min(k, matched)
-        # Negate in place (s is ours) and partition the whole vector: cheaper than first
-        # collecting the (often 70k) non-zero rows.
-        np.negative(s, out=s)
-        part = np.argpartition(s, k - 1)[:k]
-        part = part[np.lexsort((part, s[part]))]  # score desc, then stable by row
+        np.negative(s, out=s)  # in place (s is ours): the best are now the smallest
+        # Few matches (the median query matches ~15k of 89k): work on those rows only.
+        # (s != 0).nonzero() is ~9x faster than np.flatnonzero on floats.
+        nz = (s != 0).nonzero()[0] if matched * 3 < len(s) else None
+        vals = s if nz is None else s[nz]
+        # BM25 scores tie a lot (44k matches, 2k distinct values): argpartition crawls on
+        # ties, so find the k-th best value with partition, keep everything that good, and
+        # order that short list by (score, row).
+        if k < len(vals):
+            keep = (vals <= np.partition(vals, k - 1)[k - 1]).nonzero()[0]
+        else:
+            keep = (vals != 0).nonzero()[0]
+        rows = keep if nz is None else nz[keep]
+        part = rows[np.lexsort((rows, s[rows]))[:k]]  # score desc, then stable by row
         return [(self.ids[i], -float(s[i])) for i in part], matched
 
     def mask(self, allowed_ids: set[str]) -> np.ndarray:
