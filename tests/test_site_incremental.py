@@ -12,9 +12,7 @@ from test_site_fixture import DAYS, make_store
 from papersift.model import Enrichment, Paper, Review
 from papersift.site import build_site
 from papersift.site import output as output_mod
-from papersift.site.data import Cards
 from papersift.site.pages import Pages
-from papersift.site.render import Renderer
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -109,18 +107,6 @@ def test_helper_process_gives_the_same_site_as_one_process(tmp_path):
     assert r1.mode == r2.mode == "full"
     assert sorted(r1.written_paths) == sorted(r2.written_paths)
     assert_same_site(one, two)
-
-
-def test_lean_paper_page_equals_the_whole_template(tmp_path):
-    store = make_store(tmp_path / "p.db")
-    cards = Cards(store, ["en", "ru", "zh"])
-    ids = cards.load()
-    r = Renderer("papersift", ["en", "ru", "zh"])
-    pages = Pages(r, "papersift", "http://x/", [], set(), cards.updated)
-    for pid in ids:
-        c = cards.cards[pid]
-        sim = [cards.cards[i] for i in ids[:2]]
-        assert pages.paper(c, sim)[1] == r.paper_whole(c, sim).encode()
 
 
 def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):

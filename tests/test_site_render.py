@@ -1,19 +1,22 @@
-"""Fast paths of the site renderer give the same bytes as the plain way: listings spliced
-from card and data bytes, script JSON escaped as bytes, and the two-ended work split of a
-full build's helper process."""
+"""Fast paths of the site renderer give the same bytes as the plain way: cards and paper
+pages rendered in Python equal the Jinja templates they replaced (kept in site_reference/),
+listings spliced from card and data bytes, script JSON escaped as bytes, and the two-ended
+work split of a full build's helper process."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from test_site_fixture import XSS_TITLE, make_store
 
 from papersift.site.data import Cards
 from papersift.site.pages import by_upvotes
-from papersift.site.render import Renderer
-from papersift.site.views import page_data, script_json, script_json_bytes, tag_counts
+from papersift.site.render import TEMPLATES, Renderer
+from papersift.site.views import LANG_NAMES, page_data, script_json, script_json_bytes, tag_counts
 from papersift.site.workers import Helper, Split
 
 LANGS = ["en", "ru", "zh"]
@@ -24,6 +27,55 @@ def loaded(tmp_path):
     cards = Cards(make_store(tmp_path / "p.db"), LANGS)
     ids = cards.load()
     return Renderer("papersift", LANGS), [cards.cards[i] for i in ids]
+
+
+REFERENCE = Environment(loader=ChoiceLoader([FileSystemLoader(str(Path(__file__).parent / "site_reference")),
+                                             FileSystemLoader(str(TEMPLATES))]),
+                        autoescape=select_autoescape(["html"], default_for_string=True),
+                        trim_blocks=True, lstrip_blocks=True)
+
+
+def variants(cards: list[dict]) -> list[dict]:
+    """The fixture's cards plus every branch the templates have: ranks aside, moved papers,
+    long author lists, affiliations, organizations, stars, missing dates and abstracts,
+    each enrichment state, hostile text in every field."""
+    out = list(cards)
+    c = cards[0]
+    hostile = '<b x="1">&\'"'
+    out.append({**c, "moved_to": "2025-02-07", "authors": [f"A{i} <x>" for i in range(11)],
+                "num_authors": 11, "affiliations": [f"Lab {i} & co" for i in range(8)],
+                "organization": hostile, "github_stars": 42, "method": "offline"})
+    out.append({**c, "published": "", "day": "", "abstract": "", "method": None, "categories": [],
+                "tags": [], "affiliations": [], "organization": None, "github_stars": None,
+                "links": {"arxiv": None, "pdf": None}})
+    out.append({**c, "id": hostile, "slug": hostile, "title": hostile, "emoji": hostile,
+                "authors": [hostile], "categories": [hostile], "tags": ["cv", "rl"],
+                "links": {"arxiv": "https://a/?q=1&b=<2>", "github": "http://g/\"x"},
+                "reviews": {k: {"title": hostile, "review": hostile, "fallback": f}
+                            for k, f in (("en", None), ("ru", "en"), ("zh", None))}})
+    out.append({**c, "reviews": {"ru": {"title": "T", "review": "R", "fallback": None}}})
+    return out
+
+
+def test_python_card_equals_the_former_template(loaded):
+    r, cards = loaded
+    t = REFERENCE.get_template("_card.html")
+    for c in variants(cards):
+        for root in ("../", ""):
+            for rank in (None, 0, 7):
+                want = t.render(c=c, root=root, rank=rank, lang="en").encode()
+                r._cards.clear()
+                assert r.card(c, root, rank) == want, (c["id"], root, rank)
+
+
+def test_python_paper_page_equals_the_former_template(loaded):
+    r, cards = loaded
+    t = REFERENCE.get_template("paper.html")
+    for c in variants(cards):
+        for sim in ([], cards[:2], variants(cards)[-3:]):
+            want = t.render(site_title="papersift", langs=LANGS, lang_names=LANG_NAMES, root="../",
+                            title=c["title"], page_kind="paper", c=c, similar=sim).encode()
+            assert r.paper(c, sim) == want, c["id"]
 
 
 def plain_listing(r: Renderer, cards: list[dict], ranked: bool = False, **kw) -> bytes:
@@ -74,17 +126,17 @@ def test_script_json_bytes_escapes_like_the_text_form():
 
 def test_split_hands_out_every_item_once_across_two_processes():
     n = 1000
-    split = Split(n, 7)
+    split = Split(n)
 
     def helper_side(send):
         took = []
-        while (part := split.back()) is not None:
+        while (part := split.back(7)) is not None:
             took.extend(part)
         return took
 
     h = Helper(helper_side)
     mine = []
-    while (part := split.front()) is not None:
+    while (part := split.front(3)) is not None:
         mine.extend(part)
     _, theirs = h.finish()
     assert sorted(mine + theirs) == list(range(n))

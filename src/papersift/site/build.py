@@ -144,15 +144,16 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
             listings(w)
         else:
             # Only this process creates files in p/ (see workers.py). The helper writes the
-            # listings first, then takes paper pages from the back of the list and ships
-            # them here while this process takes them from the front: whichever has less
-            # other work renders more pages.
-            split = Split(len(ids), 64)
+            # listings first, then renders paper pages from the back of the list and ships
+            # them here. Creating files is this process's main work: it writes what the
+            # helper shipped first and renders pages itself (from the front, a few at a
+            # time) only while nothing is waiting, so neither process idles.
+            split = Split(len(ids))
 
             def help_out(send: Callable[[Any], None]) -> list[str]:
                 hw = SiteWriter(tmp, fresh=True)
                 listings(hw)
-                while (part := split.back()) is not None:
+                while (part := split.back(64)) is not None:
                     send([paper(ids[i]) for i in part])
                 return hw.stats.paths
 
@@ -160,13 +161,19 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
             gc.freeze()  # the helper shares the loaded cards without copying their pages
             gc.enable()  # for the short-lived objects of rendering only
             helper = Helper(help_out)
-            while (part := split.front()) is not None:
+            while True:
+                shipped = helper.poll()
+                for batch in shipped:
+                    for rel, data in batch:
+                        w.write(rel, data)
+                if shipped:
+                    continue
+                if helper.error is not None:
+                    break  # finish() raises it
+                if (part := split.front(8)) is None:
+                    break
                 for i in part:
                     w.write(*paper(ids[i]))
-                    if i % 8 == 0:
-                        for batch in helper.poll():
-                            for rel, data in batch:
-                                w.write(rel, data)
             shipped, their_paths = helper.finish()
             for batch in shipped:
                 for rel, data in batch:

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from ..model import Reading
 from ..taxonomy import TAGS
+from . import fragments
 from .views import LANG_NAMES, iso_week, page_data, script_json_bytes, tag_counts
 
 HERE = Path(__file__).parent
@@ -29,12 +30,12 @@ FORMAT_VERSION = "1"  # bump when build.py/views.py change what pages contain
 
 
 def render_version() -> str:
-    """Changes whenever a template or static file changes: then every page is re-rendered."""
+    """Changes whenever a template, a static file or the Python-rendered fragments change:
+    then every page is re-rendered."""
     h = hashlib.sha256(FORMAT_VERSION.encode())
-    for d in (TEMPLATES, STATIC):
-        for f in sorted(d.iterdir()):
-            if f.is_file():
-                h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for f in [*sorted(TEMPLATES.iterdir()), *sorted(STATIC.iterdir()), HERE / "fragments.py"]:
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -61,14 +62,14 @@ class Renderer:
         return self._template(name).render(**self.common, **ctx)
 
     def card(self, c: dict[str, Any], root: str, rank: int | None = None) -> bytes:
-        """One card's HTML (the _card.html template) as UTF-8. Unranked cards are cached: a
+        """One card's HTML (fragments.card) as UTF-8. Unranked cards are cached: a
         paper's card is the same on its day page and its topic pages."""
         key = (c["id"], root, c["moved_to"]) if rank is None else None
         if key is not None:
             hit = self._cards.get(key)
             if hit is not None and hit[0] is c:
                 return hit[1]
-        html = self._template("_card.html").render(c=c, root=root, rank=rank, lang="en").encode("utf-8")
+        html = fragments.card(c, root, rank).encode("utf-8")
         if key is not None:
             self._cards[key] = (c, html)
         return html
@@ -104,19 +105,11 @@ class Renderer:
                             data_json=data.decode("utf-8"), **ctx).encode("utf-8")
 
     def paper(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> bytes:
-        """The paper page as UTF-8: base.html's shell is rendered once per build (see _shell)
-        and only paper.html's main block per paper -- the same bytes as the whole page."""
-        t = self._template("paper.html")
+        """The paper page as UTF-8: base.html's shell, rendered once per build (see _shell),
+        around the page's main block (fragments.paper_main)."""
         head, tail = self._shell("../", "paper")
-        ctx = t.new_context({**self.common, "root": "../", "title": c["title"],
-                             "page_kind": "paper", "c": c, "similar": similar})
-        main = "".join(t.blocks["main"](ctx)).encode("utf-8")
+        main = fragments.paper_main(c, similar, "../", LANG_NAMES).encode("utf-8")
         return str(escape(c["title"])).encode("utf-8").join(head) + main + tail
-
-    def paper_whole(self, c: dict[str, Any], similar: list[dict[str, Any]]) -> str:
-        """The paper page rendered the plain way (tests check paper() gives the same)."""
-        return self._render("paper.html", root="../", title=c["title"], page_kind="paper", c=c,
-                            similar=similar)
 
     def _shell(self, root: str, kind: str) -> tuple[list[bytes], bytes]:
         """base.html around an empty main block, as UTF-8: (pieces to join with the escaped

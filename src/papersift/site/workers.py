@@ -32,26 +32,27 @@ class Split:
     forked helper, which takes them from the back, until the two meet: each item is taken
     once. Create it before the fork (the two ends live in shared memory)."""
 
-    def __init__(self, n: int, chunk: int):
+    def __init__(self, n: int):
         ctx = multiprocessing.get_context("fork")
         self._lock = ctx.Lock()
         self._ends = ctx.RawArray("q", [0, n])
-        self.chunk = chunk
 
-    def front(self) -> range | None:
+    def front(self, k: int) -> range | None:
+        """Up to k items from the front; None when none are left."""
         with self._lock:
             a, b = self._ends[0], self._ends[1]
             if a >= b:
                 return None
-            self._ends[0] = e = min(a + self.chunk, b)
+            self._ends[0] = e = min(a + k, b)
         return range(a, e)
 
-    def back(self) -> range | None:
+    def back(self, k: int) -> range | None:
+        """Up to k items from the back; None when none are left."""
         with self._lock:
             a, b = self._ends[0], self._ends[1]
             if a >= b:
                 return None
-            self._ends[1] = s = max(b - self.chunk, a)
+            self._ends[1] = s = max(b - k, a)
         return range(s, b)
 
 
