@@ -141,3 +141,11 @@ def test_split_hands_out_every_item_once_across_two_processes():
     _, theirs = h.finish()
     assert sorted(mine + theirs) == list(range(n))
     assert not set(mine) & set(theirs)
+
+
+def test_fragment_escape_is_markupsafes():
+    from markupsafe import escape
+
+    from papersift.site.fragments import _e
+    for v in ['<a href="x">&\'</a>', "", "plain", "中文 📄 \u2028", "&amp;", 0, 42, None, -1.5]:
+        assert _e(v) == str(escape(v)), v
