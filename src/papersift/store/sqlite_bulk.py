@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: list[Any]) -> None:
     for i in range(0, len(rows), per):
         part = rows[i:i + per]
         conn.execute(f"{head} VALUES {', '.join([one] * len(part))}",
-                     [v for r in part for v in r])
+                     list(chain.from_iterable(part)))  # flat, in C
 
 
 class BackgroundCheckpoints:
