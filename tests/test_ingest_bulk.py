@@ -150,6 +150,8 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
             time.sleep(0.05)
         assert db.stat().st_size > size0
     assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    wal = db.with_name(db.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # truncated on exit, not left behind
     expected = state(s)
     s.close()
     assert state(SQLiteStore(tmp_path / "p.db")) == expected
