@@ -20,7 +20,8 @@ def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str
     res = engine.search(SearchQuery(
         q=p["q"], tags=p["tags"], tag_mode="all" if p["mode"] == "and" else "any",
         date_from=day(p["from"]) if p["from"] else None, date_to=day(p["to"]) if p["to"] else None,
-        min_upvotes=p["min_upvotes"], sort=p["sort"], limit=p["limit"], offset=p["offset"]))
+        min_upvotes=p["min_upvotes"], sort=p["sort"], limit=p["limit"], offset=p["offset"],
+        summaries=False))  # results show snippets; the whole highlighted abstract is not sent
     results = []
     for h in res.hits:
         c = card(h.paper, h.enrichment, langs)

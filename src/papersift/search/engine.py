@@ -37,7 +37,7 @@ from ..model import Enrichment, Paper
 from ..store.base import Store
 from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
-from .highlight import Span, highlight_parts, snippet_parts, to_spans
+from .highlight import Span, highlight_parts, snippet_of_text, snippet_parts, to_spans
 from .index import VectorIndex
 from .lexical import Analyzer, BM25Index, build_from_store
 from .query import ParsedQuery, build_match, parse_query
@@ -74,6 +74,9 @@ class SearchQuery(BaseModel):
     categories: list[str] = Field(default_factory=list)
     sort: Literal["relevance", "date", "upvotes"] = "relevance"
     mode: Mode = "hybrid"
+    # highlightedSummary (the whole abstract, highlighted) on each hit; without it hits still
+    # carry the snippet, at about half the highlighting cost (the API shows snippets only).
+    summaries: bool = True
     limit: int = Field(default=20, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=10_000)
 
@@ -270,7 +273,7 @@ class SearchEngine:
         if parsed.empty:
             ids, total = self.store.browse_ids(filters, "upvotes" if query.sort == "upvotes" else "date",
                                                query.limit, query.offset)
-            hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed)
+            hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed, query.summaries)
             return self._results(query, "browse", total, hits, t0)
         depth = max(self.fusion.depth, query.offset + query.limit)
         lex: list[tuple[str, float]] = []
@@ -304,7 +307,7 @@ class SearchEngine:
             pool = self._sorted(pool, query.sort)
         page = pool[query.offset:query.offset + query.limit]
         score = dict(ranked)
-        hits = self._hits([p for p, _ in page], score, found, dups, parsed)
+        hits = self._hits([p for p, _ in page], score, found, dups, parsed, query.summaries)
         return self._results(query, mode, total, hits, t0)
 
     def similar(self, paper_id: str, limit: int = 10) -> SearchResults:
@@ -363,7 +366,7 @@ class SearchEngine:
         return [(p, score[p]) for p in self.facets().order([p for p, _ in pool], sort)]
 
     def _hits(self, ids: list[str], score: dict[str, float], found: dict[str, list[str]],
-              dups: dict[str, list[str]], parsed: ParsedQuery) -> list[SearchHit]:
+              dups: dict[str, list[str]], parsed: ParsedQuery, summaries: bool = True) -> list[SearchHit]:
         papers = self.store.get_papers(ids)
         enr = self.store.get_enrichments(ids)
         analyzer = self._bm25.analyze if self._bm25 is not None else Analyzer()
@@ -374,15 +377,18 @@ class SearchEngine:
             if p is None:  # deleted between ranking and fetching
                 continue
             title = to_spans(highlight_parts(p.title, stems, analyzer.stem_word))
-            summary_parts = highlight_parts(p.abstract, stems, analyzer.stem_word)
-            summary = to_spans(summary_parts)
+            if summaries:
+                summary_parts = highlight_parts(p.abstract, stems, analyzer.stem_word)
+                summary, snip = to_spans(summary_parts), to_spans(snippet_parts(summary_parts))
+            else:
+                summary, snip = [], to_spans(snippet_of_text(p.abstract, stems, analyzer.stem_word))
             e = enr.get(pid)
             # Every field is ours or already validated (the paper on its way into the store,
             # the spans by to_spans): skip a second validation of ~30 objects per hit.
             hits.append(SearchHit.model_construct(
                 id=pid, score=round(score.get(pid, 0.0), 6), found_by=found.get(pid, []), paper=p,
                 tags=list(e.tags) if e else [], enrichment=e, highlightedTitle=title, highlightedSummary=summary,
-                snippet=to_spans(snippet_parts(summary_parts)), duplicates=dups.get(pid, [])))
+                snippet=snip, duplicates=dups.get(pid, [])))
         return hits
 
     def _results(self, q: SearchQuery, mode: str, total: int, hits: list[SearchHit],

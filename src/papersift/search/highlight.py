@@ -9,7 +9,7 @@ highlighted when its stem is one of the query's stems, using the BM25 index's ow
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Literal
 
@@ -62,22 +62,29 @@ def _candidates(text: str, stems: set[str]) -> re.Pattern[str]:
     return _heads_re(frozenset(h for s in stems for h in _heads(s)))
 
 
-def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> Parts:
-    """`text` split into parts, every word whose stem is in `stems` highlighted."""
+def _matches(text: str, stems: set[str], stem: Callable[[str], str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of every word of `text` whose stem is in `stems`, in order."""
     stems = {s for s in stems if s}  # Porter stems a lone "s" to ""
     if not stems or not text:
-        return [["text", text]] if text else []
-    out: Parts = []
-    pos = 0
+        return
     ascii_text = text.isascii()
     scan = text.lower() if ascii_text else text  # same offsets for ASCII
     for m in _candidates(text, stems).finditer(scan):
         start = m.start()
         if ascii_text and start and scan[start - 1].isalnum():
             continue  # the head matched inside a word
-        w = text[start:m.end()]
-        if stem(w) not in stems:
-            continue
+        if stem(text[start:m.end()]) in stems:
+            yield start, m.end()
+
+
+def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> Parts:
+    """`text` split into parts, every word whose stem is in `stems` highlighted."""
+    if not text:
+        return []
+    out: Parts = []
+    pos = 0
+    for start, end in _matches(text, stems, stem):
+        w = text[start:end]
         if start > pos:
             out.append(["text", text[pos:start]])
         # "deep learning": a lone run of spaces between two highlights reads as one phrase.
@@ -88,7 +95,7 @@ def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> P
             out[-1][1] += w
         else:
             out.append(["highlight", w])
-        pos = m.end()
+        pos = end
     if pos < len(text):
         out.append(["text", text[pos:]])
     return out
@@ -103,6 +110,35 @@ def text_of(spans: list[Span]) -> str:
     return "".join(s["text"] for s in spans)
 
 
+def _window(text: str, first: int, width: int) -> tuple[int, int]:
+    """[start, end) of about `width` characters around offset `first`, cut at spaces."""
+    start = max(0, first - width // 4)
+    if start > 0:
+        sp = text.rfind(" ", 0, start)
+        start = sp + 1 if sp >= 0 and start - sp < 40 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        sp = text.rfind(" ", start, end)
+        end = sp if sp > start + width // 2 else end
+    return start, end
+
+
+def snippet_of_text(text: str, stems: set[str], stem: Callable[[str], str], width: int = 240) -> Parts:
+    """snippet_parts(highlight_parts(text, ...)) without highlighting the whole text: only the
+    first match is looked for, then only the window is highlighted (the API shows snippets,
+    not whole abstracts; this is most of the highlighting cost of a search)."""
+    if len(text) <= width:
+        return highlight_parts(text, stems, stem)
+    first = next(_matches(text, stems, stem), (0, 0))[0]
+    start, end = _window(text, first, width)
+    out = highlight_parts(text[start:end], stems, stem)
+    if start > 0:
+        out.insert(0, ["text", "…"])
+    if end < len(text):
+        out.append(["text", "…"])
+    return out
+
+
 def snippet_parts(parts: Parts, width: int = 240) -> Parts:
     """A window of about `width` characters around the first highlight, cut at word
     boundaries, with an ellipsis where text was cut. Parts keep their kinds."""
@@ -115,14 +151,7 @@ def snippet_parts(parts: Parts, width: int = 240) -> Parts:
             first = pos
             break
         pos += len(t)
-    start = max(0, first - width // 4)
-    if start > 0:
-        sp = text.rfind(" ", 0, start)
-        start = sp + 1 if sp >= 0 and start - sp < 40 else start
-    end = min(len(text), start + width)
-    if end < len(text):
-        sp = text.rfind(" ", start, end)
-        end = sp if sp > start + width // 2 else end
+    start, end = _window(text, first, width)
     out: Parts = []
     pos = 0
     for k, t in parts:
