@@ -139,8 +139,10 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
     size0 = db.stat().st_size
     before = s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     papers = mixed_papers()
+    cache = s.conn.execute("PRAGMA cache_size").fetchone()[0]
     with s.bulk_writes():
         assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert s.conn.execute("PRAGMA cache_size").fetchone()[0] == -512 * 1024
         s.upsert_papers(papers)
         s.mark_records(range(5000))
         # The writer no longer checkpoints: the database file grows only when the helper
@@ -150,6 +152,7 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
             time.sleep(0.05)
         assert db.stat().st_size > size0
     assert s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    assert s.conn.execute("PRAGMA cache_size").fetchone()[0] == cache
     wal = db.with_name(db.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # truncated on exit, not left behind
     expected = state(s)

@@ -35,6 +35,9 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: list[Any]) -> None:
                      list(chain.from_iterable(part)))  # flat, in C
 
 
+BULK_CACHE_KIB = 512 * 1024
+
+
 class BackgroundCheckpoints:
     """While open, WAL checkpoints run on a helper thread instead of inside the writer's COMMIT.
 
@@ -54,6 +57,12 @@ class BackgroundCheckpoints:
 
     def __enter__(self) -> BackgroundCheckpoints:
         self._saved = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        # A page cache big enough for the whole index being built (FTS5 segments, B-trees):
+        # with the store's usual 64 MB the writer re-read pages it had just written (first
+        # import of 89k papers 4-20% faster in 4 of 4 paired runs). Memory is only taken as
+        # pages are used, and the usual size comes back on exit.
+        self._cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size={min(int(self._cache), -BULK_CACHE_KIB)}")
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal" or not self._saved:  # nothing to move off the writer
             return self
@@ -74,6 +83,7 @@ class BackgroundCheckpoints:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.conn.execute(f"PRAGMA cache_size={int(self._cache)}")
         if self._thread is None:
             return
         self._stop.set()
