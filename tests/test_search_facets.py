@@ -123,3 +123,25 @@ def test_server_engine_sees_changes_after_version_ttl(corpus):
     s.save_enrichment(Enrichment(paper_id="2501.00005", method="offline", tags=["rlhf"]))
     time.sleep(0.35)
     assert "2501.00005" in {h.id for h in eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200)).hits}
+
+
+def test_a_search_uses_one_index_snapshot_while_papers_arrive(corpus):
+    """An import committing during a filtered search: the row mask and the ranking must come
+    from the same BM25 index (a mask of 300 rows against a 301-row index raised before)."""
+    s, _ = corpus
+    eng = SearchEngine(s)
+    eng.search(SearchQuery(q="paper", date_from=dt.date(2024, 3, 1)))
+    real_bm25 = eng.bm25
+    calls = {"n": 0}
+
+    def bm25_with_import_after_first_call():
+        idx = real_bm25()
+        calls["n"] += 1
+        if calls["n"] == 1:
+            s.upsert_papers([Paper(arxiv_id="2509.99999", title="Paper arriving mid-search",
+                                   abstract="learning", published=dt.date(2024, 6, 1))])
+        return idx
+
+    eng.bm25 = bm25_with_import_after_first_call
+    res = eng.search(SearchQuery(q="paper learning", date_from=dt.date(2024, 3, 1), limit=50))
+    assert res.hits and all(h.paper.day >= dt.date(2024, 3, 1) for h in res.hits)

@@ -161,10 +161,10 @@ class SearchEngine:
                     idx = self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
         return idx
 
-    def facets(self) -> Facets:
-        """Filter/sort columns aligned with the BM25 rows; rebuilt when papers or
-        enrichments (tags) changed."""
-        idx = self.bm25()
+    def facets(self, idx: BM25Index | None = None) -> Facets:
+        """Filter/sort columns aligned with the rows of `idx` (default: the current BM25
+        index); rebuilt when papers or enrichments (tags) changed."""
+        idx = idx or self.bm25()
         version = f"{idx.version}|{self._version('enrichments', self.store.enrichments_version)}"
         fc = self._facets
         if fc is None or fc.version != version:
@@ -174,18 +174,22 @@ class SearchEngine:
                     fc = self._facets = Facets.from_store(self.store, idx.row, version)
         return fc
 
-    def allowed_rows(self, filters: dict[str, Any] | None) -> np.ndarray | None:
-        """The BM25 rows that pass the filters (None: no filter). Date, upvotes and known
-        tags are answered in memory; sources, categories and unknown tags by SQL."""
+    def allowed_rows(self, filters: dict[str, Any] | None, idx: BM25Index | None = None
+                     ) -> np.ndarray | None:
+        """The rows of `idx` (default: the current BM25 index) that pass the filters (None:
+        no filter). Date, upvotes and known tags are answered in memory; sources,
+        categories and unknown tags by SQL. One search passes the same `idx` everywhere:
+        an import committing meanwhile must not pair a mask with another index's rows."""
         if not filters:
             return None
+        idx = idx or self.bm25()
         fast = {k: v for k, v in filters.items() if k in IN_MEMORY}
         slow = {k: v for k, v in filters.items() if k not in IN_MEMORY and v not in (None, [])}
         if any(t not in TAG_BIT for t in fast.get("tags") or []):
             slow["tags"], slow["tag_mode"] = fast.pop("tags"), fast.pop("tag_mode", None)
-        mask = self.facets().mask(fast)
+        mask = self.facets(idx).mask(fast)
         if slow:
-            by_sql = self.bm25().mask(self.store.search_filter_ids(slow))
+            by_sql = idx.mask(self.store.search_filter_ids(slow))
             mask = by_sql if mask is None else mask & by_sql
         return mask
 
@@ -195,15 +199,15 @@ class SearchEngine:
                 ) -> list[tuple[str, float]]:
         return self.lexical_counted(parsed, k, self.allowed_rows(filters))[0]
 
-    def lexical_counted(self, parsed: ParsedQuery, k: int, allowed: np.ndarray | None = None
-                        ) -> tuple[list[tuple[str, float]], int]:
+    def lexical_counted(self, parsed: ParsedQuery, k: int, allowed: np.ndarray | None = None,
+                        idx: BM25Index | None = None) -> tuple[list[tuple[str, float]], int]:
         """Best k by BM25 and how many papers match, ranked by the in-memory index, among
         the `allowed` rows. Phrases and author: need token positions: FTS5 finds the papers
         that satisfy them (ids only, no ranking), and the index ranks that set on all the
         query's words."""
         if not (parsed.terms or parsed.phrases or parsed.authors):
             return [], 0
-        idx = self.bm25()
+        idx = idx or self.bm25()
         words = parsed.terms
         if parsed.phrases or parsed.authors:
             match = build_match(parsed)  # free words stay optional: they only add score
@@ -226,16 +230,17 @@ class SearchEngine:
         return len(self.vectors) > 0
 
     def semantic(self, qvec, k: int, allowed: np.ndarray | None = None,
-                 min_score: float = -1.0) -> list[tuple[str, float]]:
-        """Nearest k by cosine among the `allowed` BM25 rows (None: all papers)."""
+                 min_score: float = -1.0, idx: BM25Index | None = None) -> list[tuple[str, float]]:
+        """Nearest k by cosine among the `allowed` rows of `idx` (None: all papers)."""
         if qvec is None or not self.semantic_ready():
             return []
         assert self.vectors is not None
-        return self.vectors.top(qvec, k, None if allowed is None else self._vector_mask(allowed), min_score)
+        mask = None if allowed is None else self._vector_mask(allowed, idx or self.bm25())
+        return self.vectors.top(qvec, k, mask, min_score)
 
-    def _vector_mask(self, allowed: np.ndarray) -> np.ndarray:
+    def _vector_mask(self, allowed: np.ndarray, idx: BM25Index) -> np.ndarray:
         """A BM25-row mask as a vector-row mask (the two indexes order papers differently)."""
-        idx, vec = self.bm25(), self.vectors
+        vec = self.vectors
         assert vec is not None
         rm = self._row_map
         if rm is None or rm[0] != idx.version or rm[1] != vec.version:
@@ -279,9 +284,10 @@ class SearchEngine:
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
         lex_count = 0
-        allowed = self.allowed_rows(filters)
+        idx = self.bm25()  # one index snapshot for the whole search
+        allowed = self.allowed_rows(filters, idx)
         if mode in ("hybrid", "lexical"):
-            lex, lex_count = self.lexical_counted(parsed, depth, allowed)
+            lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
         if mode in ("hybrid", "semantic"):
             qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
             if qvec is None:
@@ -290,11 +296,11 @@ class SearchEngine:
                 # Phrases and author: are hard constraints: the embedding only re-ranks the
                 # papers that satisfy them.
                 assert self.vectors is not None
-                lex = lex or self.lexical_counted(parsed, depth, allowed)[0]
+                lex = lex or self.lexical_counted(parsed, depth, allowed, idx)[0]
                 sc = self.vectors.scores_for(qvec, [p for p, _ in lex])
                 sem = sorted(sc.items(), key=lambda x: -x[1])
             else:
-                sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity)
+                sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity, idx)
         ranked = self.fuse(lex, sem) if (lex and sem) else (lex or sem)
         found: dict[str, list[str]] = {}
         for name, ranking in (("lexical", lex), ("semantic", sem)):
