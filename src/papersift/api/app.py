@@ -22,8 +22,8 @@ from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .pool import SearchError, SearchPool
-from .results import search_payload, similar_ids
+from .pool import SearchPool, SearchUnavailable
+from .results import search_payload, serving_engine, similar_ids
 from .searching import run_search
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,9 +74,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         if "engine" not in shared:
             with engine_lock:
                 if "engine" not in shared:
-                    eng = make_engine(open_store(db))
-                    eng.version_ttl = 1.0  # a store change shows within a second
-                    shared["engine"] = eng
+                    shared["engine"] = serving_engine(make_engine, open_store(db))
         return shared["engine"]
 
     def warm() -> None:
@@ -84,11 +82,8 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         large store takes seconds, and requests arriving meanwhile would queue behind it."""
         if pool is not None:
             pool.warm()
-            return
-        eng = engine()
-        eng.bm25()
-        eng.facets()
-        eng.semantic_ready()
+        else:
+            engine()
 
     def cards_for(ids: list[str]) -> list[dict[str, Any]]:
         s = store()
@@ -131,7 +126,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         if pool is not None:
             try:
                 return Response(await pool.search(params), media_type="application/json")
-            except SearchError as e:
+            except SearchUnavailable as e:
                 return _unavailable(e)
         return await run_search(lambda: FastJSON(search_payload(engine(), langs, params)))
 
@@ -151,7 +146,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         if pool is not None:
             try:
                 ids = await pool.similar(c["id"], limit)
-            except SearchError as e:
+            except SearchUnavailable as e:
                 return _unavailable(e)
         else:
             ids = await run_search(lambda: similar_ids(engine(), c["id"], limit))
@@ -197,10 +192,10 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
 
 
 def _unavailable(e: Exception) -> JSONResponse:
-    """A search process died under this request (it is being replaced): say so, and when to
-    retry, instead of a bare 500."""
-    return JSONResponse({"detail": f"search is restarting ({e}); retry in a second"}, status_code=503,
-                        headers={"Retry-After": "1"})
+    """No search process could answer (one died twice under this request, or all are being
+    replaced): say so, and when to retry, instead of a bare 500."""
+    return JSONResponse({"detail": f"search is restarting ({e}); retry in a few seconds"},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 def _lexical_engine(store: Store) -> Any:

@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import signal
 import socket
 import struct
 from multiprocessing.connection import Connection
@@ -30,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from .results import search_payload, similar_ids
+from .results import search_payload, serving_engine, similar_ids
 
 READY = "ready"
 
@@ -42,20 +43,22 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     from .app import _lexical_engine
 
     settings = Settings.model_validate(spec["settings"])
-    make = engine_factory(settings) or _lexical_engine
-    engine = make(open_store(settings.db_target))
-    engine.version_ttl = 1.0  # a store change shows within a second
-    engine.bm25()
-    engine.facets()
-    engine.semantic_ready()
+    engine = serving_engine(engine_factory(settings) or _lexical_engine, open_store(settings.db_target))
     gc.collect()
     gc.freeze()  # the indexes' millions of objects stay out of every later collection
     return {"engine": engine, "langs": settings.languages}
 
 
+SECRETS = ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PAPERSIFT_HF_TOKEN", "HF_TOKEN")
+
+
 def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     """A search process: load the indexes, say ready, then answer requests until told to
     stop (None) or the server goes away (EOF)."""
+    # Ctrl-C in the terminal reaches the whole process group: the server stops us in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for key in SECRETS:  # inherited environment: searching never calls a model or HF
+        os.environ.pop(key, None)
     state = _init(spec)
     ops = {
         "search": lambda params: orjson.dumps(search_payload(state["engine"], state["langs"], params)),
@@ -78,7 +81,14 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
 
 
 class SearchError(RuntimeError):
-    pass
+    """The search itself failed (a bug): the server answers 500."""
+
+
+class SearchUnavailable(RuntimeError):
+    """No search process could answer in time (dying, restarting): the server answers 503."""
+
+
+REPLY_TIMEOUT = 60.0  # a search that takes longer is stuck: its process is replaced
 
 
 def _frame(obj: Any) -> bytes:
@@ -102,6 +112,7 @@ class SearchPool:
         self.slots: list[tuple[Any, Connection]] = [self._start() for _ in range(processes)]
         self.jobs: asyncio.Queue | None = None
         self.tasks: list[asyncio.Task] = []
+        self.closing = False
 
     def _start(self) -> tuple[Any, Connection]:
         mine, theirs = self.ctx.Pipe()  # duplex: a socket pair
@@ -122,13 +133,16 @@ class SearchPool:
                 raise SearchError(f"search process {proc.pid} exited while loading the indexes "
                                   "(see its error above)") from None
 
-    async def call(self, op: str, *args: Any) -> Any:
+    async def call(self, op: str, *args: Any, timeout: float = 2 * REPLY_TIMEOUT) -> Any:
         if self.jobs is None:  # first call: inside the server's event loop
             self.jobs = asyncio.Queue()
             self.tasks = [asyncio.create_task(self._serve_slot(i)) for i in range(len(self.slots))]
         fut = asyncio.get_running_loop().create_future()
-        self.jobs.put_nowait((op, args, fut))
-        return await fut
+        self.jobs.put_nowait((op, args, fut, 0))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:  # every process dead or restarting for that long
+            raise SearchUnavailable("no search process answered in time") from None
 
     async def search(self, params: dict[str, Any]) -> bytes:
         return await self.call("search", params)
@@ -137,38 +151,56 @@ class SearchPool:
         return await self.call("similar", paper_id, limit)
 
     async def _serve_slot(self, i: int) -> None:
-        """Feed search process i one job at a time, in queue order, for as long as it runs."""
+        """Feed search process i one job at a time, in queue order, for as long as it runs;
+        replace it when it dies or hangs (with growing pauses if replacements keep dying)."""
         assert self.jobs is not None
-        ready = True
-        while True:
-            _, conn = self.slots[i]
-            reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=os.dup(conn.fileno())))
+        ready, pause = True, 0.5
+        while not self.closing:
+            try:
+                if not ready:
+                    self.slots[i] = self._start()
+                _, conn = self.slots[i]
+                reader, writer = await asyncio.open_connection(
+                    sock=socket.socket(fileno=os.dup(conn.fileno())))
+            except Exception:  # out of processes or files: try again later
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
             try:
                 if not ready:  # a replacement: wait for its indexes
                     await _read_frame(reader)
-                    ready = True
+                    ready, pause = True, 0.5
                 while True:
-                    op, args, fut = await self.jobs.get()
+                    job = await self.jobs.get()
+                    op, args, fut, tries = job
                     if fut.done():  # the client went away while it waited
                         continue
                     writer.write(_frame((op, args)))
                     try:
-                        ok, value = await _read_frame(reader)
-                    except (asyncio.IncompleteReadError, OSError):
-                        # Died mid-search (killed, out of memory): fail this request and
-                        # start a replacement, which takes jobs once its indexes are loaded.
-                        if not fut.done():
-                            fut.set_exception(SearchError("search process exited"))
+                        ok, value = await asyncio.wait_for(_read_frame(reader), REPLY_TIMEOUT)
+                    except (asyncio.IncompleteReadError, OSError, TimeoutError):
+                        # Died (killed, out of memory) or stuck: a search has no side effects,
+                        # so the job goes back to the queue once for another process.
+                        if tries == 0 and not fut.done():
+                            self.jobs.put_nowait((op, args, fut, 1))
+                        elif not fut.done():
+                            fut.set_exception(SearchUnavailable("the search process stopped"))
                         raise
                     if not fut.done():
                         fut.set_result(value) if ok else fut.set_exception(SearchError(value))
-            except (asyncio.IncompleteReadError, OSError):
+            except (asyncio.IncompleteReadError, OSError, TimeoutError):
                 writer.close()
+                proc, conn = self.slots[i]
+                if proc.is_alive():
+                    proc.kill()
                 conn.close()
-                self.slots[i] = self._start()
+                if not ready:  # the replacement died while loading: wait before the next
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 30.0)
                 ready = False
 
     def close(self) -> None:
+        self.closing = True
         for task in self.tasks:
             task.cancel()
         for _, conn in self.slots:

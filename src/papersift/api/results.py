@@ -7,10 +7,23 @@ a search worker process (api/pool.py) that only receives the parameters.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from ..search.engine import SearchQuery
 from ..site.views import card
+
+
+def serving_engine(make: Callable[[Any], Any], store: Any) -> Any:
+    """A search engine set up for a server (in the server process or a search process):
+    store versions re-read at most once a second, every index loaded before the first
+    request (building them while requests queue would stall them all)."""
+    engine = make(store)
+    engine.version_ttl = 1.0  # a store change shows within a second
+    engine.bm25()
+    engine.facets()
+    engine.semantic_ready()
+    return engine
 
 
 def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str, Any]:

@@ -10,26 +10,19 @@ import anyio
 
 T = TypeVar("T")
 
-# Searches are CPU-bound (BM25 scoring, query embedding, vector scan). Letting 40 server
-# threads run them at once only thrashes the GIL and torch's thread pools: a process admits
-# as many as it has cores (one each when `serve --workers` runs a process per core) and the
-# rest wait in arrival order (anyio's limiter is first come, first served, which keeps the
-# slowest answer close to the typical one under load).
+# Searches in the server process itself (`serve --workers 1`, tests; with more workers they
+# run in api/pool.py's processes). They are CPU-bound (BM25 scoring, query embedding, vector
+# scan): letting 40 server threads run them at once only thrashes the GIL and torch's thread
+# pools, so as many run as there are cores and the rest wait in arrival order (anyio's
+# limiter is first come, first served, which keeps the slowest answer close to the typical).
 _slots = max(1, os.cpu_count() or 1)
 _limiter: anyio.CapacityLimiter | None = None
 
 
-def set_search_slots(n: int) -> None:
-    """How many searches one server process runs at once (before its first request)."""
-    global _slots, _limiter
-    _slots, _limiter = max(1, n), None
-
-
 async def run_search(fn: Callable[[], T]) -> T:
     """fn() once a search slot is free: in a worker thread, or right here in the event loop
-    when the process has one slot (a thread buys nothing then, and each SQLite call in it
-    released the GIL and waited up to the 5 ms switch interval to get it back from the
-    event loop: py-spy showed a third of the request time there)."""
+    on a one-core machine (a thread buys nothing then, and each SQLite call in it released
+    the GIL and waited up to the 5 ms switch interval to get it back from the event loop)."""
     global _limiter
     if _slots == 1:
         return fn()

@@ -99,7 +99,8 @@ def register(app: typer.Typer) -> None:
                                                       help="Build the site first.")] = True,
                   workers: Annotated[int | None, typer.Option(
                       "--workers", min=1, max=64,
-                      help="Server processes (default: one per core, at most 4).")] = None,
+                      help="Search processes (default: one per core, at most 4; 1 searches in "
+                           "the server process).")] = None,
                   config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         """Serve the site and the JSON API (/api/search, /api/papers/{id}, /docs)."""
         from ..cli import Ctx, console, fail
