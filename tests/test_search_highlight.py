@@ -37,7 +37,7 @@ def test_snippet_centres_on_first_highlight():
 
 def test_snippet_without_whole_text_highlight_equals_the_full_path():
     """snippet_of_text (what the API uses) highlights only the window; it must give what
-    snippet_parts(highlight_parts(...)) gives whenever the window is cut at spaces."""
+    snippet_parts(highlight_parts(...)) gives, also when the window cuts a word."""
     import random
 
     from papersift.search.highlight import highlight_parts, snippet_of_text, snippet_parts
@@ -46,8 +46,9 @@ def test_snippet_without_whole_text_highlight_equals_the_full_path():
     rng = random.Random(11)
     an = Analyzer()
     vocab = ["models", "model", "modeling", "learning", "learned", "transformer", "transformers", "data", "diffusion", "sparse", "attention", "retrieval", "agents", "policy", "the", "of", "and", "a", "for", "with"]
-    for _ in range(300):
-        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(5, 120))).capitalize() + "."
+    for n in range(600):
+        sep = " " if n % 2 else rng.choice(["-", " ", "/"])  # long hyphenated runs: cuts mid-word
+        text = sep.join(rng.choice(vocab) for _ in range(rng.randint(5, 120))).capitalize() + "."
         stems = set(an(" ".join(rng.sample(vocab, rng.randint(1, 3)))))
         for width in (60, 240):
             full = snippet_parts(highlight_parts(text, stems, an.stem_word), width)

@@ -8,8 +8,9 @@ highlighted when its stem is one of the query's stems, using the BM25 index's ow
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Literal
 
@@ -79,11 +80,17 @@ def _matches(text: str, stems: set[str], stem: Callable[[str], str]) -> Iterator
 
 def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> Parts:
     """`text` split into parts, every word whose stem is in `stems` highlighted."""
-    if not text:
+    return _build(text, _matches(text, stems, stem), 0, len(text))
+
+
+def _build(text: str, spans: Iterable[tuple[int, int]], lo: int, hi: int) -> Parts:
+    """Parts of text[lo:hi], the given (start, end) spans (in order, inside [lo, hi))
+    highlighted."""
+    if lo >= hi:
         return []
     out: Parts = []
-    pos = 0
-    for start, end in _matches(text, stems, stem):
+    pos = lo
+    for start, end in spans:
         w = text[start:end]
         if start > pos:
             out.append(["text", text[pos:start]])
@@ -96,8 +103,8 @@ def highlight_parts(text: str, stems: set[str], stem: Callable[[str], str]) -> P
         else:
             out.append(["highlight", w])
         pos = end
-    if pos < len(text):
-        out.append(["text", text[pos:]])
+    if pos < hi:
+        out.append(["text", text[pos:hi]])
     return out
 
 
@@ -129,9 +136,13 @@ def snippet_of_text(text: str, stems: set[str], stem: Callable[[str], str], widt
     not whole abstracts; this is most of the highlighting cost of a search)."""
     if len(text) <= width:
         return highlight_parts(text, stems, stem)
-    first = next(_matches(text, stems, stem), (0, 0))[0]
-    start, end = _window(text, first, width)
-    out = highlight_parts(text[start:end], stems, stem)
+    matches = _matches(text, stems, stem)
+    head = next(matches, None)
+    start, end = _window(text, head[0] if head else 0, width)
+    # Matches found in the whole text, clipped to the window (a word cut at the window's
+    # edge keeps its highlight, as in the full path); the scan stops at the window's end.
+    inside = itertools.takewhile(lambda m: m[0] < end, itertools.chain([head] if head else [], matches))
+    out = _build(text, ((max(a, start), min(b, end)) for a, b in inside if b > start), start, end)
     if start > 0:
         out.insert(0, ["text", "…"])
     if end < len(text):
