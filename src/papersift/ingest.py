@@ -57,6 +57,7 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
     """Import every file; a file that cannot be read at all is an error, not a crash."""
     paths = list(paths)
     summary = ImportSummary()
+    run_id = store.start_run(kind, {"paths": [str(p) for p in paths], "format": fmt, "year": year})
     # A bulk import allocates ~10 objects per paper that all live to the end of a chunk:
     # the default GC thresholds rescan them over and over (~30% of an 89k-paper import).
     gc_thresholds = gc.get_threshold()
@@ -64,10 +65,9 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
     # The writer thread (the bottleneck) gives up the GIL for every SQLite call and then
     # waits up to a switch interval for the reader thread to hand it back: 1 ms, not 5 ms.
     switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, 0.001))
-    run_id = store.start_run(kind, {"paths": [str(p) for p in paths], "format": fmt, "year": year})
     status = "failed"
     try:
+        sys.setswitchinterval(min(switch, 0.001))
         with store.bulk_writes():
             for path in paths:
                 try:
@@ -90,6 +90,7 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         use = detect_format(src) if fmt == "auto" else fmt
         summary.formats[str(path)] = use
         summary.files += 1
+        records_before = summary.records  # what earlier files (and chunks) stored
         chunk: list[Record] = []
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
@@ -119,7 +120,7 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
                     if progress:
                         progress(src.name, src.position(), src.size)
         except FormatError as e:
-            if not chunk and not days:
+            if not chunk and not days and summary.records == records_before:
                 raise  # nothing was read: the file as a whole is unreadable
             summary.errors.append(str(e))  # a corrupt tail: what came before it is kept
         if chunk:

@@ -27,7 +27,9 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: list[Any]) -> None:
     if not rows:
         return
     width = len(rows[0])
-    per = max(1, _ROW_VARS // width)
+    # Older SQLite builds allow only 999 parameters per statement: ask this one.
+    limit = min(_ROW_VARS, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    per = max(1, limit // width)
     one = "(" + ", ".join("?" * width) + ")"
     for i in range(0, len(rows), per):
         part = rows[i:i + per]
@@ -93,5 +95,10 @@ class BackgroundCheckpoints:
         # Copy what is left and cut the WAL file back to nothing: an 89k-paper import left
         # ~400 MB of -wal file behind otherwise. Busy (a reader still on an old snapshot):
         # the next automatic checkpoint does it.
-        with contextlib.suppress(sqlite3.OperationalError):
-            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        busy = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.conn.execute("PRAGMA busy_timeout=0")  # a reader in the way: do not wait for it
+        try:
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={int(busy)}")
