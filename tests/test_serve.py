@@ -88,3 +88,34 @@ def test_serve_answers_search_and_site(tmp_path, workers):
     while any(Path(f"/proc/{k}").exists() for k in kids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [k for k in kids if Path(f"/proc/{k}").exists()], "search processes outlived the server"
+
+
+def test_pool_replaces_a_hung_search_process(tmp_path, monkeypatch):
+    """A search process that stops answering (here: SIGSTOP) is killed by the watchdog after
+    REPLY_TIMEOUT; its job is retried on the other process and the slot is refilled."""
+    import asyncio
+
+    from papersift.api import pool as pool_mod
+    from papersift.config import Settings
+
+    make_store(tmp_path / "papersift.db").close()
+    settings = Settings(data_dir=tmp_path, embedder="hash")
+    monkeypatch.setattr(pool_mod, "REPLY_TIMEOUT", 1.0)
+    pool = pool_mod.SearchPool({"settings": settings.model_dump(mode="json")}, 2)
+    try:
+        pool.warm()
+        params = {"q": "robot", "tags": [], "mode": "or", "from": None, "to": None,
+                  "min_upvotes": None, "sort": "relevance", "limit": 5, "offset": 0}
+
+        async def run() -> list[bytes]:
+            first = await pool.search(params)  # starts the slot tasks and the watchdog
+            os.kill(pool.slots[0][0].pid, signal.SIGSTOP)
+            os.kill(pool.slots[1][0].pid, signal.SIGSTOP)  # both hung: retries must wait
+            got = await asyncio.gather(*(pool.search(params) for _ in range(4)))
+            return [first, *got]
+
+        bodies = asyncio.run(run())
+        assert all(b'"results"' in b for b in bodies)
+        assert all(p.is_alive() for p, _ in pool.slots)  # replacements are up
+    finally:
+        pool.close()
