@@ -87,3 +87,22 @@ def test_runs_and_reopen(tmp_path):
     s.close()
     s = SQLiteStore(tmp_path / "p.db")
     assert s.recent_runs()[0].counts == {"inserted": 2}
+
+
+def test_trusted_paper_equals_model_construct(tmp_path):
+    """Stored rows come back through model.trusted_paper (a cheaper model_construct): the
+    objects must be the same in every way the code uses them."""
+    from papersift.model import trusted_paper
+
+    s = SQLiteStore(tmp_path / "t.db")
+    p = Paper(arxiv_id="2502.02671v2", title="A title", abstract="Text.", authors=["A B"],
+              published=dt.date(2025, 2, 5), upvotes=3, links={"github": "https://github.com/x/y"})
+    s.upsert_papers([p])
+    got = s.get_paper("2502.02671")
+    ref = Paper.model_construct(**{k: getattr(got, k) for k in Paper.model_fields})
+    assert got == ref and got.model_dump() == ref.model_dump()
+    assert got.model_dump_json() == ref.model_dump_json()
+    assert got.model_fields_set == ref.model_fields_set
+    assert got.model_copy(update={"upvotes": 9}).upvotes == 9 and got.upvotes == 3
+    assert trusted_paper(dict(ref.__dict__)) == ref
+    s.close()

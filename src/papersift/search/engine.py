@@ -281,6 +281,10 @@ class SearchEngine:
             hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed, query.summaries)
             return self._results(query, "browse", total, hits, t0)
         depth = max(self.fusion.depth, query.offset + query.limit)
+        if query.sort == "relevance" and (mode == "lexical" or not self.semantic_ready()):
+            # Nothing to fuse and no re-sort of the pool: the page plus room for collapsed
+            # duplicates is enough (fewer ids to collapse and look up per query).
+            depth = min(depth, 2 * (query.offset + query.limit) + 10)
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
         lex_count = 0

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..dedup import same_paper, title_keys
 from ..ids import normalize_text, title_key, try_arxiv_id
-from ..model import PAPER_FIELDS, Enrichment, Paper, Reading, RunRecord
+from ..model import PAPER_FIELDS, Enrichment, Paper, Reading, RunRecord, trusted_paper
 from .base import DayStats, UpsertStats
 from .merge import merge_papers, paper_row_equal
 from .schema import MIGRATIONS
@@ -127,8 +127,9 @@ class SQLiteStore:
 
     def _row_to_paper(self, row: sqlite3.Row) -> Paper:
         data = {name: _from_db(name, row[name]) for name in _COLUMNS}
+        data["sources"] = []
         # Rows were validated on the way in: skip re-validation (hot path for search/site).
-        return Paper.model_construct(**data, sources=[])
+        return trusted_paper(data)
 
     def _paper_values(self, p: Paper) -> list[Any]:
         d = p.__dict__  # hot path of bulk imports: plain attribute reads
