@@ -80,10 +80,9 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reque
     return status, await reader.readexactly(length)
 
 
-async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int,
-               path: str = "/api/search") -> tuple[list[float], int]:
+async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int) -> tuple[list[float], int]:
     """`conc` clients, each on one keep-alive connection, sending requests back to back."""
-    reqs = [(f"GET {path}?{urllib.parse.urlencode(q)} HTTP/1.1\r\n"
+    reqs = [(f"GET /api/search?{urllib.parse.urlencode(q)} HTTP/1.1\r\n"
              f"Host: 127.0.0.1:{port}\r\n\r\n").encode() for q in qs]
     lat: list[float] = []
     errors = 0
@@ -98,7 +97,7 @@ async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int,
                 if conn is None:
                     conn = await asyncio.open_connection("127.0.0.1", port)
                 status, body = await asyncio.wait_for(_get(*conn, reqs[i % len(reqs)]), 10.0)
-                if status != 200 or (i % 25 == 0 and path == "/api/search" and "results" not in json.loads(body)):
+                if status != 200 or (i % 25 == 0 and "results" not in json.loads(body)):
                     errors += 1
             except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
                 errors += 1

@@ -280,8 +280,9 @@ class SearchEngine:
                                                query.limit, query.offset)
             hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed, query.summaries)
             return self._results(query, "browse", total, hits, t0)
+        vectors = mode != "lexical" and self.semantic_ready()  # one check for the whole search
         depth = max(self.fusion.depth, query.offset + query.limit)
-        if query.sort == "relevance" and (mode == "lexical" or not self.semantic_ready()):
+        if query.sort == "relevance" and not vectors:
             # Nothing to fuse and no re-sort of the pool: the page plus room for collapsed
             # duplicates is enough (fewer ids to collapse and look up per query).
             depth = min(depth, 2 * (query.offset + query.limit) + 10)
@@ -293,7 +294,7 @@ class SearchEngine:
         if mode in ("hybrid", "lexical"):
             lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
         if mode in ("hybrid", "semantic"):
-            qvec = self.embed_query(parsed.semantic_text) if self.semantic_ready() else None
+            qvec = self.embed_query(parsed.semantic_text) if vectors else None
             if qvec is None:
                 mode = "lexical" if mode == "hybrid" else "none"
             elif parsed.phrases or parsed.authors:

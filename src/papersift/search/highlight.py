@@ -33,10 +33,6 @@ def to_spans(parts: Parts) -> list[Span]:
     return [{"type": k, "text": t} for k, t in parts]  # type: ignore[misc]
 
 
-def plain(text: str) -> list[Span]:
-    return to_spans([["text", text]] if text else [])
-
-
 _TOKEN = re.compile(r"[^\W_]+")  # letter/digit runs, as the BM25 analyzer splits
 
 
