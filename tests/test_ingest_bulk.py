@@ -160,6 +160,52 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
     assert state(SQLiteStore(tmp_path / "p.db")) == expected
 
 
+def _automerge(s: SQLiteStore) -> int | None:
+    row = s.conn.execute("SELECT v FROM papers_fts_config WHERE k = 'automerge'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def test_bulk_writes_pause_fts_merging_and_searches_stay_the_same(tmp_path):
+    papers = mixed_papers()
+    plain = SQLiteStore(tmp_path / "plain.db")
+    for i in range(0, len(papers), 50):  # many small transactions: many segments, merged
+        plain.upsert_papers(papers[i:i + 50])
+    s = SQLiteStore(tmp_path / "p.db")
+    assert s.conn.execute("PRAGMA page_size").fetchone()[0] == 16384  # a new file
+    with s.bulk_writes():
+        assert _automerge(s) == 0
+        for i in range(0, len(papers), 50):
+            s.upsert_papers(papers[i:i + 50])
+    assert _automerge(s) == 4
+    sql = "SELECT p.id FROM papers_fts f JOIN papers p ON p.rowid = f.rowid " \
+          "WHERE papers_fts MATCH ? ORDER BY p.id"
+    for q in ('"diffusion models"', "scaling", "revised OR graph*", "authors:smith", "zzz"):
+        got = [r[0] for r in s.conn.execute(sql, (q,))]
+        assert got == [r[0] for r in plain.conn.execute(sql, (q,))]
+        assert got or q == "zzz"
+    assert s.conn.execute("INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")
+    # An import killed inside bulk_writes leaves merging off in the index's config: the
+    # next open of the store turns it back on.
+    s.conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 0)")
+    s.close()
+    again = SQLiteStore(tmp_path / "p.db")
+    assert _automerge(again) == 4
+    again.close()
+    plain.close()
+
+
+def test_existing_store_keeps_its_page_size(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    c = sqlite3.connect(db)
+    c.execute("CREATE TABLE t (x)")  # a file written with SQLite's default 4 KiB pages
+    c.close()
+    s = SQLiteStore(db)
+    assert s.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    s.close()
+
+
 def test_import_restores_process_settings(tmp_path):
     """GC thresholds and the GIL switch interval are tuned for an import, then put back."""
     import gc
