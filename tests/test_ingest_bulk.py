@@ -188,6 +188,19 @@ def test_bulk_writes_pause_fts_merging_and_searches_stay_the_same(tmp_path):
     # next open of the store turns it back on.
     s.conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 0)")
     s.close()
+    # ...unless another process holds the write lock (an import running): opening the
+    # store must not wait for it.
+    import sqlite3
+
+    other = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    t0 = time.monotonic()
+    during = SQLiteStore(tmp_path / "p.db")
+    assert time.monotonic() - t0 < 5  # the store's busy timeout is 30 s
+    assert _automerge(during) == 0
+    during.close()
+    other.execute("ROLLBACK")
+    other.close()
     again = SQLiteStore(tmp_path / "p.db")
     assert _automerge(again) == 4
     again.close()

@@ -49,9 +49,19 @@ def _set_fts_automerge(conn: sqlite3.Connection, n: int) -> None:
 def restore_fts_merging(conn: sqlite3.Connection, lock: threading.RLock) -> None:
     """Turn FTS5 segment merging back on if a bulk import was killed before doing so."""
     row = conn.execute("SELECT v FROM papers_fts_config WHERE k = 'automerge'").fetchone()
-    if row is not None and int(row[0]) == 0:
-        with lock:
-            _set_fts_automerge(conn, FTS_AUTOMERGE)
+    if row is None or int(row[0]) != 0:
+        return
+    # It is also 0 while another process imports: never wait for its write lock here (a
+    # server starting mid-import would hang), just try. Merging turned on mid-import only
+    # makes that import slower, and it turns merging on itself when it ends.
+    with lock:
+        busy = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            with contextlib.suppress(sqlite3.OperationalError):
+                _set_fts_automerge(conn, FTS_AUTOMERGE)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(busy)}")
 
 
 class BackgroundCheckpoints:
