@@ -22,7 +22,7 @@ from ..model import PAPER_FIELDS, Enrichment, Paper, Reading, RunRecord, trusted
 from .base import DayStats, UpsertStats
 from .merge import merge_papers, paper_row_equal
 from .schema import MIGRATIONS
-from .sqlite_bulk import NEW_PAGE_SIZE, BackgroundCheckpoints, insert_rows, restore_fts_merging
+from .sqlite_bulk import NEW_PAGE_SIZE, BulkWrites, insert_rows, restore_fts_merging
 
 _JSON_FIELDS = frozenset({"authors", "affiliations", "categories", "ai_keywords", "links"})
 _DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
@@ -113,9 +113,9 @@ class SQLiteStore:
     def _tx(self) -> _Transaction:
         return _Transaction(self.conn, self._lock)
 
-    def bulk_writes(self) -> BackgroundCheckpoints:
-        """Context for a bulk import: WAL checkpoints leave the writer's commits."""
-        return BackgroundCheckpoints(self.path, self.conn, self._lock)
+    def bulk_writes(self) -> BulkWrites:
+        """Context for a bulk import: page cache, FTS merging and checkpoints set for speed."""
+        return BulkWrites(self.path, self.conn, self._lock)
 
     def close(self) -> None:
         with self._seen_lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -54,18 +55,25 @@ def restore_fts_merging(conn: sqlite3.Connection, lock: threading.RLock) -> None
     # It is also 0 while another process imports: never wait for its write lock here (a
     # server starting mid-import would hang), just try. Merging turned on mid-import only
     # makes that import slower, and it turns merging on itself when it ends.
-    with lock:
-        busy = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        conn.execute("PRAGMA busy_timeout=0")
-        try:
-            with contextlib.suppress(sqlite3.OperationalError):
-                _set_fts_automerge(conn, FTS_AUTOMERGE)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={int(busy)}")
+    with lock, _without_waiting(conn), contextlib.suppress(sqlite3.OperationalError):
+        _set_fts_automerge(conn, FTS_AUTOMERGE)
 
 
-class BackgroundCheckpoints:
-    """While open, WAL checkpoints run on a helper thread instead of inside the writer's COMMIT.
+@contextlib.contextmanager
+def _without_waiting(conn: sqlite3.Connection) -> Iterator[None]:
+    """Statements inside fail at once with "database is locked" instead of waiting for
+    another connection's lock for the busy timeout."""
+    busy = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(busy)}")
+
+
+class BulkWrites:
+    """Settings for a bulk import, put back on exit: a big page cache, FTS5 merging paused,
+    and WAL checkpoints on a helper thread instead of inside the writer's COMMIT.
 
     A commit that finds the WAL over `wal_autocheckpoint` pages copies it into the database
     file before returning (about a second per 89k-paper import, on the writer's path). Here
@@ -82,7 +90,7 @@ class BackgroundCheckpoints:
         self._thread: threading.Thread | None = None
         self._saved = 1000
 
-    def __enter__(self) -> BackgroundCheckpoints:
+    def __enter__(self) -> BulkWrites:
         self._saved = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         # A page cache big enough for the whole index being built (FTS5 segments, B-trees):
         # with the store's usual 64 MB the writer re-read pages it had just written (first
@@ -119,9 +127,14 @@ class BackgroundCheckpoints:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.execute(f"PRAGMA cache_size={int(self._cache)}")
-        with self.lock:
-            _set_fts_automerge(self.conn, FTS_AUTOMERGE)
+        try:
+            self.conn.execute(f"PRAGMA cache_size={int(self._cache)}")
+            with self.lock:
+                _set_fts_automerge(self.conn, FTS_AUTOMERGE)
+        finally:  # the checkpoint thread stops whatever happened above
+            self._stop_checkpoints()
+
+    def _stop_checkpoints(self) -> None:
         if self._thread is None:
             return
         self._stop.set()
@@ -130,11 +143,6 @@ class BackgroundCheckpoints:
         self.conn.execute(f"PRAGMA wal_autocheckpoint={int(self._saved)}")
         # Copy what is left and cut the WAL file back to nothing: an 89k-paper import left
         # ~400 MB of -wal file behind otherwise. Busy (a reader still on an old snapshot):
-        # the next automatic checkpoint does it.
-        busy = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        self.conn.execute("PRAGMA busy_timeout=0")  # a reader in the way: do not wait for it
-        try:
-            with contextlib.suppress(sqlite3.OperationalError):
-                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout={int(busy)}")
+        # the next automatic checkpoint does it; do not wait for that reader.
+        with _without_waiting(self.conn), contextlib.suppress(sqlite3.OperationalError):
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
