@@ -1,0 +1,43 @@
+"""Fixtures shared by every test module (never import one test module from another)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from papersift.store import open_store
+
+# Every backend the contract suite runs on; the PostgreSQL backend joins this list.
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """Opens a fresh (or, with the same name, the same) store of the current backend;
+    every store it opened is closed after the test."""
+    opened = []
+
+    def make(name: str = "papersift"):
+        if backend == "sqlite":
+            s = open_store(tmp_path / f"{name}.db")
+        else:  # pragma: no cover - backends are added to BACKENDS with their branch here
+            raise AssertionError(f"unknown backend {backend}")
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(make_store):
+    """A fresh, empty store of each backend in BACKENDS."""
+    return make_store()
