@@ -22,8 +22,8 @@ def server(request, tmp_path_factory):
     if request.param == "engine":
         from papersift.config import Settings
         from papersift.search.embed import get_embedder
+        from papersift.search.engines import engine_factory
         from papersift.search.index import build_vectors
-        from papersift.site.commands import engine_factory
 
         settings = Settings(embedder="hash", data_dir=tmp)
         build_vectors(store, get_embedder("hash", tmp))

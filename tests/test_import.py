@@ -222,21 +222,17 @@ def test_cli_import_and_errors(tmp_path):
 
 @pytest.mark.parametrize("runs", [2])
 def test_demo_import_step_is_idempotent(tmp_path, runs):
-    from rich.console import Console
+    from papersift.jobs import import_sample, sample_path
+    from papersift.store import open_store
 
-    from papersift.cli import Ctx
-    from papersift.pipeline import import_sample, sample_path
-
-    ctx = Ctx(data_dir=tmp_path / "d")
-    console = Console(record=True, width=200)
-    for _ in range(runs):
-        import_sample(ctx, console)
-    out = console.export_text()
+    store = open_store(tmp_path / "d" / "papersift.db")
+    counts = [import_sample(store).counts() for _ in range(runs)]
     n = sum(1 for line in sample_path().read_text().splitlines() if line.strip())
-    assert f"{n} new" in out and f"0 new, 0 updated, {n} unchanged" in out
-    assert ctx.store.count_papers() == n and len(ctx.store.days()) > 50
-    merged = [p for p in ctx.store.iter_papers() if p.title.startswith("On student-teacher")]
-    assert len(merged) == 1 and len(ctx.store.paper_sources(merged[0].id)) == 4
+    assert counts[0]["inserted"] == n
+    assert (counts[-1]["inserted"], counts[-1]["updated"], counts[-1]["unchanged"]) == (0, 0, n)
+    assert store.count_papers() == n and len(store.days()) > 50
+    merged = [p for p in store.iter_papers() if p.title.startswith("On student-teacher")]
+    assert len(merged) == 1 and len(store.paper_sources(merged[0].id)) == 4
 
 
 def test_single_hf_paper_and_unknown_documents(tmp_path):

@@ -17,7 +17,7 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from ..search.engine import SearchEngine
+from ..search.engines import lexical_engine
 from ..site.views import card
 from ..store import open_store
 from ..store.base import Store
@@ -61,7 +61,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     local = threading.local()  # one SQLite connection per server thread
     engine_lock = threading.Lock()
     shared: dict[str, Any] = {}
-    make_engine = engine_factory or _lexical_engine
+    make_engine = engine_factory or lexical_engine
 
     def store() -> Store:
         s = getattr(local, "store", None)
@@ -196,11 +196,6 @@ def _unavailable(e: Exception) -> JSONResponse:
     replaced): say so, and when to retry, instead of a bare 500."""
     return JSONResponse({"detail": f"search is restarting ({e}); retry in a few seconds"},
                         status_code=503, headers={"Retry-After": "5"})
-
-
-def _lexical_engine(store: Store) -> Any:
-    """Without an embedder the engine ranks by BM25 alone (and says so in `engine`)."""
-    return SearchEngine(store, None)
 
 
 def _safe_path(root: Path, rel: str) -> Path | None:

@@ -39,12 +39,11 @@ READY = "ready"
 
 def _init(spec: dict[str, Any]) -> dict[str, Any]:
     from ..config import Settings
-    from ..site.commands import engine_factory
+    from ..search.engines import engine_factory
     from ..store import open_store
-    from .app import _lexical_engine
 
     settings = Settings.model_validate(spec["settings"])
-    engine = serving_engine(engine_factory(settings) or _lexical_engine, open_store(settings.db_target))
+    engine = serving_engine(engine_factory(settings), open_store(settings.db_target))
     gc.collect()
     gc.freeze()  # the indexes' millions of objects stay out of every later collection
     return {"engine": engine, "langs": settings.languages}

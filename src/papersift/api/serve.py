@@ -26,7 +26,7 @@ def serve(settings: Any, site_dir: Path, host: str, port: int, workers: int,
           say: Any = print) -> None:
     import uvicorn
 
-    from ..site.commands import engine_factory
+    from ..search.engines import engine_factory
 
     pool = None
     if workers > 1:

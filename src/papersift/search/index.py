@@ -21,7 +21,7 @@ from .embed import Embedder, text_hash
 from .ivf import IVF
 
 
-def _version_key(model: str) -> str:
+def vectors_version_key(model: str) -> str:
     return f"vectors_version:{model}"
 
 
@@ -73,8 +73,8 @@ def build_vectors(store: Store, embedder: Embedder, batch: int = 256,
         stats.embedded += len(part)
         if progress:
             progress(stats.embedded, len(todo))
-    if stats.embedded or stats.removed or store.get_meta(_version_key(embedder.name)) is None:
-        store.set_meta(_version_key(embedder.name), f"{time.time():.6f}")
+    if stats.embedded or stats.removed or store.get_meta(vectors_version_key(embedder.name)) is None:
+        store.set_meta(vectors_version_key(embedder.name), f"{time.time():.6f}")
     stats.seconds = time.perf_counter() - t0
     return stats
 
@@ -115,7 +115,7 @@ class VectorIndex:
 
     def refresh(self) -> None:
         """Reload when the store's vectors changed since the last load (one meta read)."""
-        version = self.store.get_meta(_version_key(self.model))
+        version = self.store.get_meta(vectors_version_key(self.model))
         if version == self.version:
             return
         with self._lock:  # one reload at a time; the others keep using the old snapshot

@@ -1,0 +1,16 @@
+"""`papersift ...`: one thin command per job. A command parses its options, calls one
+library function and prints its summary; nothing below this package imports it."""
+
+from __future__ import annotations
+
+import typer
+
+from . import collect, enrich, importing, info, search, site
+
+app = typer.Typer(help="papersift: collect, enrich, search and publish ML/AI papers.",
+                  no_args_is_help=True, add_completion=False)
+
+for _group in (info, importing, collect, enrich, site, search):
+    _group.register(app)
+
+__all__ = ["app"]

@@ -1,0 +1,104 @@
+"""What every command shares: settings + store (Ctx), one-line errors (fail), the console,
+the shared options, date parsing and the progress bars. Library code never imports this."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ..config import ConfigError, Settings, load_settings
+from ..store import Store, open_store
+
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="papersift.toml to read.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the SQLite file lives.")]
+SiteDirOpt = Annotated[Path | None, typer.Option("--site-dir", help="Where the site is written (default: site).")]
+
+
+class Ctx:
+    """Settings + store for one command, opened lazily."""
+
+    def __init__(self, config: Path | None = None, data_dir: Path | None = None, **overrides: object):
+        try:
+            self.settings: Settings = load_settings(config, data_dir=data_dir, **overrides)
+        except ConfigError as e:
+            fail(str(e))
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings.db_target)
+        return self._store
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr, then exit."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def say(line: str) -> None:
+    """Print a library line as it is (titles in it are untrusted: no markup)."""
+    console.print(line, markup=False, highlight=False)
+
+
+def parse_day(option: str, value: str | None) -> dt.date | None:
+    """An ISO date option (None when not given); a bad one is a one-line error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r}: not a date; use YYYY-MM-DD, e.g. 2025-02-06")
+
+
+def split_csv(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values, as one list."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def progress_bar(*, unit: str = "items", status: bool = False, eta: bool = False,
+                 spinner: bool = False, transient: bool = True, disable: bool = False) -> Progress:
+    """The progress bar every long command shows: description, bar, done/total (or bytes),
+    optionally a status field, then elapsed time (or the time remaining with `eta`)."""
+    cols: list[ProgressColumn | str] = [SpinnerColumn()] if spinner else []
+    cols += [TextColumn("[bold]{task.description}"), BarColumn(),
+             DownloadColumn() if unit == "bytes" else MofNCompleteColumn()]
+    if unit not in ("items", "bytes"):
+        cols.append(TextColumn(unit))
+    if status:
+        cols.append(TextColumn("{task.fields[status]}"))
+    cols.append(TimeRemainingColumn() if eta else TimeElapsedColumn())
+    return Progress(*cols, console=console, transient=transient, disable=disable)
+
+
+def stage_progress(bar: Progress) -> Callable[[str, int, int], None]:
+    """A (stage, done, total) callback that shows one task per stage on `bar`."""
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=max(total, 1))
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    return update

@@ -1,0 +1,144 @@
+"""The jobs, as library functions: the daily run (collect -> enrich -> index -> build) and the
+demo (the same chain, offline, on the bundled sample). They return what they did; the CLI
+prints it. `on_line` (optional) receives each stage's summary line as soon as it is done;
+lines are plain text (paper titles in them are untrusted: print them without markup).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .config import Settings
+from .enrich.llm import make_llm
+from .enrich.pipeline import run_enrich, select_papers
+from .ingest import ImportSummary, import_paths
+from .search.engine import SearchQuery
+from .search.engines import open_engine, similar_function
+from .search.indexing import run_index
+from .site.build import BuildResult, build_site
+from .sources.collect import collect_hf_day
+from .store.base import Store
+
+BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def sample_path() -> Path:
+    """The bundled sample (real papers from the seed listings; see scripts/make_sample.py)."""
+    return Path(str(resources.files("papersift") / "data" / "sample.jsonl"))
+
+
+def import_sample(store: Store) -> ImportSummary:
+    """Import the bundled sample (idempotent: a second import changes nothing)."""
+    return import_paths(store, [sample_path()], "papers", kind="demo-import")
+
+
+def build(store: Store, settings: Settings, site_dir: Path | None = None, *, full: bool = False,
+          similar: bool = True, progress: BuildProgress | None = None) -> BuildResult:
+    """The build stage with the settings' title, URL and languages (incremental unless full)."""
+    sim = similar_function(settings, store) if similar else None
+    return build_site(store, Path(site_dir or settings.site_dir), site_title=settings.site_title,
+                      site_url=settings.site_url, langs=settings.languages, similar=sim,
+                      full=full, progress=progress)
+
+
+@dataclass
+class JobReport:
+    lines: list[str] = field(default_factory=list)  # one summary line per stage
+    errors: list[str] = field(default_factory=list)  # stages that failed, with why
+    published: bool = False  # the site exists (built now or before)
+
+
+def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
+              site_dir: Path | None = None, on_line: Say = _quiet,
+              build_progress: BuildProgress | None = None) -> JobReport:
+    """collect -> enrich -> index -> build for one day. Each stage's failure is reported and
+    the next still runs on what the store holds; `published` says whether the site exists.
+    Safe to re-run: a second run changes nothing and makes no LLM call."""
+    s = settings
+    rep = JobReport()
+    t0 = time.perf_counter()
+
+    def line(text: str) -> None:
+        rep.lines.append(text)
+        on_line(text)
+
+    if collect:
+        try:
+            res = collect_hf_day(store, s, day)
+            c = res.counts()
+            line(f"collect: HF {day}: {c['fetched']} papers ({c['inserted']} new, "
+                 f"{c['updated']} updated), {c['errors']} record errors")
+            if res.failed:
+                rep.errors.append(f"collect: {res.failed}")
+        except Exception as e:  # network down, bad config: publish what we have
+            rep.errors.append(f"collect: {e}")
+    else:
+        line("collect: skipped (--offline)")
+    try:
+        papers = select_papers(store, date=day)
+        er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)
+        c = er.counts()
+        line(f"enrich: {c['selected']} papers of {day}: {c['done']} enriched with "
+             f"{c['calls']} calls, {c['cached']} cached, {c['skipped']} already done, "
+             f"{c['failed']} failed ({c['method']})")
+    except Exception as e:
+        rep.errors.append(f"enrich: {e}")
+    try:
+        line("index: " + run_index(store, s).summary())
+    except Exception as e:
+        rep.errors.append(f"index: {e}")
+    try:
+        line(build(store, s, site_dir, progress=build_progress).summary())
+        rep.published = (Path(site_dir or s.site_dir) / "index.html").exists()
+    except Exception as e:
+        rep.errors.append(f"build: {e}")
+    for e in rep.errors:
+        line(f"warning: {e}")
+    line(f"run: {'published' if rep.published else 'NOT published'} in {time.perf_counter() - t0:.1f}s")
+    return rep
+
+
+def run_demo(store: Store, settings: Settings, *, on_line: Say = _quiet,
+             build_progress: BuildProgress | None = None) -> JobReport:
+    """Every stage, offline, on the bundled sample: import, offline enrichment, index and one
+    search, build. A failing stage raises (the demo must show a working chain)."""
+    rep = JobReport()
+
+    def line(text: str) -> None:
+        rep.lines.append(text)
+        on_line(text)
+
+    line(f"papersift demo: offline, on the bundled sample ({sample_path().name})")
+    summary = import_sample(store)
+    c = summary.counts()
+    line(f"import: {c['records']} sample papers -> {c['inserted']} new, {c['updated']} "
+         f"updated, {c['unchanged']} unchanged, {c['merged']} merged duplicates; "
+         f"store now holds {store.count_papers()} papers in "
+         f"{len(store.days())} days ({settings.db_target})")
+    for err in summary.errors[:5]:
+        line(f"error: {err}")
+    er = run_enrich(store, list(store.iter_papers()), None, settings.languages)
+    line(f"enrich (offline): {er.done} papers enriched (extractive summary, tags, "
+         f"emoji), {er.skipped} already enriched, in {er.seconds:.2f}s")
+    line(run_index(store, settings).summary())
+    res = open_engine(settings, store).search(SearchQuery(q="exaggeration", limit=3))
+    top = res.hits[0].paper.title if res.hits else "no result"
+    line(f"search: 'exaggeration' -> {res.total} results ({res.mode}, {res.took_ms:.0f} ms); "
+         f"top: {top}")
+    built = build(store, settings, progress=build_progress)
+    out = Path(settings.site_dir).resolve()
+    line(f"build: {built.summary()}")
+    line(f"site: open {out / 'index.html'} in a browser (works offline), or run "
+         "`papersift serve` and visit http://127.0.0.1:8000/ for search")
+    rep.published = (out / "index.html").exists()
+    return rep

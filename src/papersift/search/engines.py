@@ -1,0 +1,84 @@
+"""The one policy for which embedder a search engine gets, used by the CLI, the API, the
+search processes and the site build.
+
+Three purposes differ only in when the model is loaded and what an unusable one means:
+- "index": embedding is the point: the configured model must load (EmbedderError if not).
+- "query": a one-off search (the CLI): the model is loaded only when the store holds vectors
+  made by it (loading minilm takes seconds; without vectors it could not be used anyway).
+- "serve": a long-lived engine (API, search processes, site build): the model is loaded up
+  front, so vectors indexed while it runs are used; if it cannot load, the engine ranks by
+  BM25 alone and says so in `mode`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Literal
+
+from ..config import Settings
+from ..store.base import Store
+from .embed import Embedder, EmbedderError, get_embedder, minilm_available
+from .engine import SearchEngine
+from .index import vectors_version_key
+
+Purpose = Literal["index", "query", "serve"]
+
+
+def embedder_name(setting: str | None) -> str:
+    """The embedder a setting means: `auto` is minilm when its package is installed."""
+    name = (setting or "auto").strip().lower()
+    if name == "auto":
+        return "minilm" if minilm_available() else "none"
+    return name
+
+
+def has_vectors(store: Store, name: str) -> bool:
+    return store.get_meta(vectors_version_key(name)) is not None
+
+
+def load_embedder(settings: Settings, store: Store, purpose: Purpose) -> Embedder | None:
+    """The embedder for `purpose` (see the module docstring), or None for lexical ranking."""
+    name = embedder_name(settings.embedder)
+    if name == "none":
+        return None
+    # The hashing embedders load instantly, so a query may always use them.
+    if purpose == "query" and not name.startswith("hash") and not has_vectors(store, name):
+        return None
+    try:
+        return get_embedder(name, settings.data_dir)
+    except EmbedderError:
+        if purpose == "serve":
+            return None
+        raise
+
+
+def open_engine(settings: Settings, store: Store, purpose: Purpose = "query",
+                lexical_only: bool = False) -> SearchEngine:
+    """A search engine over `store`; raises EmbedderError for an unusable model unless
+    `purpose` is "serve"."""
+    return SearchEngine(store, None if lexical_only else load_embedder(settings, store, purpose))
+
+
+def lexical_engine(store: Store) -> SearchEngine:
+    """An engine that ranks by BM25 alone (and says so in `mode`)."""
+    return SearchEngine(store, None)
+
+
+def engine_factory(settings: Settings) -> Callable[[Store], SearchEngine]:
+    """store -> a serving engine, for code that opens its own store (API, search processes)."""
+    return functools.partial(open_engine, settings, purpose="serve")
+
+
+def similar_function(settings: Settings, store: Store) -> Callable[[str, int], list[str]] | None:
+    """paper id, k -> the ids of its k most similar papers, for the site's paper pages; None
+    when no index can be built (pages then go without similar papers)."""
+    try:
+        engine = open_engine(settings, store, purpose="serve")
+    except Exception:  # a broken store or index must not stop the site from building
+        return None
+
+    def similar(pid: str, k: int) -> list[str]:
+        return [h.id for h in engine.similar(pid, limit=k).hits]
+
+    return similar
