@@ -100,3 +100,9 @@ def test_only_the_cli_imports_the_cli():
                  if not (m == "papersift.cli" or m.startswith("papersift.cli.") or m == "papersift.__main__")
                  and any(d == "papersift.cli" or d.startswith("papersift.cli.") for d in deps)}
     assert offenders == {}
+
+
+def test_the_public_api_resolves_every_name():
+    for name in papersift.__all__:
+        assert getattr(papersift, name) is not None, name
+    assert papersift.open_store.__module__ == "papersift.store"
