@@ -28,7 +28,30 @@ _EXPORTS = {
     "build": "jobs", "run_daily": "jobs", "run_demo": "jobs",
     "record_run": "runs",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Enrichment",
+    "Paper",
+    "PapersiftError",
+    "Provenance",
+    "Reading",
+    "Review",
+    "RunRecord",
+    "SearchEngine",
+    "SearchQuery",
+    "SearchResults",
+    "Settings",
+    "Store",
+    "build",
+    "collect",
+    "import_paths",
+    "load_settings",
+    "open_engine",
+    "open_store",
+    "record_run",
+    "run_daily",
+    "run_demo",
+    "run_index",
+]
 
 if TYPE_CHECKING:
     from .config import Settings, load_settings
