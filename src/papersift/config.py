@@ -13,9 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-
-class ConfigError(ValueError):
-    """Bad configuration: the message names the file/variable and what to do."""
+from .errors import ConfigError
 
 
 class Settings(BaseModel):

@@ -11,6 +11,8 @@ import hashlib
 import re
 import unicodedata
 
+from .errors import InvalidArxivId
+
 # New-style ids: YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015-), optional version.
 _NEW = r"(?P<new>\d{4}\.\d{4,5})"
 # Old-style ids: archive(.SUBJECT)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
@@ -24,10 +26,6 @@ _PREFIX_RE = re.compile(
 
 
 _BARE_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?")
-
-
-class InvalidArxivId(ValueError):
-    """Raised when a string holds no recognisable arXiv id."""
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None]:

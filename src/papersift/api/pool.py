@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from ..errors import SearchError, SearchUnavailable
 from .results import search_payload, serving_engine, similar_ids
 
 READY = "ready"
@@ -84,14 +85,6 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
         except Exception as e:  # reported to the request that caused it; the process lives on
             reply = (False, f"{type(e).__name__}: {e}")
         conn.send(reply)
-
-
-class SearchError(RuntimeError):
-    """The search itself failed (a bug): the server answers 500."""
-
-
-class SearchUnavailable(RuntimeError):
-    """No search process could answer in time (dying, restarting): the server answers 503."""
 
 
 SEARCH_NICE = 5  # bench/api.py, nice 5 vs 0 in alternating runs: +10% requests per second

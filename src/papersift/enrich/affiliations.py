@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import AffiliationError
+from ..http import HttpClient, HttpError
 from ..model import Paper, Provenance
-from ..sources.http import HttpClient, HttpError
 from ..store.base import Store
 from .llm import LLM, LLMError
 from .schema import PayloadError, extract_json
@@ -33,10 +34,6 @@ _ORG = re.compile(
     r"CNRS|ETH\b|EPFL|MIT\b|KAIST|大学|研究院|实验室")
 _EMAIL = re.compile(r"\S+@\S+")
 _MARK = re.compile(r"^[\s\d*†‡§¶♠♣♥♦,.;:]+")
-
-
-class AffiliationError(RuntimeError):
-    """This paper's affiliations could not be read (the run goes on)."""
 
 
 def first_page_header(pdf: bytes) -> str:

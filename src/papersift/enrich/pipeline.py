@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError, InputError
 from ..model import Enrichment, Paper, Review, Usage
 from ..store.base import Store
 from .llm import LLM, LLMError, estimate_cost, price_for
@@ -72,7 +73,7 @@ def select_papers(store: Store, date: dt.date | None = None, since: dt.date | No
             p = store.get_paper(raw)
             (found.append(p) if p else missing.append(raw))
         if missing:
-            raise ValueError(f"unknown paper id(s): {', '.join(missing[:5])}; "
+            raise InputError(f"unknown paper id(s): {', '.join(missing[:5])}; "
                              "check `papersift stats` or collect them first")
         return found
     if date:
@@ -102,7 +103,7 @@ def _is_done(e: Enrichment | None, paper: Paper, model: str | None) -> bool:
 def check_languages(languages: list[str]) -> list[str]:
     bad = [x for x in languages if x not in SUPPORTED_LANGS]
     if bad or not languages:
-        raise ValueError(f"languages {bad or languages}: use some of {', '.join(SUPPORTED_LANGS)} "
+        raise ConfigError(f"languages {bad or languages}: use some of {', '.join(SUPPORTED_LANGS)} "
                          "(setting 'languages' / PAPERSIFT_LANGUAGES)")
     return list(dict.fromkeys(languages))
 

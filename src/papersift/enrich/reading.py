@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from ..errors import ReadingUnavailable
 from ..model import Paper, Reading, VocabItem
 from ..store.base import Store
 from .llm import LLM
@@ -23,10 +24,6 @@ PROMPT_VERSION = "reading-v1"
 COMMON_WORDS = 1500  # the most frequent words of jieba's dictionary are not vocabulary
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _SENT_END = re.compile(r"[。！？!?]")
-
-
-class ReadingUnavailable(RuntimeError):
-    """No reading can be made (no LLM configured, or no paper that day)."""
 
 
 SYSTEM = (

@@ -26,13 +26,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import EmbedderError
 from ..model import Paper
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
-
-
-class EmbedderError(RuntimeError):
-    """An embedder cannot be used here; the message says what to install or change."""
 
 
 class Embedder(Protocol):

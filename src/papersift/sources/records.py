@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import FormatError as FormatError  # raised by the importers that use Record
 from ..model import Enrichment, Paper, Reading
 
 
@@ -69,7 +70,3 @@ def validation_error(ref: str, e: ValidationError) -> RecordError:
         first = msg.split(" ", 1)[0]
         field = first if first in Paper.model_fields else "record"
     return RecordError(ref, field, f"{msg}; fix or remove this record")
-
-
-class FormatError(ValueError):
-    """The file as a whole cannot be read in the requested/detected format."""
