@@ -19,7 +19,7 @@ from ..errors import AffiliationError
 from ..http import HttpClient, HttpError
 from ..model import Paper, Provenance
 from ..store.base import Store
-from .llm import LLM, LLMError
+from .llm import LLM, LLMError, run_closing
 from .schema import PayloadError, extract_json
 
 PROMPT_VERSION = "aff-v1"
@@ -115,14 +115,8 @@ def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
                        force: bool = False,
                        progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
     """Fill `Paper.affiliations` for papers that lack them (one event loop for the LLM)."""
-    async def go() -> AffiliationReport:
-        try:
-            return await _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
-                                    force, progress)
-        finally:
-            if llm is not None:
-                await llm.aclose()
-    return asyncio.run(go())
+    return run_closing(llm, _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
+                                       force, progress))
 
 
 async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: LLM | None,

@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import Settings
-from ..errors import ConfigError, LLMError
+from ..errors import ConfigError, LLMError, PayloadError
 from ..http import RetryPolicy, server_wait
+from ..model import Usage
+from .schema import extract_json
+
+T = TypeVar("T")
 
 # USD per million (input, output) tokens; used only to print an estimate. Unknown models
 # cost 0 and the summary says the price is unknown.
@@ -167,6 +172,54 @@ class LLM:
         close = getattr(self.client, "close", None)
         if close is not None:
             await close()
+
+
+async def complete_checked(llm: LLM, system: str, messages: list[dict[str, str]],
+                           schema: dict[str, Any], name: str, check: Callable[[Any], T], *,
+                           repair_ask: str = "Return the corrected JSON object only.",
+                           failure: str = "invalid after repair", truncated: str | None = None,
+                           usage: Usage | None = None) -> tuple[T, bool]:
+    """One call, plus one repair call when the answer does not pass: `check(extract_json(text))`
+    raised PayloadError, so the model is shown its answer, what was wrong and `repair_ask`.
+
+    Returns (what `check` returned, whether a repair was needed). Raises PayloadError
+    "`failure`: why" when the repaired answer fails too, LLMError when a request failed for
+    good. `truncated`: the complaint sent when the model stopped at its token limit (None:
+    let `check` judge the cut-off answer). `usage` adds up every call, failed ones too."""
+    for attempt in range(2):
+        try:
+            comp = await llm.complete(system, messages, schema, name)
+        except LLMError as err:
+            if usage is not None:
+                usage.calls += err.calls
+            raise
+        if usage is not None:
+            usage.calls += comp.calls
+            usage.input_tokens += comp.input_tokens
+            usage.output_tokens += comp.output_tokens
+        try:
+            if truncated is not None and comp.truncated:
+                raise PayloadError(truncated)
+            return check(extract_json(comp.text)), attempt == 1
+        except PayloadError as e:
+            if attempt == 1:
+                raise PayloadError(f"{failure}: {e}") from None
+            messages = messages + [
+                {"role": "assistant", "content": comp.text or "(empty)"},
+                {"role": "user", "content": f"Your answer was not accepted: {e}. {repair_ask}"}]
+    raise AssertionError("unreachable")
+
+
+def run_closing(llm: LLM | None, coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(coro), then close `llm`'s client inside that same event loop (the SDKs'
+    async clients hold connections bound to the loop that opened them)."""
+    async def go() -> T:
+        try:
+            return await coro
+        finally:
+            if llm is not None:
+                await llm.aclose()
+    return asyncio.run(go())
 
 
 def _mentions_format(e: Exception) -> bool:

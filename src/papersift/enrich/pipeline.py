@@ -23,13 +23,12 @@ from typing import Any
 from ..errors import ConfigError, InputError
 from ..model import Enrichment, Paper, Review, Usage
 from ..store.base import Store
-from .llm import LLM, LLMError, estimate_cost, price_for
+from .llm import LLM, LLMError, complete_checked, estimate_cost, price_for, run_closing
 from .offline import OfflineEnricher
 from .schema import (
     PROMPT_VERSION,
     SUPPORTED_LANGS,
     PayloadError,
-    extract_json,
     json_schema,
     system_prompt,
     user_prompt,
@@ -152,30 +151,12 @@ async def enrich_one(llm: LLM, paper: Paper, languages: list[str],
     messages = [{"role": "user", "content": user_prompt(paper, languages)}]
     schema = json_schema(languages)
     usage = usage if usage is not None else Usage()
-    repaired = False
-    for attempt in range(2):
-        try:
-            comp = await llm.complete(system, messages, schema, "enrichment")
-        except LLMError as err:
-            usage.calls += err.calls
-            raise
-        usage.calls += comp.calls
-        usage.input_tokens += comp.input_tokens
-        usage.output_tokens += comp.output_tokens
-        try:
-            if comp.truncated:
-                raise PayloadError("the answer was cut off at the token limit: keep each review "
-                                   "to about 4 sentences and return the complete JSON object")
-            emoji, tags, reviews = validate_payload(extract_json(comp.text), languages)
-            break
-        except PayloadError as e:
-            if attempt == 1:
-                raise PayloadError(f"invalid after repair: {e}") from None
-            repaired = True
-            messages = messages + [
-                {"role": "assistant", "content": comp.text or "(empty)"},
-                {"role": "user", "content": f"Your answer was not accepted: {e}. Return the "
-                                            "corrected JSON object only, with every field."}]
+    (emoji, tags, reviews), repaired = await complete_checked(
+        llm, system, messages, schema, "enrichment", lambda data: validate_payload(data, languages),
+        repair_ask="Return the corrected JSON object only, with every field.",
+        truncated="the answer was cut off at the token limit: keep each review to about 4 "
+                  "sentences and return the complete JSON object",
+        usage=usage)
     usage.cost_usd = estimate_cost(llm.model, usage.input_tokens, usage.output_tokens)
     e = Enrichment(paper_id=paper.id, method="llm", model=llm.model,
                    prompt_version=PROMPT_VERSION, input_hash=paper.content_hash(), emoji=emoji,
@@ -257,13 +238,8 @@ def run_enrich(store: Store, papers: list[Paper], llm: LLM | None, languages: li
         if llm is None:
             rep = enrich_offline(store, papers, force, progress)
         else:
-            async def go() -> EnrichReport:
-                try:
-                    return await enrich_llm(store, papers, llm, languages, concurrency, force,
-                                            progress)
-                finally:
-                    await llm.aclose()
-            rep = asyncio.run(go())
+            rep = run_closing(llm, enrich_llm(store, papers, llm, languages, concurrency, force,
+                                              progress))
     except BaseException:
         store.finish_run(run_id, {}, ["interrupted"], status="failed")
         raise
