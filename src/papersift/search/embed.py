@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..errors import EmbedderError
 from ..model import Paper
+from ..text import HASH_WORD
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
 
@@ -186,9 +186,6 @@ class Model2VecEmbedder:
         return _normalize(vecs)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
 class HashingEmbedder:
     """Deterministic bag of words + character trigrams hashed into `dim` buckets.
 
@@ -207,7 +204,7 @@ class HashingEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
-            for w in _WORD.findall(t.lower()):
+            for w in HASH_WORD.findall(t.lower()):
                 feats = [w] + [w[j:j + 3] for j in range(max(1, len(w) - 2))]
                 for f in feats:
                     b, s = self._bucket(f)

@@ -18,15 +18,14 @@ well under a second instead of rebuilding).
 from __future__ import annotations
 
 import contextlib
-import re
 import time
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from ..ids import title_key
 from ..store.base import Store
+from ..text import WORD, strip_accents
 
 try:
     import Stemmer
@@ -36,18 +35,16 @@ except ImportError:  # pragma: no cover - PyStemmer is a core dependency
     def _stem_words(words: list[str]) -> list[str]:
         return words
 
-TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # letter/digit runs, as FTS5 unicode61 splits
 K1, B = 1.2, 0.75
 FORMAT = 1  # bump when the cached file layout or the scoring changes
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return strip_accents(text.lower())
 
 
 def _words(text: str) -> list[str]:
-    return TOKEN.findall(text.lower() if text.isascii() else _fold(text))
+    return WORD.findall(text.lower() if text.isascii() else _fold(text))
 
 
 class Analyzer:
