@@ -17,6 +17,7 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from ..config import DEFAULT_LANGUAGES
 from ..search.engine import SearchEngine
 from ..site.views import card
 from ..store import open_store
@@ -56,7 +57,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                pool: SearchPool | None = None) -> FastAPI:
     """The API over the store at `db`, serving the static site from `site_dir`. Searches run
     in `pool`'s processes when given, else in this process (engine from engine_factory)."""
-    langs = languages or ["en", "ru", "zh"]
+    langs = languages or list(DEFAULT_LANGUAGES)
     site_root = Path(site_dir).resolve()
     local = threading.local()  # one SQLite connection per server thread
     engine_lock = threading.Lock()

@@ -32,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from ..config import SECRET_ENV_VARS
 from ..errors import SearchError, SearchUnavailable
 from .results import search_payload, serving_engine, similar_ids
 
@@ -51,15 +52,12 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     return {"engine": engine, "langs": settings.languages}
 
 
-SECRETS = ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PAPERSIFT_HF_TOKEN", "HF_TOKEN")
-
-
 def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     """A search process: load the indexes, say ready, then answer requests until told to
     stop (None) or the server goes away (EOF)."""
     # Ctrl-C in the terminal reaches the whole process group: the server stops us in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for key in SECRETS:  # inherited environment: searching never calls a model or HF
+    for key in SECRET_ENV_VARS:  # inherited environment: searching never calls a model or HF
         os.environ.pop(key, None)
     # With a search process per core, the server process competes with them for a core;
     # a lower priority here lets it read requests and send answers as soon as they are
