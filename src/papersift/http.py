@@ -100,10 +100,6 @@ class HttpClient:
         """GET and decode JSON; an invalid or truncated body is retried like a 5xx."""
         return self.get(url, params, parse=_parse_json, headers=headers)
 
-    def get_text(self, url: str, params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> str:
-        return self.get(url, params, parse=lambda r: r.text, headers=headers)
-
     def get(self, url: str, params: Mapping[str, Any] | None = None, *,
             parse: Callable[[httpx.Response], T],
             headers: Mapping[str, str] | None = None) -> T:

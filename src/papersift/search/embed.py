@@ -26,7 +26,6 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import EmbedderError
-from ..model import Paper
 from ..text import HASH_WORD
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
@@ -41,9 +40,9 @@ class Embedder(Protocol):
         ...
 
 
-def paper_text(p: Paper) -> str:
+def paper_text(title: str, abstract: str) -> str:
     """What a paper's vector is computed from (title first: it carries the most signal)."""
-    return f"{p.title}. {p.abstract}".strip()
+    return f"{title}. {abstract}".strip()
 
 
 def text_hash(text: str) -> str:

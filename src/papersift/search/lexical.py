@@ -22,18 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import Stemmer
 
 from ..ids import title_key
 from ..store.base import Store
 from ..text import WORD, strip_accents
 
-try:
-    import Stemmer
-
-    _stem_words = Stemmer.Stemmer("porter").stemWords
-except ImportError:  # pragma: no cover - PyStemmer is a core dependency
-    def _stem_words(words: list[str]) -> list[str]:
-        return words
+_stem_words = Stemmer.Stemmer("porter").stemWords
 
 K1, B = 1.2, 0.75
 # BM25 column weights (title, abstract, authors): title 4 ranked best on SciFact train

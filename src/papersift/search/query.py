@@ -110,8 +110,3 @@ def build_match(q: ParsedQuery, require_all: bool = False) -> str | None:
     # group always true for papers that pass the required parts, while the words still add
     # to their BM25 score when present.
     return " AND ".join(required) + " AND (" + " OR ".join(free + required[:1]) + ")"
-
-
-def build_or_match(q: ParsedQuery) -> str | None:
-    """Free words OR-ed together, ignoring required parts (lexical recall for fusion)."""
-    return build_match(ParsedQuery(terms=q.terms)) if q.terms else None

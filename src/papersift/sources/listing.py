@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,10 +74,6 @@ def parse_listing(text: str, name: str, year: int | None = None) -> Iterator[Rec
         yield from _parse_hf(text, name, year)
     else:
         yield from _parse_biblio(text, name)
-
-
-def parse_listing_file(path: Path, year: int | None = None) -> Iterator[Record | RecordError]:
-    yield from parse_listing(path.read_text(encoding="utf-8"), path.name, year)
 
 
 def _make(ref: str, **fields: Any) -> Record | RecordError:
