@@ -8,28 +8,51 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ..config import DEFAULT_LANGUAGES
 from ..search.engine import SearchEngine
-from ..site.views import card
+from ..site.cards import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
+from .payloads import search_payload, serving_engine, similar_ids
 from .pool import SearchPool, SearchUnavailable
-from .results import search_payload, serving_engine, similar_ids
-from .searching import run_search
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 MAX_POOL = 1000  # candidates fetched before filters and paging
+
+T = TypeVar("T")
+
+# Searches in the server process itself (`serve --workers 1`, tests; with more workers they
+# run in api/pool.py's processes). They are CPU-bound (BM25 scoring, query embedding, vector
+# scan): letting 40 server threads run them at once only thrashes the GIL and torch's thread
+# pools, so as many run as there are cores and the rest wait in arrival order (anyio's
+# limiter is first come, first served, which keeps the slowest answer close to the typical).
+_slots = max(1, os.cpu_count() or 1)
+_limiter: anyio.CapacityLimiter | None = None
+
+
+async def run_search(fn: Callable[[], T]) -> T:
+    """fn() once a search slot is free: in a worker thread, or right here in the event loop
+    on a one-core machine (a thread buys nothing then, and each SQLite call in it released
+    the GIL and waited up to the 5 ms switch interval to get it back from the event loop)."""
+    global _limiter
+    if _slots == 1:
+        return fn()
+    if _limiter is None:  # created inside the server's event loop
+        _limiter = anyio.CapacityLimiter(_slots)
+    return await anyio.to_thread.run_sync(fn, limiter=_limiter)
 
 
 class FastJSON(JSONResponse):

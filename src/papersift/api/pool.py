@@ -34,7 +34,7 @@ import orjson
 
 from ..config import SECRET_ENV_VARS
 from ..errors import SearchError, SearchUnavailable
-from .results import search_payload, serving_engine, similar_ids
+from .payloads import search_payload, serving_engine, similar_ids
 
 READY = "ready"
 

@@ -24,13 +24,13 @@ from typing import Any
 from ..config import DEFAULT_LANGUAGES
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .common import PARALLEL_MIN, BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
+from .cards import month_range, week_range
 from .data import Cards
 from .incremental import incremental
 from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_state, swap_in
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
 from .render import Renderer, render_version
-from .views import month_range, week_range
+from .sitewide import PARALLEL_MIN, BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 from .workers import Helper, Split, can_fork
 
 

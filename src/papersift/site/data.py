@@ -10,7 +10,7 @@ from typing import Any
 from orjson import loads as _loads
 
 from ..store.base import Store
-from .views import card_from_fields
+from .cards import card_from_fields
 
 _EMPTY_LIST = "[]"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..search.engine import SearchQuery
-from ..site.views import card
+from ..site.cards import card
 
 
 def serving_engine(make: Callable[[Any], Any], store: Any) -> Any:

@@ -1,7 +1,7 @@
 """What the templates see: a paper + its enrichment turned into one plain 'card' dict.
 
 Everything here is data, never markup: Jinja escapes it on the way into HTML and
-`json_for_script` escapes it on the way into a <script> block. The language fallback lives
+`script_json` escapes it on the way into a <script> block. The language fallback lives
 here, once, so the static pages, the JS and the API all show the same text.
 """
 
