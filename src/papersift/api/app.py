@@ -132,7 +132,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     async def api_search(
         q: Annotated[str, Query(min_length=1, max_length=256, description="query text")],
         tags: Annotated[str | None, Query(max_length=1000, description="comma-separated tags")] = None,
-        mode: Annotated[Literal["and", "or"], Query(description="tag match mode")] = "or",
+        tag_mode: Annotated[Literal["and", "or"] | None, Query(
+            description='how tags combine: "and" (all of them) or "or" (any of them; the default)')] = None,
+        mode: Annotated[Literal["and", "or"] | None, Query(description="alias of tag_mode")] = None,
         from_: Annotated[dt.date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
         to: Annotated[dt.date | None, Query(description="last day, YYYY-MM-DD")] = None,
         min_upvotes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
@@ -141,10 +143,15 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         offset: Annotated[int, Query(ge=0, le=MAX_POOL)] = 0,
     ) -> Response:
         tag_list = _parse_tags(tags)
+        if tag_mode and mode and tag_mode != mode:
+            raise HTTPException(422, detail=[{"loc": ["query", "tag_mode"], "type": "value_error",
+                                              "msg": f"tag_mode={tag_mode} and its alias mode={mode} "
+                                                     "disagree; give one of them"}])
         if from_ and to and from_ > to:
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
-        params = {"q": q, "tags": tag_list, "mode": mode, "from": from_.isoformat() if from_ else None,
+        params = {"q": q, "tags": tag_list, "mode": tag_mode or mode or "or",
+                  "from": from_.isoformat() if from_ else None,
                   "to": to.isoformat() if to else None, "min_upvotes": min_upvotes, "sort": sort,
                   "limit": limit, "offset": offset}
         if pool is not None:
