@@ -132,10 +132,13 @@ class SearchPool:
             if not conn.poll(timeout):
                 raise SearchError(f"search process {proc.pid} did not load its indexes in {timeout:.0f}s")
             try:
-                assert conn.recv() == READY
+                msg = conn.recv()
             except EOFError:
                 raise SearchError(f"search process {proc.pid} exited while loading the indexes "
                                   "(see its error above)") from None
+            if msg != READY:  # a real check, not an assert: `python -O` drops those
+                raise SearchError(f"search process {proc.pid} sent {str(msg)[:80]!r} instead of "
+                                  f"{READY!r} after loading the indexes (a bug); restart the server")
 
     async def call(self, op: str, *args: Any, timeout: float = 2 * REPLY_TIMEOUT) -> Any:
         if self.jobs is None:  # first call: inside the server's event loop
