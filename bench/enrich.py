@@ -30,7 +30,7 @@ from support.fake_llm import FakeLLM  # noqa: E402
 from papersift import taxonomy  # noqa: E402
 from papersift.config import load_settings  # noqa: E402
 from papersift.enrich.llm import make_llm  # noqa: E402
-from papersift.enrich.pipeline import run_enrich  # noqa: E402
+from papersift.enrich.runner import run_enrich  # noqa: E402
 from papersift.model import Paper  # noqa: E402
 from papersift.store import open_store  # noqa: E402
 

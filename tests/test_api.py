@@ -70,6 +70,21 @@ def test_search_filters_tags_dates_upvotes_sort_and_paging(server):
     assert [x["id"] for x in page2] == [x["id"] for x in page1[2:4]]
 
 
+def test_tag_mode_and_its_alias_mode(server):
+    def ids(**params):
+        r = server.get("/api/search", params={"q": "study problem", "tags": "cv,rl", **params})
+        assert r.status_code == 200, r.text
+        return [x["id"] for x in r.json()["results"]]
+
+    both, either = ids(tag_mode="and"), ids(tag_mode="or")
+    assert both and len(either) > len(both)
+    assert ids(mode="and") == ids(tag_mode="and", mode="and") == both
+    assert ids(mode="or") == ids() == either
+    r = server.get("/api/search", params={"q": "study", "tags": "cv", "tag_mode": "and", "mode": "or"})
+    assert r.status_code == 422 and "disagree" in r.text
+    assert server.get("/api/search", params={"q": "study", "tag_mode": "all"}).status_code == 422
+
+
 @pytest.mark.parametrize("params", [
     {"q": "x" * 257}, {"q": ""}, {"q": "a", "limit": 0}, {"q": "a", "limit": 101},
     {"q": "a", "from": "2025-13-01"}, {"q": "a", "to": "yesterday"}, {"q": "a", "tags": "nope"},

@@ -10,9 +10,10 @@ from support.fake_llm import FakeLLM
 
 from papersift import taxonomy
 from papersift.config import load_settings
-from papersift.enrich.llm import RetryPolicy, make_llm
+from papersift.enrich.llm import llm_retry as RetryPolicy
+from papersift.enrich.llm import make_llm
 from papersift.enrich.offline import OfflineEnricher, split_sentences, textrank
-from papersift.enrich.pipeline import PROMPT_VERSION, run_enrich
+from papersift.enrich.runner import PROMPT_VERSION, run_enrich
 from papersift.enrich.schema import (
     PayloadError,
     check_language,

@@ -18,11 +18,12 @@ from papersift.enrich.affiliations import (
     first_page_header,
     heuristic_affiliations,
 )
-from papersift.enrich.llm import RetryPolicy, make_llm
+from papersift.enrich.llm import llm_retry as RetryPolicy
+from papersift.enrich.llm import make_llm
 from papersift.enrich.reading import ReadingUnavailable, make_reading, pinyin_line
+from papersift.http import HttpClient
+from papersift.http import RetryPolicy as HttpRetry
 from papersift.model import Paper
-from papersift.sources.http import HttpClient
-from papersift.sources.http import RetryPolicy as HttpRetry
 from papersift.store import open_store
 
 HEADER = [

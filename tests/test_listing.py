@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papersift.sources.listing import is_hf_listing, page_year, parse_date, parse_listing
-from papersift.sources.records import Record, RecordError
+from papersift.sources.records import BadRecord as RecordError  # the report, renamed
+from papersift.sources.records import Record
 
 ABSTRACT = ("We study how language models look inward. " * 8).strip()
 

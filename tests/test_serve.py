@@ -119,3 +119,23 @@ def test_pool_replaces_a_hung_search_process(tmp_path, monkeypatch):
         assert all(p.is_alive() for p, _ in pool.slots)  # replacements are up
     finally:
         pool.close()
+
+
+def test_pool_warm_checks_what_a_search_process_says():
+    """warm() raises a SearchError naming the process for a wrong first message and for a
+    process that exits while loading (a check that `python -O` keeps)."""
+    import multiprocessing
+    from types import SimpleNamespace
+
+    from papersift.api.pool import SearchError, SearchPool
+
+    pool = SearchPool.__new__(SearchPool)  # no processes: the connection is ours
+    mine, theirs = multiprocessing.Pipe()
+    pool.slots = [(SimpleNamespace(pid=4242), mine)]
+    theirs.send("hello")
+    with pytest.raises(SearchError, match=r"4242 sent 'hello' instead of 'ready'"):
+        pool.warm(timeout=5)
+    theirs.close()
+    with pytest.raises(SearchError, match="4242 exited while loading"):
+        pool.warm(timeout=5)
+    mine.close()

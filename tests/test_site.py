@@ -15,7 +15,7 @@ from test_site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, make_store
 from papersift.model import Enrichment, Paper, Review
 from papersift.site import build_site
 from papersift.site import output as output_mod
-from papersift.site.views import script_json
+from papersift.site.cards import script_json
 
 
 @pytest.fixture()

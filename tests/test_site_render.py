@@ -13,10 +13,10 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from markupsafe import Markup
 from test_site_fixture import XSS_TITLE, make_store
 
+from papersift.site.cards import LANG_NAMES, page_data, script_json, script_json_bytes, tag_counts
 from papersift.site.data import Cards
 from papersift.site.pages import by_upvotes
 from papersift.site.render import TEMPLATES, Renderer
-from papersift.site.views import LANG_NAMES, page_data, script_json, script_json_bytes, tag_counts
 from papersift.site.workers import Helper, Split
 
 LANGS = ["en", "ru", "zh"]

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from support.fake_hf_arxiv import FakeServer, Fault, arxiv_entry, atom_entry
 
+from papersift.http import HttpClient, HttpError, RetryPolicy
 from papersift.ids import InvalidArxivId
 from papersift.sources.arxiv import ArxivClient
-from papersift.sources.http import HttpClient, HttpError, RetryPolicy
 
 PATH = "/api/query"
 D1, D3 = dt.date(2025, 2, 1), dt.date(2025, 2, 3)

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.fake_hf_arxiv import FakeServer, Fault, hf_paper
 
+from papersift.http import HttpClient, RetryPolicy
 from papersift.sources import RecordError
 from papersift.sources.hf import HFClient, parse_item, parse_items
-from papersift.sources.http import HttpClient, RetryPolicy
 
 DAY = "2025-02-06"  # a Thursday
 PATH = "/api/daily_papers"

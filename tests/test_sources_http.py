@@ -10,13 +10,9 @@ import httpx
 import pytest
 from support.fake_hf_arxiv import FakeServer, Fault, hf_paper
 
-from papersift.sources.http import (
-    HttpClient,
-    HttpError,
-    RetryPolicy,
-    _parse_ratelimit,
-    _server_wait,
-)
+from papersift.http import HttpClient, HttpError, RetryPolicy
+from papersift.http import parse_ratelimit as _parse_ratelimit
+from papersift.http import server_wait as _server_wait
 
 PATH = "/api/daily_papers"
 

@@ -13,9 +13,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
+from .errors import ConfigError
 
-class ConfigError(ValueError):
-    """Bad configuration: the message names the file/variable and what to do."""
+DEFAULT_LANGUAGES = ("en", "ru", "zh")  # what reviews are written in and pages offer
+
+# Secret settings -> the environment variables they are read from, first found wins. Only
+# the environment holds them (never papersift.toml); the API's search processes drop them all.
+SECRET_ENV: dict[str, tuple[str, ...]] = {
+    "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+    "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
+}
+SECRET_ENV_VARS = tuple(var for names in SECRET_ENV.values() for var in names)
 
 
 class Settings(BaseModel):
@@ -24,7 +32,7 @@ class Settings(BaseModel):
     site_dir: Path = Path("site")
     site_url: str = "http://localhost:8000/"
     site_title: str = "papersift"
-    languages: list[str] = Field(default_factory=lambda: ["en", "ru", "zh"])
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     # enrichment
     provider: str = ""  # "" / "offline" / "openai" / "anthropic"
     model: str = ""
@@ -47,15 +55,9 @@ class Settings(BaseModel):
 
     def public(self) -> dict[str, Any]:
         d = self.model_dump(mode="json")
-        for k in ("api_key", "hf_token"):
+        for k in SECRET_ENV:
             d[k] = "***" if getattr(self, k) else None
         return d
-
-
-_ENV_KEYS = {
-    "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
-    "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
-}
 
 
 def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
@@ -71,9 +73,9 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"{path}: config file not found")
     for name in Settings.model_fields:
         env = os.environ.get(f"PAPERSIFT_{name.upper()}")
-        if env is not None and name not in _ENV_KEYS:
+        if env is not None and name not in SECRET_ENV:
             values[name] = env.split(",") if name == "languages" else env
-    for name, keys in _ENV_KEYS.items():
+    for name, keys in SECRET_ENV.items():
         for k in keys:
             if os.environ.get(k):
                 values[name] = os.environ[k]

@@ -21,7 +21,7 @@ from typing import Any
 
 from .model import Enrichment, Paper, Reading
 from .sources.archives import Item, detect_format, open_source, read_source
-from .sources.records import DayInfo, FormatError, Record, RecordError, Skipped
+from .sources.records import BadRecord, DayInfo, FormatError, Record, Skipped
 from .store.base import Store, UpsertStats
 
 CHUNK = 20000  # papers per store transaction
@@ -108,7 +108,7 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
                         if isinstance(item, Skipped):
                             summary.records += item.count
                             summary.stats.unchanged += item.count
-                        elif isinstance(item, RecordError):
+                        elif isinstance(item, BadRecord):
                             summary.errors.append(str(item))
                         elif isinstance(item, DayInfo):
                             days.setdefault(item.day, [])

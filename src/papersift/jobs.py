@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Settings
 from .enrich.llm import make_llm
-from .enrich.pipeline import run_enrich, select_papers
+from .enrich.runner import run_enrich, select_papers
 from .ingest import ImportSummary, import_paths
 from .search.engine import SearchQuery
 from .search.engines import open_engine, similar_function

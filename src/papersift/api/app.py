@@ -8,27 +8,51 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from ..config import DEFAULT_LANGUAGES
 from ..search.engines import lexical_engine
-from ..site.views import card
+from ..site.cards import card
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
+from .payloads import search_payload, serving_engine, similar_ids
 from .pool import SearchPool, SearchUnavailable
-from .results import search_payload, serving_engine, similar_ids
-from .searching import run_search
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 MAX_POOL = 1000  # candidates fetched before filters and paging
+
+T = TypeVar("T")
+
+# Searches in the server process itself (`serve --workers 1`, tests; with more workers they
+# run in api/pool.py's processes). They are CPU-bound (BM25 scoring, query embedding, vector
+# scan): letting 40 server threads run them at once only thrashes the GIL and torch's thread
+# pools, so as many run as there are cores and the rest wait in arrival order (anyio's
+# limiter is first come, first served, which keeps the slowest answer close to the typical).
+_slots = max(1, os.cpu_count() or 1)
+_limiter: anyio.CapacityLimiter | None = None
+
+
+async def run_search(fn: Callable[[], T]) -> T:
+    """fn() once a search slot is free: in a worker thread, or right here in the event loop
+    on a one-core machine (a thread buys nothing then, and each SQLite call in it released
+    the GIL and waited up to the 5 ms switch interval to get it back from the event loop)."""
+    global _limiter
+    if _slots == 1:
+        return fn()
+    if _limiter is None:  # created inside the server's event loop
+        _limiter = anyio.CapacityLimiter(_slots)
+    return await anyio.to_thread.run_sync(fn, limiter=_limiter)
 
 
 class FastJSON(JSONResponse):
@@ -56,7 +80,7 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
                pool: SearchPool | None = None) -> FastAPI:
     """The API over the store at `db`, serving the static site from `site_dir`. Searches run
     in `pool`'s processes when given, else in this process (engine from engine_factory)."""
-    langs = languages or ["en", "ru", "zh"]
+    langs = languages or list(DEFAULT_LANGUAGES)
     site_root = Path(site_dir).resolve()
     local = threading.local()  # one SQLite connection per server thread
     engine_lock = threading.Lock()
@@ -108,7 +132,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
     async def api_search(
         q: Annotated[str, Query(min_length=1, max_length=256, description="query text")],
         tags: Annotated[str | None, Query(max_length=1000, description="comma-separated tags")] = None,
-        mode: Annotated[Literal["and", "or"], Query(description="tag match mode")] = "or",
+        tag_mode: Annotated[Literal["and", "or"] | None, Query(
+            description='how tags combine: "and" (all of them) or "or" (any of them; the default)')] = None,
+        mode: Annotated[Literal["and", "or"] | None, Query(description="alias of tag_mode")] = None,
         from_: Annotated[dt.date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
         to: Annotated[dt.date | None, Query(description="last day, YYYY-MM-DD")] = None,
         min_upvotes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
@@ -117,10 +143,15 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         offset: Annotated[int, Query(ge=0, le=MAX_POOL)] = 0,
     ) -> Response:
         tag_list = _parse_tags(tags)
+        if tag_mode and mode and tag_mode != mode:
+            raise HTTPException(422, detail=[{"loc": ["query", "tag_mode"], "type": "value_error",
+                                              "msg": f"tag_mode={tag_mode} and its alias mode={mode} "
+                                                     "disagree; give one of them"}])
         if from_ and to and from_ > to:
             raise HTTPException(422, detail=[{"loc": ["query", "from"], "type": "value_error",
                                               "msg": "'from' is after 'to'"}])
-        params = {"q": q, "tags": tag_list, "mode": mode, "from": from_.isoformat() if from_ else None,
+        params = {"q": q, "tags": tag_list, "mode": tag_mode or mode or "or",
+                  "from": from_.isoformat() if from_ else None,
                   "to": to.isoformat() if to else None, "min_upvotes": min_upvotes, "sort": sort,
                   "limit": limit, "offset": offset}
         if pool is not None:

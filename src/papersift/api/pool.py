@@ -32,7 +32,9 @@ from typing import Any
 
 import orjson
 
-from .results import search_payload, serving_engine, similar_ids
+from ..config import SECRET_ENV_VARS
+from ..errors import SearchError, SearchUnavailable
+from .payloads import search_payload, serving_engine, similar_ids
 
 READY = "ready"
 
@@ -49,15 +51,12 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     return {"engine": engine, "langs": settings.languages}
 
 
-SECRETS = ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PAPERSIFT_HF_TOKEN", "HF_TOKEN")
-
-
 def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     """A search process: load the indexes, say ready, then answer requests until told to
     stop (None) or the server goes away (EOF)."""
     # Ctrl-C in the terminal reaches the whole process group: the server stops us in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for key in SECRETS:  # inherited environment: searching never calls a model or HF
+    for key in SECRET_ENV_VARS:  # inherited environment: searching never calls a model or HF
         os.environ.pop(key, None)
     # With a search process per core, the server process competes with them for a core;
     # a lower priority here lets it read requests and send answers as soon as they are
@@ -83,14 +82,6 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
         except Exception as e:  # reported to the request that caused it; the process lives on
             reply = (False, f"{type(e).__name__}: {e}")
         conn.send(reply)
-
-
-class SearchError(RuntimeError):
-    """The search itself failed (a bug): the server answers 500."""
-
-
-class SearchUnavailable(RuntimeError):
-    """No search process could answer in time (dying, restarting): the server answers 503."""
 
 
 SEARCH_NICE = 5  # bench/api.py, nice 5 vs 0 in alternating runs: +10% requests per second
@@ -140,10 +131,13 @@ class SearchPool:
             if not conn.poll(timeout):
                 raise SearchError(f"search process {proc.pid} did not load its indexes in {timeout:.0f}s")
             try:
-                assert conn.recv() == READY
+                msg = conn.recv()
             except EOFError:
                 raise SearchError(f"search process {proc.pid} exited while loading the indexes "
                                   "(see its error above)") from None
+            if msg != READY:  # a real check, not an assert: `python -O` drops those
+                raise SearchError(f"search process {proc.pid} sent {str(msg)[:80]!r} instead of "
+                                  f"{READY!r} after loading the indexes (a bug); restart the server")
 
     async def call(self, op: str, *args: Any, timeout: float = 2 * REPLY_TIMEOUT) -> Any:
         if self.jobs is None:  # first call: inside the server's event loop

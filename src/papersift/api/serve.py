@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import SECRET_ENV
 from .app import create_app
 from .pool import SearchPool
 
@@ -31,7 +32,7 @@ def serve(settings: Any, site_dir: Path, host: str, port: int, workers: int,
     pool = None
     if workers > 1:
         # Secrets stay out of the search processes: they never call a model or HF.
-        spec = {"settings": settings.model_dump(mode="json", exclude={"api_key", "hf_token"})}
+        spec = {"settings": settings.model_dump(mode="json", exclude=set(SECRET_ENV))}
         pool = SearchPool(spec, workers)
     app = create_app(settings.db_target, Path(site_dir), languages=settings.languages,
                      engine_factory=None if pool else engine_factory(settings), pool=pool)

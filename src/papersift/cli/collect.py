@@ -11,14 +11,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import PapersiftError
+from ..http import HttpClient
 from ..ids import InvalidArxivId, normalize_arxiv_id
 from ..sources import Page
 from ..sources.arxiv import ArxivClient
 from ..sources.collect import CollectResult, collect, hf_paper_pages, http_client
 from ..sources.hf import HFClient
-from ..sources.http import HttpClient
 from ..store.base import Store
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, parse_day, progress_bar
+from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar
 
 MAX_ERRORS_SHOWN = 10
 
@@ -68,7 +69,7 @@ def collect_hf(
                 pages = hf_paper_pages(client, paper_ids)
             else:
                 pages = client.daily_pages(date=day, week=week, month=month, sort=sort)
-        except ValueError as e:
+        except PapersiftError as e:
             fail(str(e))
         _run(ctx.store, http, pages, kind="collect-hf", params=params, record_days=not search
              and not paper, label="hf " + " ".join(f"{k}={v}" for k, v in params.items()))
@@ -120,7 +121,7 @@ def collect_arxiv(
             params = {"category": category, "from": d0.isoformat(), "to": d1.isoformat()}
             try:
                 pages = client.search_pages(category or "", d0, d1)
-            except ValueError as e:
+            except PapersiftError as e:
                 fail(str(e))
         _run(ctx.store, http, pages, kind="collect-arxiv", params=params, record_days=False,
              label="arxiv " + " ".join(f"{k}={v}" for k, v in params.items()))
@@ -170,6 +171,6 @@ def _summary(r: CollectResult, http: HttpClient, seconds: float) -> None:
 def register(app: typer.Typer) -> None:
     collect_app = typer.Typer(help="Collect papers from Hugging Face Daily Papers or arXiv.",
                               no_args_is_help=True)
-    collect_app.command("hf")(collect_hf)
-    collect_app.command("arxiv")(collect_arxiv)
+    collect_app.command("hf")(guarded(collect_hf))
+    collect_app.command("arxiv")(guarded(collect_arxiv))
     app.add_typer(collect_app, name="collect")

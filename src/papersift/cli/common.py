@@ -4,9 +4,10 @@ the shared options, date parsing and the progress bars. Library code never impor
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, ParamSpec
 
 import typer
 from rich.console import Console
@@ -24,7 +25,10 @@ from rich.progress import (
 )
 
 from ..config import ConfigError, Settings, load_settings
+from ..errors import PapersiftError
 from ..store import Store, open_store
+
+P = ParamSpec("P")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -55,6 +59,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One clear line on stderr, then exit."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def guarded(command: Callable[P, None]) -> Callable[P, None]:
+    """A command whose project errors (PapersiftError: bad settings, input, sources, models,
+    store) end it with their one-line message instead of a traceback."""
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except PapersiftError as e:
+            fail(str(e))
+
+    return run
 
 
 def say(line: str) -> None:

@@ -9,11 +9,12 @@ import typer
 
 from ..enrich.affiliations import arxiv_pdf_url, fetch_affiliations
 from ..enrich.llm import LLM, LLMError, make_llm
-from ..enrich.pipeline import run_enrich, select_papers
 from ..enrich.reading import ReadingUnavailable, make_reading
+from ..enrich.runner import run_enrich, select_papers
 from ..enrich.schema import PayloadError
-from ..sources.http import HttpClient
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, parse_day, progress_bar
+from ..errors import PapersiftError
+from ..http import HttpClient
+from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar
 
 
 def enrich(
@@ -40,7 +41,7 @@ def enrich(
         llm = make_llm(s)
         papers = select_papers(ctx.store, parse_day("--date", date), parse_day("--since", since),
                                [x for x in (ids or "").split(",") if x.strip()])
-    except ValueError as e:
+    except PapersiftError as e:
         fail(str(e))
     if llm is None:
         console.print("[yellow]no LLM provider configured: offline enrichment (English "
@@ -55,7 +56,7 @@ def enrich(
 
         try:
             rep = run_enrich(ctx.store, papers, llm, s.languages, s.concurrency, force, tick)
-        except ValueError as e:
+        except PapersiftError as e:
             fail(str(e))
     cost = f"${rep.cost_usd:.4f}" if rep.price_known else "unknown (no price for this model)"
     console.print(f"enrich ({rep.method}{', ' + rep.model if llm else ''}): "
@@ -84,7 +85,7 @@ def reading(
     ctx = Ctx(config, data_dir, provider=provider, model=model, base_url=base_url)
     try:
         llm = make_llm(ctx.settings)
-    except ValueError as e:
+    except PapersiftError as e:
         fail(str(e))
     day = parse_day("--date", date)
     if day is None:
@@ -122,5 +123,5 @@ def _affiliations(ctx: Ctx, ids: list[str], llm: LLM | None, pdf_base_url: str, 
 
 
 def register(app: typer.Typer) -> None:
-    app.command("enrich")(enrich)
-    app.command("reading")(reading)
+    app.command("enrich")(guarded(enrich))
+    app.command("reading")(guarded(reading))

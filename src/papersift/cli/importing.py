@@ -10,7 +10,7 @@ import typer
 from ..ingest import ImportSummary, import_paths
 from ..jobs import run_demo
 from ..sources.archives import FORMATS
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, progress_bar, say, stage_progress
+from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, progress_bar, say, stage_progress
 
 
 def print_summary(summary: ImportSummary, title: str = "import") -> None:
@@ -59,5 +59,5 @@ def demo_cmd(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("import")(import_cmd)
-    app.command("demo")(demo_cmd)
+    app.command("import")(guarded(import_cmd))
+    app.command("demo")(guarded(demo_cmd))

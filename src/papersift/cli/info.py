@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from .common import ConfigOpt, Ctx, DataDirOpt, console
+from .common import ConfigOpt, Ctx, DataDirOpt, console, guarded
 
 
 def config_cmd(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
@@ -32,5 +32,5 @@ def stats(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("config")(config_cmd)
-    app.command("stats")(stats)
+    app.command("config")(guarded(config_cmd))
+    app.command("stats")(guarded(stats))

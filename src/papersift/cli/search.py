@@ -12,7 +12,7 @@ from ..search.engine import SearchEngine, SearchQuery, SearchResults
 from ..search.engines import open_engine
 from ..search.highlight import Span
 from ..search.indexing import run_index
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, parse_day, progress_bar, split_csv
+from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar, split_csv
 
 EmbedOpt = Annotated[str | None, typer.Option("--embedder", help="auto | minilm | model2vec | none.")]
 
@@ -123,6 +123,6 @@ def index(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("search")(search)
-    app.command("similar")(similar)
-    app.command("index")(index)
+    app.command("search")(guarded(search))
+    app.command("similar")(guarded(similar))
+    app.command("index")(guarded(index))

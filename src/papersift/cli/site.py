@@ -18,6 +18,7 @@ from .common import (
     SiteDirOpt,
     console,
     fail,
+    guarded,
     parse_day,
     progress_bar,
     stage_progress,
@@ -89,6 +90,6 @@ def run_cmd(date: Annotated[str | None, typer.Option("--date", help="HF day to c
 
 
 def register(app: typer.Typer) -> None:
-    app.command("build")(build_cmd)
-    app.command("serve")(serve_cmd)
-    app.command("run")(run_cmd)
+    app.command("build")(guarded(build_cmd))
+    app.command("serve")(guarded(serve_cmd))
+    app.command("run")(guarded(run_cmd))

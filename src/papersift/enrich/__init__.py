@@ -1,2 +1,2 @@
 """Enrichment: one validated LLM call per paper (or the offline enricher), affiliations from
-the PDF, and the daily Chinese reading task. Entry points live in pipeline.py."""
+the PDF, and the daily Chinese reading task. Entry points live in runner.py."""

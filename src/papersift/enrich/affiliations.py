@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import AffiliationError
+from ..http import HttpClient, HttpError
 from ..model import Paper, Provenance
-from ..sources.http import HttpClient, HttpError
 from ..store.base import Store
-from .llm import LLM, LLMError
+from .llm import LLM, LLMError, run_closing
 from .schema import PayloadError, extract_json
 
 PROMPT_VERSION = "aff-v1"
@@ -33,10 +34,6 @@ _ORG = re.compile(
     r"CNRS|ETH\b|EPFL|MIT\b|KAIST|大学|研究院|实验室")
 _EMAIL = re.compile(r"\S+@\S+")
 _MARK = re.compile(r"^[\s\d*†‡§¶♠♣♥♦,.;:]+")
-
-
-class AffiliationError(RuntimeError):
-    """This paper's affiliations could not be read (the run goes on)."""
 
 
 def first_page_header(pdf: bytes) -> str:
@@ -118,14 +115,8 @@ def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
                        force: bool = False,
                        progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
     """Fill `Paper.affiliations` for papers that lack them (one event loop for the LLM)."""
-    async def go() -> AffiliationReport:
-        try:
-            return await _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
-                                    force, progress)
-        finally:
-            if llm is not None:
-                await llm.aclose()
-    return asyncio.run(go())
+    return run_closing(llm, _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
+                                       force, progress))
 
 
 async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: LLM | None,

@@ -1,21 +1,27 @@
 """LLM providers through the official SDKs, with our own retries and rate limiting.
 
 The SDKs' built-in retries are off (max_retries=0) so that Retry-After, backoff and the
-number of calls are ours to control, count and test. One `LLM.complete()` is one logical
-request; `calls` counts every HTTP attempt that reached the server.
+number of calls are ours to control, count and test (with the HTTP client's RetryPolicy and
+header parsing, papersift/http.py). One `LLM.complete()` is one logical request; `calls`
+counts every HTTP attempt that reached the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import random
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import Settings
+from ..errors import ConfigError, LLMError, PayloadError
+from ..http import RetryPolicy, server_wait
+from ..model import Usage
+from .schema import extract_json
+
+T = TypeVar("T")
 
 # USD per million (input, output) tokens; used only to print an estimate. Unknown models
 # cost 0 and the summary says the price is unknown.
@@ -42,14 +48,6 @@ def estimate_cost(model: str, input_tokens: int, output_tokens: int) -> float:
     return 0.0 if p is None else (input_tokens * p[0] + output_tokens * p[1]) / 1e6
 
 
-class LLMError(RuntimeError):
-    """A request that failed for good (after retries, or not retryable)."""
-
-    def __init__(self, message: str, calls: int = 0):
-        super().__init__(message)
-        self.calls = calls  # HTTP attempts spent on it (they may still be billed)
-
-
 @dataclass
 class Completion:
     text: str
@@ -59,15 +57,10 @@ class Completion:
     calls: int = 1
 
 
-@dataclass
-class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 1.0  # first backoff; doubles each time, with jitter
-    max_delay: float = 60.0
-
-    def backoff(self, attempt: int) -> float:
-        d = min(self.max_delay, self.base_delay * (2 ** attempt))
-        return d * (0.75 + 0.5 * random.random())
+def llm_retry(attempts: int = 5, base_delay: float = 1.0, max_delay: float = 60.0) -> RetryPolicy:
+    """The retry policy for model requests: `attempts` tries, the backoff doubling from
+    `base_delay` up to `max_delay` seconds (the HTTP client's policy, with these defaults)."""
+    return RetryPolicy(attempts=attempts, backoff=base_delay, max_backoff=max_delay)
 
 
 class RateLimiter:
@@ -103,26 +96,6 @@ class RateLimiter:
                 await asyncio.sleep(wait)
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
-    if headers is None:
-        return None
-    raw = headers.get("retry-after-ms")
-    if raw:
-        try:
-            return float(raw) / 1000
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
 @dataclass
 class LLM:
     """One provider + model. `complete()` sends a conversation and returns the text."""
@@ -130,7 +103,7 @@ class LLM:
     provider: str  # "openai" (any OpenAI-compatible endpoint) or "anthropic"
     model: str
     client: Any
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(default_factory=llm_retry)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     structured: bool = True  # send the JSON schema; switched off if the server rejects it
     max_tokens: int = 2500
@@ -162,16 +135,13 @@ class LLM:
     def _classify(self, e: Exception, attempt: int) -> tuple[str, float]:
         status = getattr(e, "status_code", None)
         name = type(e).__name__
-        if status == 429:
-            ra = _retry_after(getattr(getattr(e, "response", None), "headers", None))
-            return "retry", ra if ra is not None else self.retry.backoff(attempt)
-        if status is not None and status >= 500:
-            ra = _retry_after(getattr(getattr(e, "response", None), "headers", None))
-            return "retry", ra if ra is not None else self.retry.backoff(attempt)
+        if status == 429 or (status is not None and status >= 500):
+            ra = server_wait(getattr(getattr(e, "response", None), "headers", None))
+            return "retry", ra if ra is not None else self.retry.delay(attempt + 1)
         if status in (400, 422) and self.structured and _mentions_format(e):
             return "schema", 0.0
         if status is None and name in ("APITimeoutError", "APIConnectionError"):
-            return "retry", self.retry.backoff(attempt)
+            return "retry", self.retry.delay(attempt + 1)
         return "fatal", 0.0
 
     async def _send(self, system: str, messages: list[dict[str, str]],
@@ -204,6 +174,54 @@ class LLM:
             await close()
 
 
+async def complete_checked(llm: LLM, system: str, messages: list[dict[str, str]],
+                           schema: dict[str, Any], name: str, check: Callable[[Any], T], *,
+                           repair_ask: str = "Return the corrected JSON object only.",
+                           failure: str = "invalid after repair", truncated: str | None = None,
+                           usage: Usage | None = None) -> tuple[T, bool]:
+    """One call, plus one repair call when the answer does not pass: `check(extract_json(text))`
+    raised PayloadError, so the model is shown its answer, what was wrong and `repair_ask`.
+
+    Returns (what `check` returned, whether a repair was needed). Raises PayloadError
+    "`failure`: why" when the repaired answer fails too, LLMError when a request failed for
+    good. `truncated`: the complaint sent when the model stopped at its token limit (None:
+    let `check` judge the cut-off answer). `usage` adds up every call, failed ones too."""
+    for attempt in range(2):
+        try:
+            comp = await llm.complete(system, messages, schema, name)
+        except LLMError as err:
+            if usage is not None:
+                usage.calls += err.calls
+            raise
+        if usage is not None:
+            usage.calls += comp.calls
+            usage.input_tokens += comp.input_tokens
+            usage.output_tokens += comp.output_tokens
+        try:
+            if truncated is not None and comp.truncated:
+                raise PayloadError(truncated)
+            return check(extract_json(comp.text)), attempt == 1
+        except PayloadError as e:
+            if attempt == 1:
+                raise PayloadError(f"{failure}: {e}") from None
+            messages = messages + [
+                {"role": "assistant", "content": comp.text or "(empty)"},
+                {"role": "user", "content": f"Your answer was not accepted: {e}. {repair_ask}"}]
+    raise AssertionError("unreachable")
+
+
+def run_closing(llm: LLM | None, coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(coro), then close `llm`'s client inside that same event loop (the SDKs'
+    async clients hold connections bound to the loop that opened them)."""
+    async def go() -> T:
+        try:
+            return await coro
+        finally:
+            if llm is not None:
+                await llm.aclose()
+    return asyncio.run(go())
+
+
 def _mentions_format(e: Exception) -> bool:
     text = str(e).lower()
     return any(w in text for w in ("response_format", "json_schema", "output_config", "schema"))
@@ -214,8 +232,8 @@ def _is_local(url: str) -> bool:
 
 
 def make_llm(settings: Settings, retry: RetryPolicy | None = None) -> LLM | None:
-    """The configured LLM, or None when enrichment should run offline. Raises ValueError
-    with a one-line fix when the configuration is incomplete."""
+    """The configured LLM, or None when enrichment should run offline. Raises ConfigError
+    (a ValueError) with a one-line fix when the configuration is incomplete."""
     provider = (settings.provider or "").strip().lower()
     if provider in ("", "offline", "none"):
         return None
@@ -224,22 +242,22 @@ def make_llm(settings: Settings, retry: RetryPolicy | None = None) -> LLM | None
     common = {"timeout": settings.request_timeout, "max_retries": 0}
     if provider in ("openai", "openai-compatible", "vllm", "ollama", "deepseek", "mistral", "llamacpp"):
         if not settings.model:
-            raise ValueError("provider is set but model is not: pass --model or set PAPERSIFT_MODEL")
+            raise ConfigError("provider is set but model is not: pass --model or set PAPERSIFT_MODEL")
         if not key:
             if not settings.base_url or not _is_local(settings.base_url):
-                raise ValueError("no API key: set OPENAI_API_KEY or PAPERSIFT_API_KEY "
+                raise ConfigError("no API key: set OPENAI_API_KEY or PAPERSIFT_API_KEY "
                                  "(local servers given with --base-url need none)")
             key = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) ignore the key
         import openai
 
         client = openai.AsyncOpenAI(api_key=key, base_url=settings.base_url or None, **common)
-        return LLM("openai", settings.model, client, retry or RetryPolicy(), limiter)
+        return LLM("openai", settings.model, client, retry or llm_retry(), limiter)
     if provider in ("anthropic", "claude"):
         if not key:
-            raise ValueError("no API key: set ANTHROPIC_API_KEY or PAPERSIFT_API_KEY")
+            raise ConfigError("no API key: set ANTHROPIC_API_KEY or PAPERSIFT_API_KEY")
         import anthropic
 
         client = anthropic.AsyncAnthropic(api_key=key, base_url=settings.base_url or None, **common)
         return LLM("anthropic", settings.model or "claude-haiku-4-5", client,
-                   retry or RetryPolicy(), limiter)
-    raise ValueError(f"unknown provider {settings.provider!r}: use openai, anthropic or offline")
+                   retry or llm_retry(), limiter)
+    raise ConfigError(f"unknown provider {settings.provider!r}: use openai, anthropic or offline")

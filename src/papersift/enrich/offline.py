@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import taxonomy
 from ..model import Enrichment, Paper
+from ..text import KEYWORD, KEYWORD_STOPWORDS
 
 METHOD_VERSION = "offline-v1"
 
@@ -71,15 +72,6 @@ TAG_TERMS: dict[str, str] = {
     "low_resource": "low resource languages underrepresented",
 }
 
-_STOP_WORDS = """a an and are as at be by can for from has have in into is it its of on or
-our such that the their these this those to was we were which with while within without via
-using use used based new also both between more most than then there they through when where
-who how what paper papers approach method methods propose proposed show shows results result
-model models performance task tasks work however demonstrate existing significantly first
-study present furthermore moreover including including across over under not only each other
-well may allow allows enable enables achieve achieves different large recent further"""
-_STOP = frozenset(_STOP_WORDS.split())
-_TOKEN = re.compile(r"[a-z][a-z0-9]+|\d+d\b")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[$\\])")
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|et al|etc|vs|Fig|Eq|Sec|cf)\.$")
 
@@ -96,7 +88,7 @@ def _stem(w: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    return [_stem(t) for t in _TOKEN.findall(text.lower()) if t not in _STOP]
+    return [_stem(t) for t in KEYWORD.findall(text.lower()) if t not in KEYWORD_STOPWORDS]
 
 
 def split_sentences(text: str) -> list[str]:

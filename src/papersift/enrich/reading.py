@@ -14,19 +14,16 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from ..errors import ReadingUnavailable
 from ..model import Paper, Reading, VocabItem
 from ..store.base import Store
-from .llm import LLM
-from .schema import PayloadError, check_language, extract_json
+from .llm import LLM, complete_checked, run_closing
+from .schema import PayloadError, check_language
 
 PROMPT_VERSION = "reading-v1"
 COMMON_WORDS = 1500  # the most frequent words of jieba's dictionary are not vocabulary
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _SENT_END = re.compile(r"[。！？!?]")
-
-
-class ReadingUnavailable(RuntimeError):
-    """No reading can be made (no LLM configured, or no paper that day)."""
 
 
 SYSTEM = (
@@ -136,19 +133,11 @@ def build_reading(day: dt.date, paper: Paper, data: dict[str, Any], model: str) 
 
 async def write_reading(llm: LLM, day: dt.date, paper: Paper) -> Reading:
     user = f"Title: {paper.title}\nAbstract: {paper.abstract[:2500]}"
-    messages = [{"role": "user", "content": user}]
-    for attempt in range(2):
-        comp = await llm.complete(SYSTEM, messages, SCHEMA, "reading")
-        try:
-            data = validate_reading(extract_json(comp.text))
-            return build_reading(day, paper, data, llm.model)
-        except PayloadError as e:
-            if attempt == 1:
-                raise PayloadError(f"reading invalid after repair: {e}") from None
-            messages += [{"role": "assistant", "content": comp.text or "(empty)"},
-                         {"role": "user", "content": f"Your answer was not accepted: {e}. "
-                                                     "Return the corrected JSON object only."}]
-    raise AssertionError("unreachable")
+    reading, _ = await complete_checked(
+        llm, SYSTEM, [{"role": "user", "content": user}], SCHEMA, "reading",
+        lambda data: build_reading(day, paper, validate_reading(data), llm.model),
+        failure="reading invalid after repair")
+    return reading
 
 
 def make_reading(store: Store, day: dt.date, llm: LLM | None, force: bool = False) -> Reading:
@@ -161,14 +150,6 @@ def make_reading(store: Store, day: dt.date, llm: LLM | None, force: bool = Fals
     papers = store.papers_for_day(day)
     if not papers:
         raise ReadingUnavailable(f"no papers for {day}: collect that day first")
-    import asyncio
-
-    async def go() -> Reading:
-        try:
-            return await write_reading(llm, day, papers[0])
-        finally:
-            await llm.aclose()
-
-    reading = asyncio.run(go())
+    reading = run_closing(llm, write_reading(llm, day, papers[0]))
     store.save_reading(reading)
     return reading

@@ -16,6 +16,7 @@ from typing import Any
 import regex
 
 from .. import taxonomy
+from ..errors import PayloadError
 from ..model import Paper, Review
 
 # Bump when the prompt or the schema changes: cached answers of an older prompt are stale.
@@ -27,10 +28,6 @@ SUPPORTED_LANGS = tuple(LANG_NAMES)
 # Length bounds in characters: (title min, title max, review min, review max).
 _BOUNDS = {"en": (8, 160, 120, 1400), "ru": (8, 180, 120, 1600), "zh": (4, 80, 40, 600)}
 MAX_TAGS = 8
-
-
-class PayloadError(ValueError):
-    """The model's answer is not acceptable; the message is sent back in the repair call."""
 
 
 def system_prompt(languages: list[str]) -> str:

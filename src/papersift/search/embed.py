@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..model import Paper
+from ..errors import EmbedderError
+from ..text import HASH_WORD
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
-
-
-class EmbedderError(RuntimeError):
-    """An embedder cannot be used here; the message says what to install or change."""
 
 
 class Embedder(Protocol):
@@ -44,9 +40,9 @@ class Embedder(Protocol):
         ...
 
 
-def paper_text(p: Paper) -> str:
+def paper_text(title: str, abstract: str) -> str:
     """What a paper's vector is computed from (title first: it carries the most signal)."""
-    return f"{p.title}. {p.abstract}".strip()
+    return f"{title}. {abstract}".strip()
 
 
 def text_hash(text: str) -> str:
@@ -189,9 +185,6 @@ class Model2VecEmbedder:
         return _normalize(vecs)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
 class HashingEmbedder:
     """Deterministic bag of words + character trigrams hashed into `dim` buckets.
 
@@ -210,7 +203,7 @@ class HashingEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
-            for w in _WORD.findall(t.lower()):
+            for w in HASH_WORD.findall(t.lower()):
                 feats = [w] + [w[j:j + 3] for j in range(max(1, len(w) - 2))]
                 for f in feats:
                     b, s = self._bucket(f)

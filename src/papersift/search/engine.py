@@ -39,7 +39,7 @@ from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
 from .highlight import Span, highlight_parts, snippet_of_text, snippet_parts, to_spans
 from .index import VectorIndex
-from .lexical import Analyzer, BM25Index, build_from_store
+from .lexical import COLUMN_WEIGHTS, Analyzer, BM25Index, build_from_store
 from .query import ParsedQuery, build_match, parse_query
 
 Mode = Literal["hybrid", "lexical", "semantic"]
@@ -52,7 +52,7 @@ class Fusion:
     method: Literal["rrf", "convex"] = "convex"  # convex beat RRF by ~0.015 nDCG on train
     rrf_k: int = 60
     alpha: float = 0.4  # convex: weight of the semantic score (after min-max scaling)
-    weights: tuple[float, float, float] = (4.0, 1.0, 1.0)  # BM25 column weights: title, abstract, authors
+    weights: tuple[float, float, float] = COLUMN_WEIGHTS  # BM25 column weights: title, abstract, authors
     depth: int = 100  # candidates taken from each ranker
     min_similarity: float = 0.3  # semantic-only hits below this cosine are not results
 

@@ -16,6 +16,8 @@ from typing import Literal
 
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
+from ..text import WORD
+
 
 class Span(TypedDict):
     """Plain dicts, not models: a query builds ~500 spans (20 hits x title + abstract +
@@ -31,9 +33,6 @@ Parts = list[list[str]]  # [[kind, text], ...]: the cheap working form, mutable 
 
 def to_spans(parts: Parts) -> list[Span]:
     return [{"type": k, "text": t} for k, t in parts]  # type: ignore[misc]
-
-
-_TOKEN = re.compile(r"[^\W_]+")  # letter/digit runs, as the BM25 analyzer splits
 
 
 @lru_cache(maxsize=256)
@@ -55,7 +54,7 @@ def _candidates(text: str, stems: set[str]) -> re.Pattern[str]:
     starts with the stem's first three letters, so the C regex engine skips all other words.
     Text with accents is scanned word by word (its folded form may match)."""
     if not text.isascii():
-        return _TOKEN
+        return WORD
     return _heads_re(frozenset(h for s in stems for h in _heads(s)))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..store.base import Store
-from .embed import Embedder, text_hash
+from .embed import Embedder, paper_text, text_hash
 from .ivf import IVF
 
 
@@ -51,7 +51,7 @@ def build_vectors(store: Store, embedder: Embedder, batch: int = 256,
     seen: set[str] = set()
     for pid, title, abstract in store.search_texts():
         seen.add(pid)
-        text = f"{title}. {abstract}".strip()
+        text = paper_text(title, abstract)
         h = text_hash(text)
         if have.get(pid) == h:
             stats.unchanged += 1

@@ -14,31 +14,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# FTS5 has no stopword list; these carry no topic and make OR queries match everything.
-_STOPWORDS_TEXT = """
-a about above after again against all am an and any are aren as at be because been before
-being below between both but by can cannot could did do does doing don down during each few
-for from further had has have having he her here hers herself him himself his how i if in into
-is isn it its itself just let me more most my myself no nor not of off on once only or other
-ought our ours ourselves out over own same she should so some such than that the their theirs
-them themselves then there these they this those through to too under until up very via was we
-were what when where which while who whom why will with would you your yours yourself
-yourselves also using based use used via vs versus towards toward within without
-"""
-STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+from ..text import SEARCH_STOPWORDS as STOPWORDS
+from ..text import WORD
 
 MAX_QUERY_CHARS = 2000  # longer input is cut: nobody types more, and FTS cost grows with terms
 MAX_TERMS = 48
 
-# unicode61 splits on everything that is not a letter or a digit; so do we (keeps tokens in step).
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _PART = re.compile(r'(?P<field>author|authors):(?P<aval>"[^"]*"?|\S+)|"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)',
                    re.IGNORECASE)
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens, as the FTS5 unicode61 tokenizer would split them."""
-    return [t.lower() for t in _TOKEN.findall(text)]
+    return [t.lower() for t in WORD.findall(text)]
 
 
 @dataclass
@@ -122,8 +110,3 @@ def build_match(q: ParsedQuery, require_all: bool = False) -> str | None:
     # group always true for papers that pass the required parts, while the words still add
     # to their BM25 score when present.
     return " AND ".join(required) + " AND (" + " OR ".join(free + required[:1]) + ")"
-
-
-def build_or_match(q: ParsedQuery) -> str | None:
-    """Free words OR-ed together, ignoring required parts (lexical recall for fusion)."""
-    return build_match(ParsedQuery(terms=q.terms)) if q.terms else None

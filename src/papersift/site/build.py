@@ -21,15 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_LANGUAGES
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .common import PARALLEL_MIN, BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
+from .cards import month_range, week_range
 from .data import Cards
 from .incremental import incremental
 from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_state, swap_in
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
 from .render import Renderer, render_version
-from .views import month_range, week_range
+from .sitewide import PARALLEL_MIN, BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 from .workers import Helper, Split, can_fork
 
 
@@ -46,7 +47,7 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
     with the same templates and settings. `workers`: processes for a full build (default:
     2 where fork exists and the site is large enough to pay for them)."""
     t0 = time.perf_counter()
-    langs = langs or ["en", "ru", "zh"]
+    langs = langs or list(DEFAULT_LANGUAGES)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     out_dir = Path(out_dir)
     key = _config_key({"title": site_title, "url": site_url, "langs": ",".join(langs),

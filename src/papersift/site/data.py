@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..store.base import Store
-from .views import card_from_fields
+# orjson parses the stored JSON (written by the store's own dumps) several times faster
+from orjson import loads as _loads
 
-try:  # orjson parses the stored JSON (written by the store's own dumps) several times faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    from json import loads as _loads
+from ..store.base import Store
+from .cards import card_from_fields
 
 _EMPTY_LIST = "[]"
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from ..store.base import Store
 from ..taxonomy import TAGS
-from .common import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
+from .cards import iso_week, month_range, week_range
 from .data import Cards
 from .output import SiteWriter, save_state
 from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
-from .views import iso_week, month_range, week_range
+from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 
 
 def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,

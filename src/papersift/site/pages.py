@@ -9,8 +9,8 @@ from typing import Any
 
 from ..taxonomy import TAGS
 from . import feeds
+from .cards import iso_week, month_range, week_range
 from .render import Renderer, nav
-from .views import iso_week, month_range, week_range
 
 TOP_N = 100  # weekly / monthly top
 TAG_PAGE_N = 300  # newest papers on a topic page

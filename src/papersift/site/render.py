@@ -1,5 +1,5 @@
 """Jinja2 rendering of each kind of page (autoescape on: every string from a model or a
-source is escaped by the template engine, and JSON for the page's script by views.script_json).
+source is escaped by the template engine, and JSON for the page's script by cards.script_json).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from ..model import Reading
 from ..taxonomy import TAGS
 from . import fragments
-from .views import LANG_NAMES, iso_week, page_data, script_json_bytes, tag_counts
+from .cards import LANG_NAMES, iso_week, page_data, script_json_bytes, tag_counts
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -26,7 +26,7 @@ STATIC = HERE / "static"
 # a template, and the page is checked not to hold them elsewhere before they are replaced.
 _CARDS, _DATA = "\x00cards\x00", "\x00data\x00"
 _CARDS_B, _DATA_B = _CARDS.encode(), _DATA.encode()
-FORMAT_VERSION = "1"  # bump when build.py/views.py change what pages contain
+FORMAT_VERSION = "1"  # bump when build.py/cards.py change what pages contain
 
 
 def render_version() -> str:

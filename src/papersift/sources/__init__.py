@@ -1,7 +1,7 @@
 """Collectors and importers: each yields Paper records and knows nothing of storage.
 
 `hf` (Hugging Face Daily Papers API) and `arxiv` (arXiv export API) share one HTTP client
-(`http.HttpClient`). Results come back a page at a time, as `Page`, so that callers can store
+(`papersift.http.HttpClient`). Results come back a page at a time, as `Page`, so that callers can store
 and show progress as they go; a bad record is reported in `Page.errors` and never stops the
 good ones.
 """
@@ -12,11 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import RecordError
 from ..model import Paper
-
-
-class RecordError(ValueError):
-    """One record a source returned cannot be used. The message names the record."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ Formats (detected from content when not given):
 - `papers`       papersift's own Paper JSONL (the bundled sample)
 - `listing`      saved HF paper-listing text or a title/authors/abstract listing
 
-Every reader yields Record / RecordError / DayInfo and knows nothing about storage.
+Every reader yields Record / BadRecord / DayInfo and knows nothing about storage.
 `.gz` files are decompressed transparently.
 """
 
@@ -20,34 +20,29 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 from pydantic import ValidationError
 
+from ..errors import RecordError
 from ..ids import try_arxiv_id
 from ..model import Paper, Provenance
-from . import RecordError as HFRecordError
 from .archives_hfday import is_hfday, parse_hfday
 from .hf import parse_item
 from .listing import parse_listing
-from .records import DayInfo, FormatError, Record, RecordError, Skipped, validation_error
+from .records import BadRecord, DayInfo, FormatError, Record, Skipped, validation_error
 
-try:  # orjson parses the 89k-paper archive about 2x faster; stdlib json otherwise.
-    import orjson
-
-    _loads: Callable[[str | bytes], Any] = orjson.loads
-    _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
-except ImportError:  # pragma: no cover - orjson is a dependency, but stay usable without it
-    _loads = json.loads
-    _DecodeError = (json.JSONDecodeError, ValueError)
+# orjson parses the 89k-paper archive about 2x faster than the stdlib's json.
+_loads: Callable[[str | bytes], Any] = orjson.loads
+_DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
 
 FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
-Item = Record | RecordError | DayInfo | Skipped
+Item = Record | BadRecord | DayInfo | Skipped
 # skip(fingerprints) -> those already imported; lets a re-import pass over them unparsed.
 SkipFn = Callable[[list[int]], set[int]]
 _BATCH = 2000
@@ -163,7 +158,7 @@ def _whole_json(src: Source) -> Any:
         raise FormatError(f"{src.name}: field 'json': not valid JSON ({e}); check the file") from e
 
 
-def _validation_error(ref: str, e: ValidationError) -> RecordError:
+def _validation_error(ref: str, e: ValidationError) -> BadRecord:
     return validation_error(ref, e)
 
 
@@ -209,10 +204,10 @@ def _jsonl_batch(name: str, batch: list[tuple[int, bytes]], make: Callable[[dict
         try:
             obj = _loads(line)
         except _DecodeError as e:
-            yield RecordError(ref, "json", f"not valid JSON ({e}); fix or remove the line")
+            yield BadRecord(ref, "json", f"not valid JSON ({e}); fix or remove the line")
             continue
         if not isinstance(obj, dict):
-            yield RecordError(ref, "json", "not a JSON object; fix or remove the line")
+            yield BadRecord(ref, "json", "not a JSON object; fix or remove the line")
             continue
         item = make(obj, ref)
         if isinstance(item, Record):
@@ -229,7 +224,7 @@ def _daily_arxiv_record(name: str) -> Callable[[dict[str, Any], str], Item]:
     def make(obj: dict[str, Any], ref: str) -> Item:
         raw_id = obj.get("id")
         if not isinstance(raw_id, str) or not raw_id.strip():
-            return RecordError(ref, "id", "missing arXiv id; fix or remove the line")
+            return BadRecord(ref, "id", "missing arXiv id; fix or remove the line")
         cate = obj.get("cate")
         try:
             # Paper validates and normalises everything, the id included (one place).
@@ -272,8 +267,8 @@ def _hf_api(src: Source) -> Iterator[Item]:
         daily = isinstance(item, dict) and "submittedBy" in item
         try:
             paper = parse_item(item, ref=ref, daily=daily)
-        except HFRecordError as e:
-            yield RecordError(ref, "paper", f"{e}")
+        except RecordError as e:
+            yield BadRecord(ref, "paper", f"{e}")
             continue
         yield Record(paper=paper, ref=ref, day=paper.hf_date if daily else None)
 
@@ -291,17 +286,17 @@ def _hf_archive(src: Source) -> Iterator[Item]:
             if not isinstance(papers, list):
                 raise TypeError("papers is not a list")
         except (_DecodeError, KeyError, TypeError, ValueError) as e:
-            yield RecordError(ref0, "date/papers", f"not a scraped day ({e}); fix or remove the line")
+            yield BadRecord(ref0, "date/papers", f"not a scraped day ({e}); fix or remove the line")
             continue
         for i, p in enumerate(papers):
             ref = f"{ref0}:papers[{i}]"
             if not isinstance(p, dict):
-                yield RecordError(ref, "papers", "not a JSON object")
+                yield BadRecord(ref, "papers", "not a JSON object")
                 continue
             details = p.get("details") if isinstance(p.get("details"), dict) else {}
             arxiv_id = try_arxiv_id(str(p.get("paper_url") or details.get("arxiv_page_url") or ""))
             if arxiv_id is None:
-                yield RecordError(ref, "paper_url", f"{p.get('paper_url')!r} holds no arXiv id")
+                yield BadRecord(ref, "paper_url", f"{p.get('paper_url')!r} holds no arXiv id")
                 continue
             abstract = str(details.get("abstract") or "")
             # The scraper sometimes stored the submitter's note instead of the abstract.

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from .. import taxonomy
 from ..ids import try_arxiv_id
 from ..model import Enrichment, Paper, Provenance, Reading, Review, VocabItem
-from .records import DayInfo, FormatError, Record, RecordError, validation_error
+from .records import BadRecord, DayInfo, FormatError, Record, validation_error
 
 SOURCE = "hfday"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -123,7 +123,7 @@ def reading_from(zh: Any, day: dt.date, source_paper_id: str | None) -> Reading 
                    vocab=vocab, source_paper_id=source_paper_id, method="hfday")
 
 
-def parse_hfday(doc: Any, name: str) -> Iterator[Record | RecordError | DayInfo]:
+def parse_hfday(doc: Any, name: str) -> Iterator[Record | BadRecord | DayInfo]:
     """Records of one issue, then its DayInfo (with the reading block, if any)."""
     if not is_hfday(doc):
         raise FormatError(f"{name}: field 'papers': not an HFday issue (expected an object "
@@ -134,11 +134,11 @@ def parse_hfday(doc: Any, name: str) -> Iterator[Record | RecordError | DayInfo]
     for i, item in enumerate(doc["papers"]):
         ref = f"{name}:papers[{i}]"
         if not isinstance(item, dict):
-            yield RecordError(ref, "papers", "not a JSON object; remove it")
+            yield BadRecord(ref, "papers", "not a JSON object; remove it")
             continue
         arxiv_id = try_arxiv_id(str(item.get("id") or "")) or try_arxiv_id(str(item.get("url") or ""))
         if arxiv_id is None:
-            yield RecordError(ref, "id", f"{item.get('id')!r} holds no arXiv id or HF paper URL")
+            yield BadRecord(ref, "id", f"{item.get('id')!r} holds no arXiv id or HF paper URL")
             continue
         try:
             paper = Paper(

@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 
+from ..errors import InputError
+from ..http import BadBody, HttpClient, HttpError
 from ..ids import InvalidArxivId, normalize_arxiv_id, parse_arxiv_id
 from ..model import Paper, Provenance
 from . import Page, RecordError, one_line, web_url
-from .http import BadBody, HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://export.arxiv.org"
 MIN_INTERVAL = 3.0  # seconds between requests, per arXiv's API terms
@@ -53,9 +54,9 @@ class ArxivClient:
     def search_pages(self, category: str, start: dt.date, end: dt.date) -> Iterator[Page]:
         """Papers of `category` submitted from `start` to `end` (inclusive), oldest first."""
         if end < start:
-            raise ValueError(f"date range {start}..{end}: --from must not be after --to")
+            raise InputError(f"date range {start}..{end}: --from must not be after --to")
         if not category or any(c in category for c in " :()[]"):
-            raise ValueError(f"category {category!r}: give an arXiv category like cs.CL")
+            raise InputError(f"category {category!r}: give an arXiv category like cs.CL")
         query = (f"cat:{category} AND submittedDate:"
                  f"[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]")
         return self._search_pages(query)

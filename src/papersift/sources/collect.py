@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
+from ..http import HttpClient, HttpError, RetryPolicy
 from ..runs import interrupted, record_run
 from ..store.base import Store, UpsertStats
 from . import Page, RecordError
 from .hf import HFClient
-from .http import HttpClient, HttpError, RetryPolicy
 
 
 @dataclass

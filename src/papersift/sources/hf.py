@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import InputError
+from ..http import HttpClient, HttpError
 from ..ids import try_arxiv_id
 from ..model import Paper, Provenance
 from . import Page, RecordError, one_line, web_url
-from .http import HttpClient, HttpError
 
 DEFAULT_BASE_URL = "https://huggingface.co"
 PAGE_SIZE = 50  # the API's default `limit`
@@ -45,12 +46,12 @@ class HFClient:
         """Every page of `/api/daily_papers` for one date, ISO week (2025-W06) or month.
 
         A weekend or a day without papers yields no papers; that is not an error. Bad
-        arguments raise ValueError here, before any request.
+        arguments raise InputError (a ValueError) here, before any request.
         """
         params = _period_params(date, week, month)
         if sort:
             if sort not in SORTS:
-                raise ValueError(f"sort {sort!r}: use one of {', '.join(SORTS)}")
+                raise InputError(f"sort {sort!r}: use one of {', '.join(SORTS)}")
             params["sort"] = sort
         return self._daily_pages(params, date)
 
@@ -83,7 +84,7 @@ class HFClient:
     def search(self, query: str, limit: int | None = None) -> Page:
         """`/api/papers/search?q=`: HF's own search over paper titles and abstracts."""
         if not query.strip():
-            raise ValueError("search query is empty")
+            raise InputError("search query is empty")
         params: dict[str, Any] = {"q": query}
         if limit:
             params["limit"] = limit
@@ -112,16 +113,16 @@ class HFClient:
 def _period_params(date: dt.date | None, week: str | None, month: str | None) -> dict[str, Any]:
     given = [x for x in (date, week, month) if x]
     if len(given) != 1:
-        raise ValueError("give exactly one of date, week or month")
+        raise InputError("give exactly one of date, week or month")
     if date:
         return {"date": date.isoformat()}
     if week:
         if not _WEEK_RE.match(week):
-            raise ValueError(f"week {week!r}: use ISO form YYYY-Www, e.g. 2025-W06")
+            raise InputError(f"week {week!r}: use ISO form YYYY-Www, e.g. 2025-W06")
         return {"week": week}
     assert month is not None
     if not _MONTH_RE.match(month):
-        raise ValueError(f"month {month!r}: use YYYY-MM, e.g. 2025-02")
+        raise InputError(f"month {month!r}: use YYYY-MM, e.g. 2025-02")
     return {"month": month}
 
 

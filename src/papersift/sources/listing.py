@@ -18,13 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from ..model import Paper, Provenance
-from .records import Record, RecordError, validation_error
+from .records import BadRecord, Record, validation_error
 
 SOURCE = "listing"
 _MONTHS = {m: i for i, m in enumerate(
@@ -69,7 +68,7 @@ def page_year(lines: list[str], today: dt.date | None = None) -> int:
     return (today or dt.date.today()).year
 
 
-def parse_listing(text: str, name: str, year: int | None = None) -> Iterator[Record | RecordError]:
+def parse_listing(text: str, name: str, year: int | None = None) -> Iterator[Record | BadRecord]:
     """Parse listing text of either shape; `name` is used in refs (file:line)."""
     if is_hf_listing(text):
         yield from _parse_hf(text, name, year)
@@ -77,11 +76,7 @@ def parse_listing(text: str, name: str, year: int | None = None) -> Iterator[Rec
         yield from _parse_biblio(text, name)
 
 
-def parse_listing_file(path: Path, year: int | None = None) -> Iterator[Record | RecordError]:
-    yield from parse_listing(path.read_text(encoding="utf-8"), path.name, year)
-
-
-def _make(ref: str, **fields: Any) -> Record | RecordError:
+def _make(ref: str, **fields: Any) -> Record | BadRecord:
     try:
         paper = Paper(**fields, sources=[Provenance(source=SOURCE, ref=ref)])
     except ValidationError as e:
@@ -89,7 +84,7 @@ def _make(ref: str, **fields: Any) -> Record | RecordError:
     return Record(paper=paper, ref=ref)
 
 
-def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | RecordError]:
+def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | BadRecord]:
     lines = text.splitlines()
     y = year or page_year(lines)
     block: list[tuple[int, str]] = []  # (1-based line, text) of the card being read
@@ -109,7 +104,7 @@ def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | Recor
             first = False
         if len(block) < 2:
             where = block[0][0] if block else i - 1
-            yield RecordError(f"{name}:{where}", "title",
+            yield BadRecord(f"{name}:{where}", "title",
                               "card has no title/abstract before its '·' line; check the copy")
             block = []
             continue
@@ -127,7 +122,7 @@ def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | Recor
             fields["organization"] = parts[1] if len(parts) == 2 else meta
         parsed = parse_date(date_line, y)
         if parsed is None:
-            yield RecordError(f"{name}:{i - 1}", "date",
+            yield BadRecord(f"{name}:{i - 1}", "date",
                               f"{date_line!r} is not a date like 'Oct 3, 2024' or 'Jun 30'")
             block = []
             continue
@@ -137,7 +132,7 @@ def _parse_hf(text: str, name: str, year: int | None) -> Iterator[Record | Recor
         block = []
         yield _make(ref, **fields)
     if block and not first:
-        yield RecordError(f"{name}:{block[0][0]}", "date",
+        yield BadRecord(f"{name}:{block[0][0]}", "date",
                           "text after the last card has no '·' and date line; truncated copy?")
 
 
@@ -170,7 +165,7 @@ def _is_abstract(line: str) -> bool:
     return len(line) > 250 or (len(line.split()) > 25 and line.rstrip().endswith((".", ")")))
 
 
-def _parse_biblio(text: str, name: str) -> Iterator[Record | RecordError]:
+def _parse_biblio(text: str, name: str) -> Iterator[Record | BadRecord]:
     lines = [(n, ln.strip()) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     if not lines:
         return
@@ -180,7 +175,7 @@ def _parse_biblio(text: str, name: str) -> Iterator[Record | RecordError]:
     for n, s in lines:
         if title is None:
             if _is_abstract(s):
-                yield RecordError(f"{name}:{n}", "title",
+                yield BadRecord(f"{name}:{n}", "title",
                                   "an abstract without a title line before it; add the title")
                 continue
             title, authors = (n, s), []

@@ -1,7 +1,8 @@
 """What importers yield: good records, day blocks, and one-line errors.
 
-A parser never raises on one bad record: it yields a RecordError naming file:line and the
-field, and goes on, so the good records of the same file are kept.
+A parser never raises on one bad record: it yields a BadRecord naming file:line and the
+field, and goes on, so the good records of the same file are kept. (BadRecord is a report,
+not an exception; `papersift.errors.RecordError` is the exception a collector raises.)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import FormatError as FormatError  # raised by the importers that use Record
 from ..model import Enrichment, Paper, Reading
 
 
@@ -48,7 +50,7 @@ class DayInfo:
 
 
 @dataclass
-class RecordError:
+class BadRecord:
     """A record that could not be read: where, which field, what to do."""
 
     ref: str  # file:line
@@ -59,8 +61,8 @@ class RecordError:
         return f"{self.ref}: field '{self.field}': {self.message}"
 
 
-def validation_error(ref: str, e: ValidationError) -> RecordError:
-    """A pydantic error as a RecordError naming the field (model-level checks such as the
+def validation_error(ref: str, e: ValidationError) -> BadRecord:
+    """A pydantic error as a BadRecord naming the field (model-level checks such as the
     arXiv id say the field first in their message: 'arxiv_id ... is not an arXiv id')."""
     err = e.errors()[0]
     msg = str(err["msg"]).removeprefix("Value error, ")
@@ -68,8 +70,4 @@ def validation_error(ref: str, e: ValidationError) -> RecordError:
     if not field:
         first = msg.split(" ", 1)[0]
         field = first if first in Paper.model_fields else "record"
-    return RecordError(ref, field, f"{msg}; fix or remove this record")
-
-
-class FormatError(ValueError):
-    """The file as a whole cannot be read in the requested/detected format."""
+    return BadRecord(ref, field, f"{msg}; fix or remove this record")

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store.base import Store
+from .cards import iso_week, month_key
 from .data import Cards
 from .output import SiteWriter
 from .pages import Pages
 from .render import STATIC, Renderer
-from .views import iso_week, month_key
 
 SIMILAR_N = 6
 SIMILAR_MAX = 1000  # papers per build that get similar papers rendered into their page

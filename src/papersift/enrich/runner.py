@@ -20,15 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError, InputError
 from ..model import Enrichment, Paper, Review, Usage
+from ..runs import record_run
 from ..store.base import Store
-from .llm import LLM, LLMError, estimate_cost, price_for
+from .llm import LLM, LLMError, complete_checked, estimate_cost, price_for, run_closing
 from .offline import OfflineEnricher
 from .schema import (
     PROMPT_VERSION,
     SUPPORTED_LANGS,
     PayloadError,
-    extract_json,
     json_schema,
     system_prompt,
     user_prompt,
@@ -72,7 +73,7 @@ def select_papers(store: Store, date: dt.date | None = None, since: dt.date | No
             p = store.get_paper(raw)
             (found.append(p) if p else missing.append(raw))
         if missing:
-            raise ValueError(f"unknown paper id(s): {', '.join(missing[:5])}; "
+            raise InputError(f"unknown paper id(s): {', '.join(missing[:5])}; "
                              "check `papersift stats` or collect them first")
         return found
     if date:
@@ -102,7 +103,7 @@ def _is_done(e: Enrichment | None, paper: Paper, model: str | None) -> bool:
 def check_languages(languages: list[str]) -> list[str]:
     bad = [x for x in languages if x not in SUPPORTED_LANGS]
     if bad or not languages:
-        raise ValueError(f"languages {bad or languages}: use some of {', '.join(SUPPORTED_LANGS)} "
+        raise ConfigError(f"languages {bad or languages}: use some of {', '.join(SUPPORTED_LANGS)} "
                          "(setting 'languages' / PAPERSIFT_LANGUAGES)")
     return list(dict.fromkeys(languages))
 
@@ -151,30 +152,12 @@ async def enrich_one(llm: LLM, paper: Paper, languages: list[str],
     messages = [{"role": "user", "content": user_prompt(paper, languages)}]
     schema = json_schema(languages)
     usage = usage if usage is not None else Usage()
-    repaired = False
-    for attempt in range(2):
-        try:
-            comp = await llm.complete(system, messages, schema, "enrichment")
-        except LLMError as err:
-            usage.calls += err.calls
-            raise
-        usage.calls += comp.calls
-        usage.input_tokens += comp.input_tokens
-        usage.output_tokens += comp.output_tokens
-        try:
-            if comp.truncated:
-                raise PayloadError("the answer was cut off at the token limit: keep each review "
-                                   "to about 4 sentences and return the complete JSON object")
-            emoji, tags, reviews = validate_payload(extract_json(comp.text), languages)
-            break
-        except PayloadError as e:
-            if attempt == 1:
-                raise PayloadError(f"invalid after repair: {e}") from None
-            repaired = True
-            messages = messages + [
-                {"role": "assistant", "content": comp.text or "(empty)"},
-                {"role": "user", "content": f"Your answer was not accepted: {e}. Return the "
-                                            "corrected JSON object only, with every field."}]
+    (emoji, tags, reviews), repaired = await complete_checked(
+        llm, system, messages, schema, "enrichment", lambda data: validate_payload(data, languages),
+        repair_ask="Return the corrected JSON object only, with every field.",
+        truncated="the answer was cut off at the token limit: keep each review to about 4 "
+                  "sentences and return the complete JSON object",
+        usage=usage)
     usage.cost_usd = estimate_cost(llm.model, usage.input_tokens, usage.output_tokens)
     e = Enrichment(paper_id=paper.id, method="llm", model=llm.model,
                    prompt_version=PROMPT_VERSION, input_hash=paper.content_hash(), emoji=emoji,
@@ -251,30 +234,12 @@ def run_enrich(store: Store, papers: list[Paper], llm: LLM | None, languages: li
     """Enrich `papers` with `llm` (offline when None) and record the run in the store."""
     params = {"n": len(papers), "model": llm.model if llm else "offline", "force": force,
               "languages": languages, "concurrency": concurrency}
-    run_id = store.start_run("enrich", params)
-    try:
+    with record_run(store, "enrich", params) as run:
         if llm is None:
             rep = enrich_offline(store, papers, force, progress)
         else:
-            async def go() -> EnrichReport:
-                try:
-                    return await enrich_llm(store, papers, llm, languages, concurrency, force,
-                                            progress)
-                finally:
-                    await llm.aclose()
-            rep = asyncio.run(go())
-    except BaseException:
-        store.finish_run(run_id, {}, ["interrupted"], status="failed")
-        raise
-    store.finish_run(run_id, rep.counts(),
-                     [f"{pid}: {why}" for pid, why in rep.failed.items()],
-                     status="ok" if not rep.failed else "partial")
+            rep = run_closing(llm, enrich_llm(store, papers, llm, languages, concurrency, force,
+                                              progress))
+        run.counts = rep.counts()
+        run.errors = [f"{pid}: {why}" for pid, why in rep.failed.items()]
     return rep
-
-
-def demo_step(ctx: Any, console: Any) -> None:
-    """`papersift demo` step: offline enrichment of everything in the store."""
-    papers = list(ctx.store.iter_papers())
-    rep = run_enrich(ctx.store, papers, None, ctx.settings.languages)
-    console.print(f"enrich (offline): {rep.done} papers enriched (extractive summary, tags, "
-                  f"emoji), {rep.skipped} already enriched, in {rep.seconds:.2f}s", highlight=False)

@@ -1,7 +1,7 @@
 """What the templates see: a paper + its enrichment turned into one plain 'card' dict.
 
 Everything here is data, never markup: Jinja escapes it on the way into HTML and
-`json_for_script` escapes it on the way into a <script> block. The language fallback lives
+`script_json` escapes it on the way into a <script> block. The language fallback lives
 here, once, so the static pages, the JS and the API all show the same text.
 """
 
@@ -12,14 +12,11 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
+
 from ..ids import slug
 from ..model import Enrichment, Paper
 from ..taxonomy import TAGS
-
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover
-    _orjson = None
 
 LANG_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
 _ABS, _PDF, _HF = (getattr(Paper, n).fget for n in ("abs_url", "pdf_url", "hf_url"))
@@ -158,8 +155,8 @@ def script_json_bytes(data: Any) -> bytes:
     escaped in place (bytes.replace is a memchr scan; U+2028/9 have one UTF-8 form each)
     instead of decoded first into a 4-byte-per-character string (cards carry emoji)."""
     try:  # orjson writes the same text as the json.dumps below, ~10x faster (day pages)
-        b = _orjson.dumps(data, option=_orjson.OPT_SORT_KEYS)
-    except (AttributeError, TypeError):  # no orjson, or a value it refuses (json.dumps decides)
+        b = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a value orjson refuses (e.g. an int over 64 bits): json.dumps decides
         b = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return (b.replace(b"&", b"\\u0026").replace(b"<", b"\\u003c").replace(b">", b"\\u003e")
             .replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029"))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..search.engine import SearchQuery
-from ..site.views import card
+from ..site.cards import card
 
 
 def serving_engine(make: Callable[[Any], Any], store: Any) -> Any:
@@ -27,7 +27,7 @@ def serving_engine(make: Callable[[Any], Any], store: Any) -> Any:
 
 
 def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str, Any]:
-    """p: q, tags (list), mode ("and"/"or"), from/to (ISO day or None), min_upvotes, sort,
+    """p: q, tags (list), mode (the endpoint's tag_mode: "and"/"or"), from/to (ISO day or None), min_upvotes, sort,
     limit, offset -- already validated by the endpoint."""
     day = dt.date.fromisoformat
     res = engine.search(SearchQuery(

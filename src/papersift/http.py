@@ -1,4 +1,4 @@
-"""The one HTTP client every collector uses.
+"""The one HTTP client every collector uses, and the retry rules the LLM client shares.
 
 Remote APIs fail in a handful of ways, and each has one right answer, decided here once:
 
@@ -13,6 +13,9 @@ Remote APIs fail in a handful of ways, and each has one right answer, decided he
 
 After the last attempt the caller gets an HttpError whose message is one line: the URL,
 what went wrong, how many attempts were made and what to do.
+
+`RetryPolicy` (how many tries, how long between them) and `server_wait` (what the server
+asked for) are also what enrich/llm.py applies to model requests.
 """
 
 from __future__ import annotations
@@ -30,31 +33,31 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .errors import HttpError, PapersiftError
+
 T = TypeVar("T")
 
 USER_AGENT = "papersift/0.1 (+https://github.com/papersift/papersift)"
 
 
-class HttpError(RuntimeError):
-    """A request that failed for good. `str(e)` is a one-line message for the user."""
-
-    def __init__(self, message: str, url: str, status: int | None = None):
-        super().__init__(message)
-        self.url = url
-        self.status = status
-
-
-class BadBody(ValueError):
+class BadBody(PapersiftError, ValueError):
     """The body arrived but cannot be used (truncated, not JSON/XML): worth another try."""
 
 
 @dataclass
 class RetryPolicy:
+    """How often, and how far apart, a request that may succeed later is tried again."""
+
     attempts: int = 4  # total tries, including the first
     backoff: float = 1.0  # first backoff in seconds; doubles each try
     max_backoff: float = 30.0
     jitter: float = 0.25  # +- fraction of the backoff, randomised
     max_wait: float = 600.0  # longest server-requested wait we accept before giving up
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed try number `attempt` (1 = the first try)."""
+        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return max(0.0, base * (1 + random.uniform(-self.jitter, self.jitter)))
 
 
 @dataclass
@@ -97,10 +100,6 @@ class HttpClient:
         """GET and decode JSON; an invalid or truncated body is retried like a 5xx."""
         return self.get(url, params, parse=_parse_json, headers=headers)
 
-    def get_text(self, url: str, params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> str:
-        return self.get(url, params, parse=lambda r: r.text, headers=headers)
-
     def get(self, url: str, params: Mapping[str, Any] | None = None, *,
             parse: Callable[[httpx.Response], T],
             headers: Mapping[str, str] | None = None) -> T:
@@ -124,7 +123,7 @@ class HttpClient:
                     self._finished(host)
                 self._note_quota(host, resp.headers)
                 if resp.status_code == 429:
-                    wait = _server_wait(resp.headers)
+                    wait = server_wait(resp.headers)
                     last = "HTTP 429 Too Many Requests"
                     if wait is not None and wait > policy.max_wait:
                         raise HttpError(
@@ -133,7 +132,7 @@ class HttpClient:
                             url, 429)
                 elif resp.status_code >= 500:
                     last = f"HTTP {resp.status_code} {resp.reason_phrase}".strip()
-                    wait = _server_wait(resp.headers) if resp.status_code == 503 else None
+                    wait = server_wait(resp.headers) if resp.status_code == 503 else None
                 elif resp.status_code >= 400:
                     raise HttpError(
                         f"GET {shown}: HTTP {resp.status_code} {resp.reason_phrase}"
@@ -150,7 +149,7 @@ class HttpClient:
             if attempt == policy.attempts:
                 break
             if wait is None:
-                wait = _backoff(policy, attempt)
+                wait = policy.delay(attempt)
             self.retries += 1
             if self.on_retry:
                 self.on_retry(shown, attempt, last, wait)
@@ -181,7 +180,7 @@ class HttpClient:
 
     def _note_quota(self, host: str, headers: httpx.Headers) -> None:
         """When the server says the window's quota is spent, hold off until it resets."""
-        limit = _parse_ratelimit(headers.get("ratelimit", ""))
+        limit = parse_ratelimit(headers.get("ratelimit", ""))
         if limit and limit.get("r") == 0 and limit.get("t"):
             with self._lock:
                 until = time.monotonic() + min(limit["t"], self.retry.max_wait)
@@ -195,12 +194,7 @@ def _parse_json(resp: httpx.Response) -> Any:
         raise BadBody(f"not valid JSON: {e}") from None
 
 
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    base = min(policy.max_backoff, policy.backoff * 2 ** (attempt - 1))
-    return max(0.0, base * (1 + random.uniform(-policy.jitter, policy.jitter)))
-
-
-def _parse_ratelimit(value: str) -> dict[str, int] | None:
+def parse_ratelimit(value: str) -> dict[str, int] | None:
     """`"api";r=0;t=120` (IETF draft v9, as Hugging Face sends it) -> {"r": 0, "t": 120}.
 
     Several policies may be listed, comma-separated; the most restrictive one wins.
@@ -228,8 +222,19 @@ def _policy_window(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _server_wait(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait, from Retry-After or the RateLimit headers."""
+def server_wait(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked us to wait (None: it did not say): `retry-after-ms` (OpenAI
+    sends it), `Retry-After` (seconds or an HTTP date), else the RateLimit header's `t=`
+    reset, else the RateLimit-Policy window. `headers` is httpx.Headers (any
+    case, as both clients get them) or a mapping with lower-case names."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass  # unreadable: fall back to Retry-After
     ra = headers.get("retry-after")
     if ra:
         ra = ra.strip()
@@ -240,7 +245,7 @@ def _server_wait(headers: httpx.Headers) -> float | None:
             return max(0.0, when.timestamp() - time.time())
         except (TypeError, ValueError):
             pass  # unreadable: fall back to the RateLimit headers or our own backoff
-    limit = _parse_ratelimit(headers.get("ratelimit", ""))
+    limit = parse_ratelimit(headers.get("ratelimit", ""))
     if limit and limit.get("t") is not None:
         return float(limit["t"])
     window = _policy_window(headers.get("ratelimit-policy", ""))
