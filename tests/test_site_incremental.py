@@ -1,5 +1,5 @@
 """Incremental builds equal full rebuilds; full builds (helper process, directory swap) are
-atomic and produce the same bytes in one or two processes. Real SQLite stores in tmp_path."""
+atomic and produce the same bytes in one or two processes. Real stores (each backend) in tmp_path."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from test_site_fixture import DAYS, make_store
+from support.site_fixture import DAYS
 
 from papersift.model import Enrichment, Paper, Review
 from papersift.site import build_site
 from papersift.site import output as output_mod
 from papersift.site.pages import Pages
+
+
+@pytest.fixture
+def store(site_store):
+    """Every test here starts from the site fixture's papers."""
+    return site_store
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -36,8 +42,7 @@ def similar_by_order(store):
     return similar
 
 
-def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(store, tmp_path):
     # A paper known only from arXiv (its day is its arXiv date) that HF lists later.
     store.upsert_papers([Paper(arxiv_id="2502.07777", title="Arrives on HF later",
                                published=DAYS[1], upvotes=3)])
@@ -66,8 +71,7 @@ def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(tmp_path):
     assert_same_site(site, full)
 
 
-def test_similar_lists_follow_a_changed_paper(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_similar_lists_follow_a_changed_paper(store, tmp_path):
     sim = similar_by_order(store)
     site = tmp_path / "site"
     build_site(store, site, similar=sim)
@@ -87,8 +91,7 @@ def test_similar_lists_follow_a_changed_paper(tmp_path):
     assert_same_site(site, full)
 
 
-def test_second_incremental_build_after_topic_changes_rewrites_nothing(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_second_incremental_build_after_topic_changes_rewrites_nothing(store, tmp_path):
     site = tmp_path / "site"
     build_site(store, site)
     store.save_enrichment(Enrichment(paper_id="2502.00003", method="llm", emoji="🎯", tags=["rl"],
@@ -99,8 +102,7 @@ def test_second_incremental_build_after_topic_changes_rewrites_nothing(tmp_path)
     assert again.written == 0
 
 
-def test_helper_process_gives_the_same_site_as_one_process(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_helper_process_gives_the_same_site_as_one_process(store, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     r1 = build_site(store, one, workers=1, similar=similar_by_order(store))
     r2 = build_site(store, two, workers=2, similar=similar_by_order(store))
@@ -109,8 +111,7 @@ def test_helper_process_gives_the_same_site_as_one_process(tmp_path):
     assert_same_site(one, two)
 
 
-def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_full_build_refuses_a_directory_it_did_not_build(store, tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
@@ -120,8 +121,7 @@ def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["helper", "parent"])
-def test_failed_full_build_leaves_the_previous_site(tmp_path, monkeypatch, where):
-    store = make_store(tmp_path / "p.db")
+def test_failed_full_build_leaves_the_previous_site(store, tmp_path, monkeypatch, where):
     site = tmp_path / "site"
     build_site(store, site)
     before = tree(site)
@@ -145,8 +145,7 @@ def test_failed_full_build_leaves_the_previous_site(tmp_path, monkeypatch, where
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
 
 
-def test_day_counts_catch_a_paper_leaving_its_day(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_day_counts_catch_a_paper_leaving_its_day(store, tmp_path):
     site = tmp_path / "site"
     build_site(store, site)
     # An HF listing moves a paper from 2025-02-05 to 2025-02-07: both days are redrawn.
