@@ -4,14 +4,18 @@ atomic and produce the same bytes in one or two processes. Real stores (each bac
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
 from support.site_fixture import DAYS
 
 from papersift.model import Enrichment, Paper, Review
+from papersift.site import build as build_mod
 from papersift.site import build_site
+from papersift.site import incremental as incremental_mod
 from papersift.site import output as output_mod
+from papersift.site import pages as pages_mod
 from papersift.site.pages import Pages
 
 
@@ -151,6 +155,65 @@ def test_day_counts_catch_a_paper_leaving_its_day(store, tmp_path):
     # An HF listing moves a paper from 2025-02-05 to 2025-02-07: both days are redrawn.
     store.record_day(dt.date(2025, 2, 7), ["2502.00001"], "hf")
     build_site(store, site)
+    full = tmp_path / "full"
+    build_site(store, full, full=True)
+    assert_same_site(site, full)
+
+
+NEW_ID = "2502.09999"
+
+
+def listing_paper(store, tags: list[str]) -> Paper:
+    """The fixture's listing-only paper (a ps- key), enriched with `tags`."""
+    p = next(p for p in store.iter_papers() if p.id.startswith("ps-"))
+    store.save_enrichment(Enrichment(paper_id=p.id, method="llm", emoji="📄", tags=tags,
+                                     reviews={"en": Review(title="Listed", review="Listing only.")}))
+    return p
+
+
+def rename_to_arxiv_id(store, p: Paper) -> None:
+    """The same paper arrives with its arXiv id: the store renames its ps- key."""
+    store.upsert_papers([Paper(arxiv_id=NEW_ID, title=p.title, hf_date=p.hf_date, upvotes=p.upvotes)])
+    assert store.resolve_id(p.id) == NEW_ID and store.get_paper(p.id).id == NEW_ID
+
+
+def test_paper_renamed_to_its_arxiv_id_leaves_no_page_behind(store, tmp_path):
+    """An incremental build after the store renamed a listing-only paper to its arXiv id
+    equals a full build: the old id's page is removed, and the pages that showed it as a
+    similar paper are redrawn."""
+    listing = listing_paper(store, ["cv"])
+    before = similar_by_order(store)
+    time.sleep(2)  # built_at has 1 s steps: the second build then sees only the rename as new
+    site = tmp_path / "site"
+    build_site(store, site, similar=before)
+    old_page = site / f"p/{listing.id}.html"
+    assert old_page.is_file()
+
+    rename_to_arxiv_id(store, listing)
+
+    def after(pid: str, k: int) -> list[str]:  # the same vector, now under the new id
+        return [NEW_ID if s == listing.id else s for s in before(listing.id if pid == NEW_ID else pid, k)]
+    res = build_site(store, site, similar=after)
+    assert res.mode == "incremental" and res.removed == 1
+    assert not old_page.exists() and (site / f"p/{NEW_ID}.html").is_file()
+
+    full = tmp_path / "full"
+    build_site(store, full, full=True, similar=after)
+    assert_same_site(site, full)
+
+
+def test_full_topic_list_that_named_a_renamed_paper_stays_full(store, tmp_path, monkeypatch):
+    """A topic list as long as a page shows (TAG_PAGE_N, 2 here) that named the renamed
+    paper: the old entry must not take a place, so the last paper stays on the page."""
+    for mod in (build_mod, incremental_mod, pages_mod):
+        monkeypatch.setattr(mod, "TAG_PAGE_N", 2)
+    # #security: the listing paper (2025-02-06), then hep-th/9901001 (2025-02-05).
+    listing = listing_paper(store, ["security"])
+    site = tmp_path / "site"
+    build_site(store, site)
+    rename_to_arxiv_id(store, listing)
+    build_site(store, site)
+    assert "hep-th/9901001" in (site / "t/security.html").read_text()
     full = tmp_path / "full"
     build_site(store, full, full=True)
     assert_same_site(site, full)
