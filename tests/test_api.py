@@ -144,7 +144,7 @@ def test_path_traversal_is_refused(server, path):
     assert b"top secret" not in data and b"root:" not in data
 
 
-def test_safe_path_unit(tmp_path):
+def test_safe_path_maps_the_root_to_index_and_refuses_escapes(tmp_path):
     from papersift.api.app import _safe_path
 
     site = tmp_path / "site"

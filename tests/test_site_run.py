@@ -31,7 +31,7 @@ def test_run_twice_is_idempotent(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html")} == pages
 
 
-def test_run_fails_only_when_nothing_is_published(tmp_path):
+def test_run_fails_when_nothing_can_be_published(tmp_path):
     open_site_store(tmp_path / "data" / "papersift.db").close()
     (tmp_path / "site").write_text("a file where the site dir should be")
     res = CliRunner().invoke(app, ["run", "--offline", "--date", "2025-02-05"], env=_env(tmp_path))
