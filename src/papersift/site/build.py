@@ -198,7 +198,7 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
         site_wide(w, pages, store, site, recent, day_cards.get(latest, []) if latest else None, True)
         state["topics"] = {t: topic_entries(tag_ids.get(t, []), cc) for t in TAGS}
         state["similar"] = sims
-        state["papers"] = sorted(ids)
+        state["papers"] = ids
         save_state(tmp, state)
         res.written_paths.extend(w.stats.paths)
         res.timings["site_wide"] = time.perf_counter() - t

@@ -35,7 +35,8 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     touched = store.touched_since(old["built_at"])
     cards.load(touched)
     touched = {i for i in touched if i in cards.cards}
-    gone = vanished(store, old["papers"], touched)
+    built = set(old["papers"])  # ids with a page
+    gone = vanished(store, built, touched)
     cc = cards.cards
     day_keys = site.day_keys
     dirty_days: set[str] = set()
@@ -155,7 +156,8 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     res.timings["render_write"] = time.perf_counter() - t
     state["topics"] = topics
     state["similar"] = sims
-    state["papers"] = sorted((set(old["papers"]) - gone) | touched)
+    kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]
+    state["papers"] = kept + sorted(touched - built)
     save_state(out_dir, state)
     st = w.stats
     res.rendered, res.written, res.unchanged = st.rendered, st.written, st.unchanged
@@ -164,12 +166,11 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     return res
 
 
-def vanished(store: Store, built: list[str], touched: set[str]) -> set[str]:
-    """Ids the last build wrote a page for that the store no longer holds. Every paper the
-    store gained since that build is touched, so when the count adds up nothing vanished and
-    one count answers; otherwise the store is asked which of the other ids still exist."""
-    before = set(built)
-    if store.count_papers() == len(before) + len(touched - before):
+def vanished(store: Store, built: set[str], touched: set[str]) -> set[str]:
+    """Ids of `built` (the last build's paper pages) the store no longer holds. Every paper
+    the store gained since that build is touched, so when the count adds up nothing vanished
+    and one count answers; otherwise the store is asked which of the other ids still exist."""
+    if store.count_papers() == len(built) + len(touched - built):
         return set()
-    rest = before - touched
+    rest = built - touched
     return rest - set(store.paper_times(rest))
