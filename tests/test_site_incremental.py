@@ -217,3 +217,14 @@ def test_full_topic_list_that_named_a_renamed_paper_stays_full(store, tmp_path, 
     full = tmp_path / "full"
     build_site(store, full, full=True)
     assert_same_site(site, full)
+
+
+def test_state_without_the_list_of_paper_pages_gets_a_full_build(store, tmp_path):
+    """A site built before the state listed its paper pages cannot tell which are gone."""
+    site = tmp_path / "site"
+    build_site(store, site)
+    state = output_mod.load_state(site)
+    del state["papers"]
+    output_mod.save_state(site, state)
+    assert build_site(store, site).mode == "full"
+    assert build_site(store, site).mode == "incremental"
