@@ -183,7 +183,9 @@ def test_paper_renamed_to_its_arxiv_id_leaves_no_page_behind(store, tmp_path):
     similar paper are redrawn."""
     listing = listing_paper(store, ["cv"])
     before = similar_by_order(store)
-    time.sleep(2)  # built_at has 1 s steps: the second build then sees only the rename as new
+    # built_at has 1 s steps: 2 s on, the second build sees only the renamed paper as
+    # touched, so the pages that listed the old id must be found through it.
+    time.sleep(2)
     site = tmp_path / "site"
     build_site(store, site, similar=before)
     old_page = site / f"p/{listing.id}.html"
