@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.site_fixture import fill_site_store
 
 from papersift.store import open_store
 
@@ -41,3 +42,10 @@ def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
 def store(make_store):
     """A fresh, empty store of each backend in BACKENDS."""
     return make_store()
+
+
+@pytest.fixture
+def site_store(make_store):
+    """The site fixture's papers, enrichments and reading (support/site_fixture.py) in a
+    fresh store of each backend."""
+    return fill_site_store(make_store())

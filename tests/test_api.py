@@ -6,7 +6,8 @@ import socket
 
 import httpx
 import pytest
-from test_site_fixture import XSS_TITLE, LiveServer, make_store
+from support.live_server import LiveServer
+from support.site_fixture import XSS_TITLE, open_site_store
 
 from papersift.api.app import create_app
 from papersift.site import build_site
@@ -17,7 +18,7 @@ def server(request, tmp_path_factory):
     """The API with the real search engine, with vectors (hash embedder: no weights) and
     without an embedder (BM25 only)."""
     tmp = tmp_path_factory.mktemp("api")
-    store = make_store(tmp / "p.db")
+    store = open_site_store(tmp / "p.db")
     factory = None
     if request.param == "engine":
         from papersift.config import Settings
@@ -158,7 +159,7 @@ def test_path_traversal_is_refused(server, path):
     assert b"top secret" not in data and b"root:" not in data
 
 
-def test_safe_path_unit(tmp_path):
+def test_safe_path_maps_the_root_to_index_and_refuses_escapes(tmp_path):
     from papersift.api.app import _safe_path
 
     site = tmp_path / "site"

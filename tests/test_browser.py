@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from test_site_fixture import XSS_REVIEW, XSS_TITLE, LiveServer, make_store
+from support.live_server import LiveServer
+from support.site_fixture import XSS_REVIEW, XSS_TITLE, open_site_store
 
 from papersift.api.app import create_app
 from papersift.site import build_site
@@ -27,7 +28,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
-    store = make_store(tmp / "p.db")
+    store = open_site_store(tmp / "p.db")
     build_site(store, tmp / "site")
     store.close()
     return tmp

@@ -9,7 +9,6 @@ from papersift.model import Paper
 from papersift.search.embed import EmbedderError, HashingEmbedder, get_embedder, minilm_available
 from papersift.search.engine import SearchEngine, SearchQuery
 from papersift.search.index import build_vectors
-from papersift.store import SQLiteStore
 
 
 def test_hashing_is_deterministic_and_unit_length():
@@ -48,8 +47,8 @@ def test_minilm_loads_offline_from_the_wheel(minilm, monkeypatch):
 
 @pytest.mark.slow
 @needs_minilm
-def test_minilm_finds_papers_without_shared_words(minilm, tmp_path):
-    s = SQLiteStore(tmp_path / "m.db")
+def test_minilm_finds_papers_without_shared_words(minilm, make_store):
+    s = make_store()
     s.upsert_papers([
         Paper(arxiv_id="2503.00001", title="Protein structure prediction with deep networks",
               abstract="We predict the 3D folding of amino acid chains."),

@@ -36,13 +36,6 @@ def paper(i: int, title: str | None = None, abstract: str | None = None) -> Pape
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "p.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def fake():
     with FakeLLM() as f:
         yield f
@@ -162,6 +155,7 @@ def test_split_sentences_keeps_abbreviations():
 
 # -- LLM pipeline ----------------------------------------------------------------------------
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # empties the enrichments table by SQL
 def test_one_call_per_paper_then_rerun_costs_nothing_and_force_redoes(store, fake):
     papers = [paper(i) for i in range(6)]
     store.upsert_papers(papers)

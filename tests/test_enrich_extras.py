@@ -24,7 +24,6 @@ from papersift.enrich.reading import ReadingUnavailable, make_reading, pinyin_li
 from papersift.http import HttpClient
 from papersift.http import RetryPolicy as HttpRetry
 from papersift.model import Paper
-from papersift.store import open_store
 
 HEADER = [
     "Teacher Hacking in Language Model Distillation",
@@ -81,13 +80,6 @@ class PdfServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "p.db")
-    yield s
-    s.close()
 
 
 def test_header_and_heuristic_on_a_real_pdf():

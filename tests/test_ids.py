@@ -96,7 +96,7 @@ def test_garbage_never_crashes(text):
     ("http://arxiv.org/abs/math/0309136v1", ("math/0309136", 1)),  # as the arXiv API writes it
     ("0704.0001", ("0704.0001", None)),
 ])
-def test_issue_examples(text, expected):
+def test_parse_arxiv_id_gives_id_and_version(text, expected):
     assert parse_arxiv_id(text) == expected
 
 

@@ -1,4 +1,4 @@
-"""Archive importers end to end: real files in tmp_path, a real SQLite store, the real CLI."""
+"""Archive importers end to end: real files in tmp_path, a real store, the real CLI."""
 
 import datetime as dt
 import gzip
@@ -12,7 +12,7 @@ from papersift.ingest import import_paths
 from papersift.model import Enrichment, Review
 from papersift.sources.archives import detect_format, open_source
 from papersift.sources.archives_hfday import fix_pub_date
-from papersift.store import SQLiteStore
+from papersift.store import open_store
 
 ABS = "We propose a method that works. " * 6
 
@@ -61,11 +61,11 @@ def write(path, obj):
     return path
 
 
-def test_hfday_all_generations(tmp_path):
+def test_hfday_all_generations(tmp_path, make_store):
     files = [write(tmp_path / "2024-10-08.json", hfday_oldest()),
              write(tmp_path / "2024-10-24.json", hfday_transitional()),
              write(tmp_path / "2026-01-02.json", hfday_current_wrong_year())]
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     summary = import_paths(s, files)
     assert summary.counts()["inserted"] == 4
     assert len(summary.errors) == 1 and "2024-10-08.json:papers[2]: field 'id'" in summary.errors[0]
@@ -94,9 +94,9 @@ def test_hfday_all_generations(tmp_path):
     assert runs[0].kind == "import" and runs[0].status == "partial" and len(runs[0].errors) == 1
 
 
-def test_hfday_never_overwrites_llm_enrichment(tmp_path):
+def test_hfday_never_overwrites_llm_enrichment(tmp_path, make_store):
     f = write(tmp_path / "2024-10-24.json", hfday_transitional())
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     import_paths(s, [f])
     s.save_enrichment(Enrichment(paper_id="2410.17637", method="llm", model="m", tags=["cv"],
                                  reviews={"en": Review(title="ours", review="ours")}))
@@ -118,7 +118,7 @@ def arxiv_lines():
                         "published": "2025-03-18", "source": "x/y"}) for i in range(30)]
 
 
-def test_daily_arxiv_jsonl_gz_with_bad_lines(tmp_path):
+def test_daily_arxiv_jsonl_gz_with_bad_lines(tmp_path, make_store):
     lines = arxiv_lines()
     lines[3] = '{"id": "2503.1", "title": "bad id"}'
     lines[7] = "{not json"
@@ -129,7 +129,7 @@ def test_daily_arxiv_jsonl_gz_with_bad_lines(tmp_path):
     src = open_source(path)
     assert detect_format(src) == "daily-arxiv"
     src.close()
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     summary = import_paths(s, [path])
     assert s.count_papers() == 27
     assert [e.split(": field ")[0] for e in summary.errors] == [
@@ -151,8 +151,8 @@ def test_daily_arxiv_jsonl_gz_with_bad_lines(tmp_path):
     assert "C. Newcomer" in s.get_paper("2503.11677").authors
 
 
-def test_nothing_stored_before_is_lost_when_a_file_is_broken(tmp_path):
-    s = SQLiteStore(tmp_path / "p.db")
+def test_nothing_stored_before_is_lost_when_a_file_is_broken(tmp_path, make_store):
+    s = make_store()
     good = tmp_path / "good.jsonl"
     good.write_text("\n".join(arxiv_lines()[:5]) + "\n")
     import_paths(s, [good])
@@ -163,7 +163,7 @@ def test_nothing_stored_before_is_lost_when_a_file_is_broken(tmp_path):
     assert s.count_papers() == 5
 
 
-def test_hf_api_dump(tmp_path):
+def test_hf_api_dump(tmp_path, make_store):
     items = [{"paper": {"id": "2410.17243", "title": "Breaking the Memory\n  Barrier", "summary": ABS,
                         "authors": [{"_id": "1", "name": "Zesen Cheng", "hidden": False}],
                         "publishedAt": "2024-10-22T13:04:51.000Z", "upvotes": 80},
@@ -175,7 +175,7 @@ def test_hf_api_dump(tmp_path):
     src = open_source(path)
     assert detect_format(src) == "hf-api"
     src.close()
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     summary = import_paths(s, [path])
     assert len(summary.errors) == 1 and "daily.json:[1]" in summary.errors[0]
     p = s.get_paper("2410.17243")
@@ -184,7 +184,7 @@ def test_hf_api_dump(tmp_path):
     assert [x.id for x in s.papers_for_day(dt.date(2024, 10, 25))] == ["2410.17243"]
 
 
-def test_hf_archive_and_detection(tmp_path):
+def test_hf_archive_and_detection(tmp_path, make_store):
     day = {"date": "2025-12-04", "papers": [
         {"title": "Qwen3-VL Technical Report", "paper_url": "https://huggingface.co/papers/2511.21631",
          "authors": [], "stars": "0", "details": {"abstract": "Qwen3-VL Technical Report",
@@ -194,7 +194,7 @@ def test_hf_archive_and_detection(tmp_path):
     src = open_source(path)
     assert detect_format(src) == "hf-archive"
     src.close()
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     import_paths(s, [path])
     p = s.get_paper("2511.21631")
     assert p.abstract == ""  # the scraper's non-abstract is not taken
@@ -212,7 +212,7 @@ def test_cli_import_and_errors(tmp_path):
     assert res.exit_code == 0, res.output
     assert "1 inserted" in res.output and "1 errors" in res.output
     assert "listing.txt:" in res.output and "'date'" in res.output
-    s = SQLiteStore(tmp_path / "d" / "papersift.db")
+    s = open_store(tmp_path / "d" / "papersift.db")
     assert s.count_papers() == 1 and s.recent_runs(1)[0].kind == "import"
     res = runner.invoke(app, ["import", str(tmp_path / "missing.json"), "--data-dir", str(tmp_path / "d")])
     assert res.exit_code == 1 and "no such file" in res.output
@@ -235,12 +235,12 @@ def test_demo_import_step_is_idempotent(tmp_path, runs):
     assert len(merged) == 1 and len(store.paper_sources(merged[0].id)) == 4
 
 
-def test_single_hf_paper_and_unknown_documents(tmp_path):
+def test_single_hf_paper_and_unknown_documents(tmp_path, make_store):
     paper = {"id": "2502.02671", "title": "One Paper", "summary": ABS,
              "authors": [{"_id": "1", "name": "Ann Author"}], "upvotes": 5,
              "publishedAt": "2025-02-04T00:00:00.000Z"}
     path = write(tmp_path / "paper.json", paper)
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     summary = import_paths(s, [path])
     assert summary.formats[str(path)] == "hf-api" and not summary.errors
     assert s.get_paper("2502.02671").authors == ["Ann Author"]
@@ -249,11 +249,11 @@ def test_single_hf_paper_and_unknown_documents(tmp_path):
     assert summary.errors == ["other.json: unknown JSON document (keys: rows); pass --format"]
 
 
-def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path):
+def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path, make_store):
     path = tmp_path / "cut.jsonl.gz"
     data = gzip.compress(("\n".join(arxiv_lines()) + "\n").encode())
     path.write_bytes(data[: len(data) - 40])  # the tail of the stream is missing
-    s = SQLiteStore(tmp_path / "p.db")
+    s = make_store()
     summary = import_paths(s, [path])
     assert 20 <= s.count_papers() < 30
     assert len(summary.errors) == 1 and "truncated or corrupt" in summary.errors[0]

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from papersift.cli import app
 from papersift.model import Paper, Provenance
-from papersift.store import SQLiteStore
+from papersift.store import open_store
 
 runner = CliRunner()
 
@@ -17,7 +17,7 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PAPERSIFT_EMBEDDER", "hash")
     monkeypatch.chdir(tmp_path)
     d = tmp_path / "data"
-    s = SQLiteStore(d / "papersift.db")
+    s = open_store(d / "papersift.db")
     s.upsert_papers([
         Paper(arxiv_id="2504.00001", title="Exaggeration in distillation <script>x</script>",
               abstract="Students exaggerate [bold]teacher[/bold] confidence.",

@@ -1,5 +1,6 @@
 """SearchEngine on a small corpus written here: ranking, merging, filters, highlights,
-sorting, pagination, similar papers and incremental vectors (real SQLite, hashing embedder)."""
+sorting, pagination, similar papers and incremental vectors (a real store of each backend,
+hashing embedder)."""
 
 import datetime as dt
 
@@ -11,7 +12,6 @@ from papersift.search.embed import HashingEmbedder
 from papersift.search.engine import SearchEngine, SearchQuery
 from papersift.search.highlight import text_of
 from papersift.search.index import build_vectors
-from papersift.store import SQLiteStore
 
 D = dt.date
 
@@ -52,13 +52,12 @@ CORPUS = [
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "s.db")
+def store(make_store):
+    s = make_store()
     s.upsert_papers(CORPUS)
     s.save_enrichment(Enrichment(paper_id="2501.00002", method="offline", tags=["data", "training"]))
     s.save_enrichment(Enrichment(paper_id="2501.00006", method="offline", tags=["rlhf", "training"]))
-    yield s
-    s.close()
+    return s
 
 
 @pytest.fixture()
@@ -144,8 +143,8 @@ def test_sort_and_pagination(engine):
     assert days == sorted(days, reverse=True)
 
 
-def test_total_counts_all_lexical_matches_beyond_depth(tmp_path):
-    s = SQLiteStore(tmp_path / "many.db")
+def test_total_counts_all_lexical_matches_beyond_depth(make_store):
+    s = make_store("many")
     s.upsert_papers(Paper(arxiv_id=f"2502.{i:05d}", title=f"Transformer variant {i}",
                           abstract="A transformer.") for i in range(130))
     res = SearchEngine(s).search(SearchQuery(q="transformer", limit=5, offset=100))

@@ -1,5 +1,5 @@
 """In-memory filters and sorts (search/facets.py) must answer exactly what the SQL filters
-answer, and must follow enrichment changes (real SQLite store, random corpus)."""
+answer, and must follow enrichment changes (a real store of each backend, random corpus)."""
 
 import datetime as dt
 import random
@@ -9,16 +9,15 @@ import pytest
 
 from papersift.model import Enrichment, Paper, Provenance
 from papersift.search.engine import SearchEngine, SearchQuery
-from papersift.store import SQLiteStore
 from papersift.taxonomy import TAGS
 
 TAG_NAMES = sorted(TAGS)
 
 
 @pytest.fixture()
-def corpus(tmp_path):
+def corpus(make_store):
     rng = random.Random(3)
-    s = SQLiteStore(tmp_path / "f.db")
+    s = make_store()
     papers = []
     for i in range(300):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(700)) if rng.random() > 0.1 else None
@@ -31,8 +30,7 @@ def corpus(tmp_path):
     for p in papers[::2]:
         s.save_enrichment(Enrichment(paper_id=p.arxiv_id, method="offline",
                                      tags=rng.sample(TAG_NAMES[:6], rng.randint(0, 4))))
-    yield s, rng
-    s.close()
+    return s, rng
 
 
 def _random_filters(rng: random.Random) -> dict:

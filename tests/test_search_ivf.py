@@ -6,7 +6,6 @@ from papersift.model import Paper
 from papersift.search.embed import HashingEmbedder
 from papersift.search.index import VectorIndex, build_vectors
 from papersift.search.ivf import IVF
-from papersift.store import SQLiteStore
 
 
 def clustered(n=4000, dim=32, centers=40, seed=1):
@@ -36,8 +35,8 @@ def test_ivf_is_deterministic():
     assert np.array_equal(a.order, b.order) and np.array_equal(a.centroids, b.centroids)
 
 
-def test_vector_index_uses_ivf_only_unfiltered_and_large(tmp_path, monkeypatch):
-    s = SQLiteStore(tmp_path / "v.db")
+def test_vector_index_uses_ivf_only_unfiltered_and_large(make_store, monkeypatch):
+    s = make_store()
     s.upsert_papers(Paper(arxiv_id=f"2506.{i:05d}", title=f"topic {i % 7} paper {i}",
                           abstract=f"words about subject {i % 7}") for i in range(300))
     emb = HashingEmbedder(64)

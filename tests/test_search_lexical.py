@@ -6,7 +6,6 @@ from papersift.model import Paper
 from papersift.search.engine import Fusion, SearchEngine, SearchQuery
 from papersift.search.lexical import BM25Index, build_from_store
 from papersift.search.query import build_match, parse_query
-from papersift.store import SQLiteStore
 
 TEXTS = [
     ("Language models are few-shot learners", "We train large language models on text data."),
@@ -19,17 +18,17 @@ TEXTS = [
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "l.db")
+def store(make_store):
+    s = make_store()
     s.upsert_papers(Paper(arxiv_id=f"2505.{i:05d}", title=t, abstract=a, authors=[f"Author {i}"])
                     for i, (t, a) in enumerate(TEXTS))
-    yield s
-    s.close()
+    return s
 
 
 @pytest.mark.parametrize("q", ["language models data", "transformers", "reward", "cafe naive",
                                "author"])
 @pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (4.0, 1.0, 2.0)])
+@pytest.mark.parametrize("backend", ["sqlite"])  # bm25() is SQLite FTS5's
 def test_scores_match_fts5_bm25(store, q, weights):
     fts = store.lexical_search(build_match(parse_query(q)), 10, weights)
     idx = build_from_store(store, weights, None)
@@ -60,8 +59,8 @@ def test_engine_sees_new_papers_without_restart(store):
     assert res.total == 1 and res.hits[0].id == "2505.00100"
 
 
-def test_empty_store_and_unknown_words(tmp_path):
-    s = SQLiteStore(tmp_path / "e.db")
+def test_empty_store_and_unknown_words(make_store):
+    s = make_store("empty")
     eng = SearchEngine(s)
     assert eng.search(SearchQuery(q="anything")).total == 0
     assert build_from_store(s, (1.0, 1.0, 1.0), None).top(["zzz"], 5) == ([], 0)

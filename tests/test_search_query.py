@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from papersift.model import Paper
 from papersift.search.engine import SearchEngine, SearchQuery
 from papersift.search.query import build_match, parse_query
-from papersift.store import SQLiteStore
 
 HOSTILE = [
     "", " ", '"', '""', '"""', '"unclosed phrase', "NEAR(a b, 2)", "a AND OR NOT b", "NOT",
@@ -20,16 +19,15 @@ HOSTILE = [
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "q.db")
+def store(make_store):
+    s = make_store()
     s.upsert_papers([
         Paper(arxiv_id="2401.00001", title="Exaggeration in knowledge distillation",
               abstract="Students exaggerate the teacher's confidence.", authors=["Geoffrey Hinton"]),
         Paper(arxiv_id="2401.00002", title="Influence functions for data selection",
               abstract="We select training data with influence functions.", authors=["Ada Lovelace"]),
     ])
-    yield s
-    s.close()
+    return s
 
 
 def test_words_phrases_and_authors_are_split():

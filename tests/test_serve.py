@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_site_fixture import make_store
+from support.site_fixture import open_site_store
 
 
 def _children(pid: int) -> list[int]:
@@ -32,7 +32,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_answers_search_and_site(tmp_path, workers):
-    make_store(tmp_path / "papersift.db").close()
+    open_site_store(tmp_path / "papersift.db").close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -98,7 +98,7 @@ def test_pool_replaces_a_hung_search_process(tmp_path, monkeypatch):
     from papersift.api import pool as pool_mod
     from papersift.config import Settings
 
-    make_store(tmp_path / "papersift.db").close()
+    open_site_store(tmp_path / "papersift.db").close()
     settings = Settings(data_dir=tmp_path, embedder="hash")
     monkeypatch.setattr(pool_mod, "REPLY_TIMEOUT", 1.0)
     pool = pool_mod.SearchPool({"settings": settings.model_dump(mode="json")}, 2)

@@ -1,4 +1,4 @@
-"""Static site build against a real SQLite store in tmp_path."""
+"""Static site build against a real store (each backend) in tmp_path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 
 import feedparser
 import pytest
-from test_site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, make_store
+from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE
 
 from papersift.model import Enrichment, Paper, Review
 from papersift.site import build_site
@@ -19,11 +19,16 @@ from papersift.site.cards import script_json
 
 
 @pytest.fixture()
-def built(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def built(site_store, tmp_path):
     site = tmp_path / "site"
-    res = build_site(store, site)
-    return store, site, res
+    res = build_site(site_store, site)
+    return site_store, site, res
+
+
+def test_fixture_store_has_days_and_enrichments(site_store):
+    assert [d for d, _ in site_store.days()] == DAYS
+    assert site_store.get_enrichment("hep-th/9901001").reviews["en"].title == XSS_TITLE
+    assert site_store.get_enrichment("2502.00005") is None
 
 
 def page_data(text: str) -> dict:

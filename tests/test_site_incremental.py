@@ -1,18 +1,28 @@
 """Incremental builds equal full rebuilds; full builds (helper process, directory swap) are
-atomic and produce the same bytes in one or two processes. Real SQLite stores in tmp_path."""
+atomic and produce the same bytes in one or two processes. Real stores (each backend) in tmp_path."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
-from test_site_fixture import DAYS, make_store
+from support.site_fixture import DAYS
 
 from papersift.model import Enrichment, Paper, Review
+from papersift.site import build as build_mod
 from papersift.site import build_site
+from papersift.site import incremental as incremental_mod
 from papersift.site import output as output_mod
+from papersift.site import pages as pages_mod
 from papersift.site.pages import Pages
+
+
+@pytest.fixture
+def store(site_store):
+    """Every test here starts from the site fixture's papers."""
+    return site_store
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -36,8 +46,7 @@ def similar_by_order(store):
     return similar
 
 
-def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(store, tmp_path):
     # A paper known only from arXiv (its day is its arXiv date) that HF lists later.
     store.upsert_papers([Paper(arxiv_id="2502.07777", title="Arrives on HF later",
                                published=DAYS[1], upvotes=3)])
@@ -66,8 +75,7 @@ def test_removed_tag_moved_day_and_new_paper_match_a_full_rebuild(tmp_path):
     assert_same_site(site, full)
 
 
-def test_similar_lists_follow_a_changed_paper(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_similar_lists_follow_a_changed_paper(store, tmp_path):
     sim = similar_by_order(store)
     site = tmp_path / "site"
     build_site(store, site, similar=sim)
@@ -87,8 +95,7 @@ def test_similar_lists_follow_a_changed_paper(tmp_path):
     assert_same_site(site, full)
 
 
-def test_second_incremental_build_after_topic_changes_rewrites_nothing(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_second_incremental_build_after_topic_changes_rewrites_nothing(store, tmp_path):
     site = tmp_path / "site"
     build_site(store, site)
     store.save_enrichment(Enrichment(paper_id="2502.00003", method="llm", emoji="🎯", tags=["rl"],
@@ -99,8 +106,7 @@ def test_second_incremental_build_after_topic_changes_rewrites_nothing(tmp_path)
     assert again.written == 0
 
 
-def test_helper_process_gives_the_same_site_as_one_process(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_helper_process_gives_the_same_site_as_one_process(store, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     r1 = build_site(store, one, workers=1, similar=similar_by_order(store))
     r2 = build_site(store, two, workers=2, similar=similar_by_order(store))
@@ -109,8 +115,7 @@ def test_helper_process_gives_the_same_site_as_one_process(tmp_path):
     assert_same_site(one, two)
 
 
-def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_full_build_refuses_a_directory_it_did_not_build(store, tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
@@ -120,8 +125,7 @@ def test_full_build_refuses_a_directory_it_did_not_build(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["helper", "parent"])
-def test_failed_full_build_leaves_the_previous_site(tmp_path, monkeypatch, where):
-    store = make_store(tmp_path / "p.db")
+def test_failed_full_build_leaves_the_previous_site(store, tmp_path, monkeypatch, where):
     site = tmp_path / "site"
     build_site(store, site)
     before = tree(site)
@@ -145,8 +149,7 @@ def test_failed_full_build_leaves_the_previous_site(tmp_path, monkeypatch, where
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
 
 
-def test_day_counts_catch_a_paper_leaving_its_day(tmp_path):
-    store = make_store(tmp_path / "p.db")
+def test_day_counts_catch_a_paper_leaving_its_day(store, tmp_path):
     site = tmp_path / "site"
     build_site(store, site)
     # An HF listing moves a paper from 2025-02-05 to 2025-02-07: both days are redrawn.
@@ -155,3 +158,75 @@ def test_day_counts_catch_a_paper_leaving_its_day(tmp_path):
     full = tmp_path / "full"
     build_site(store, full, full=True)
     assert_same_site(site, full)
+
+
+NEW_ID = "2502.09999"
+
+
+def listing_paper(store, tags: list[str]) -> Paper:
+    """The fixture's listing-only paper (a ps- key), enriched with `tags`."""
+    p = next(p for p in store.iter_papers() if p.id.startswith("ps-"))
+    store.save_enrichment(Enrichment(paper_id=p.id, method="llm", emoji="📄", tags=tags,
+                                     reviews={"en": Review(title="Listed", review="Listing only.")}))
+    return p
+
+
+def rename_to_arxiv_id(store, p: Paper) -> None:
+    """The same paper arrives with its arXiv id: the store renames its ps- key."""
+    store.upsert_papers([Paper(arxiv_id=NEW_ID, title=p.title, hf_date=p.hf_date, upvotes=p.upvotes)])
+    assert store.resolve_id(p.id) == NEW_ID and store.get_paper(p.id).id == NEW_ID
+
+
+def test_paper_renamed_to_its_arxiv_id_leaves_no_page_behind(store, tmp_path):
+    """An incremental build after the store renamed a listing-only paper to its arXiv id
+    equals a full build: the old id's page is removed, and the pages that showed it as a
+    similar paper are redrawn."""
+    listing = listing_paper(store, ["cv"])
+    before = similar_by_order(store)
+    # built_at has 1 s steps: 2 s on, the second build sees only the renamed paper as
+    # touched, so the pages that listed the old id must be found through it.
+    time.sleep(2)
+    site = tmp_path / "site"
+    build_site(store, site, similar=before)
+    old_page = site / f"p/{listing.id}.html"
+    assert old_page.is_file()
+
+    rename_to_arxiv_id(store, listing)
+
+    def after(pid: str, k: int) -> list[str]:  # the same vector, now under the new id
+        return [NEW_ID if s == listing.id else s for s in before(listing.id if pid == NEW_ID else pid, k)]
+    res = build_site(store, site, similar=after)
+    assert res.mode == "incremental" and res.removed == 1
+    assert not old_page.exists() and (site / f"p/{NEW_ID}.html").is_file()
+
+    full = tmp_path / "full"
+    build_site(store, full, full=True, similar=after)
+    assert_same_site(site, full)
+
+
+def test_full_topic_list_that_named_a_renamed_paper_stays_full(store, tmp_path, monkeypatch):
+    """A topic list as long as a page shows (TAG_PAGE_N, 2 here) that named the renamed
+    paper: the old entry must not take a place, so the last paper stays on the page."""
+    for mod in (build_mod, incremental_mod, pages_mod):
+        monkeypatch.setattr(mod, "TAG_PAGE_N", 2)
+    # #security: the listing paper (2025-02-06), then hep-th/9901001 (2025-02-05).
+    listing = listing_paper(store, ["security"])
+    site = tmp_path / "site"
+    build_site(store, site)
+    rename_to_arxiv_id(store, listing)
+    build_site(store, site)
+    assert "hep-th/9901001" in (site / "t/security.html").read_text()
+    full = tmp_path / "full"
+    build_site(store, full, full=True)
+    assert_same_site(site, full)
+
+
+def test_state_without_the_list_of_paper_pages_gets_a_full_build(store, tmp_path):
+    """A site built before the state listed its paper pages cannot tell which are gone."""
+    site = tmp_path / "site"
+    build_site(store, site)
+    state = output_mod.load_state(site)
+    del state["papers"]
+    output_mod.save_state(site, state)
+    assert build_site(store, site).mode == "full"
+    assert build_site(store, site).mode == "incremental"

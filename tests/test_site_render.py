@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from test_site_fixture import XSS_TITLE, make_store
+from support.site_fixture import XSS_TITLE
 
 from papersift.site.cards import LANG_NAMES, page_data, script_json, script_json_bytes, tag_counts
 from papersift.site.data import Cards
@@ -23,8 +23,8 @@ LANGS = ["en", "ru", "zh"]
 
 
 @pytest.fixture()
-def loaded(tmp_path):
-    cards = Cards(make_store(tmp_path / "p.db"), LANGS)
+def loaded(site_store):
+    cards = Cards(site_store, LANGS)
     ids = cards.load()
     return Renderer("papersift", LANGS), [cards.cards[i] for i in ids]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_site_fixture import make_store
+from support.site_fixture import open_site_store
 from typer.testing import CliRunner
 
 from papersift.cli import app
@@ -15,7 +15,7 @@ def _env(tmp_path):
 
 
 def test_run_twice_is_idempotent(tmp_path):
-    make_store(tmp_path / "data" / "papersift.db").close()
+    open_site_store(tmp_path / "data" / "papersift.db").close()
     runner = CliRunner()
     first = runner.invoke(app, ["run", "--offline", "--date", "2025-02-05"], env=_env(tmp_path))
     assert first.exit_code == 0, first.output
@@ -31,8 +31,8 @@ def test_run_twice_is_idempotent(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html")} == pages
 
 
-def test_run_fails_only_when_nothing_is_published(tmp_path):
-    make_store(tmp_path / "data" / "papersift.db").close()
+def test_run_fails_when_nothing_can_be_published(tmp_path):
+    open_site_store(tmp_path / "data" / "papersift.db").close()
     (tmp_path / "site").write_text("a file where the site dir should be")
     res = CliRunner().invoke(app, ["run", "--offline", "--date", "2025-02-05"], env=_env(tmp_path))
     assert res.exit_code != 0
@@ -40,7 +40,7 @@ def test_run_fails_only_when_nothing_is_published(tmp_path):
 
 
 def test_build_command_reports_and_bad_date_is_one_line(tmp_path):
-    make_store(tmp_path / "data" / "papersift.db").close()
+    open_site_store(tmp_path / "data" / "papersift.db").close()
     res = CliRunner().invoke(app, ["build"], env=_env(tmp_path))
     assert res.exit_code == 0, res.output
     assert "full build" in res.output and "papersift serve" in res.output

@@ -6,17 +6,14 @@ import datetime as dt
 
 import pytest
 from support.fake_hf_arxiv import FakeServer, Fault, arxiv_entry, atom_entry
+from support.http_client import fast_http
 
-from papersift.http import HttpClient, HttpError, RetryPolicy
+from papersift.http import HttpError, RetryPolicy
 from papersift.ids import InvalidArxivId
 from papersift.sources.arxiv import ArxivClient
 
 PATH = "/api/query"
 D1, D3 = dt.date(2025, 2, 1), dt.date(2025, 2, 3)
-
-
-def http() -> HttpClient:
-    return HttpClient(timeout=2.0, retry=RetryPolicy(attempts=3, backoff=0.01, jitter=0.0))
 
 
 @pytest.fixture
@@ -41,7 +38,7 @@ def server():
 
 
 def test_category_range_pages_through_total_results(server):
-    with http() as h:
+    with fast_http() as h:
         client = ArxivClient(h, server.url, min_interval=0.0, page_size=2)
         pages = list(client.search_pages("cs.CL", D1, D3))
     ids = [p.id for page in pages for p in page.papers]
@@ -54,7 +51,7 @@ def test_category_range_pages_through_total_results(server):
 
 
 def test_requests_are_paced_by_the_client(server):
-    with http() as h:
+    with fast_http() as h:
         client = ArxivClient(h, server.url, min_interval=0.5, page_size=2)
         list(client.search_pages("cs.CL", D1, D3))
     times = [r.at for r in server.requests_to(PATH)]
@@ -63,13 +60,13 @@ def test_requests_are_paced_by_the_client(server):
 
 
 def test_default_interval_is_three_seconds(server):
-    with http() as h:
+    with fast_http() as h:
         ArxivClient(h, server.url)
         assert h.min_interval[server.url.split("//")[1]] == 3.0
 
 
 def test_entry_fields(server):
-    with http() as h:
+    with fast_http() as h:
         (page,) = ArxivClient(h, server.url, min_interval=0).id_pages(["arXiv:2502.02671v1"])
     (p,) = page.papers
     assert (p.id, p.version) == ("2502.02671", 3)
@@ -87,7 +84,7 @@ def test_entry_fields(server):
 def test_id_batches_old_style_and_unknown_ids(server):
     ids = ["2502.00001", "https://arxiv.org/pdf/2502.00002v2.pdf", "hep-th/9901001",
            "math.GT/0309136", "2502.77777", "2502.00001v2"]
-    with http() as h:
+    with fast_http() as h:
         pages = list(ArxivClient(h, server.url, min_interval=0, id_batch=2).id_pages(ids))
     reqs = server.requests_to(PATH)
     assert [r.query["id_list"] for r in reqs] == [
@@ -98,13 +95,13 @@ def test_id_batches_old_style_and_unknown_ids(server):
 
 
 def test_malformed_id_fails_before_any_request(server):
-    with http() as h, pytest.raises(InvalidArxivId, match="not-an-id"):
+    with fast_http() as h, pytest.raises(InvalidArxivId, match="not-an-id"):
         ArxivClient(h, server.url, min_interval=0).id_pages(["2502.00001", "not-an-id"])
     assert server.log == []
 
 
 def test_bad_category_or_range_fails_before_any_request(server):
-    with http() as h:
+    with fast_http() as h:
         c = ArxivClient(h, server.url, min_interval=0)
         with pytest.raises(ValueError, match="--from"):
             c.search_pages("cs.CL", D3, D1)
@@ -115,7 +112,7 @@ def test_bad_category_or_range_fails_before_any_request(server):
 
 def test_truncated_xml_and_5xx_are_retried(server):
     server.fail_next(PATH, Fault.truncated(), Fault.status(503), Fault.cut())
-    with http() as h:
+    with fast_http() as h:
         client = ArxivClient(h, server.url, min_interval=0, page_size=10)
         h.retry = RetryPolicy(attempts=4, backoff=0.01, jitter=0)
         (page,) = list(client.search_pages("cs.CL", D1, D3))
@@ -128,7 +125,7 @@ def test_spurious_empty_page_is_retried(server):
              b'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">'
              b"<opensearch:totalResults>6</opensearch:totalResults></feed>")
     server.fail_next(PATH, Fault.raw(empty, "application/atom+xml"))
-    with http() as h:
+    with fast_http() as h:
         papers = [p for pg in ArxivClient(h, server.url, min_interval=0, page_size=3)
                   .search_pages("cs.CL", D1, D3) for p in pg.papers]
     assert len(papers) == 6 and len(server.requests_to(PATH)) == 3
@@ -138,7 +135,7 @@ def test_dtd_is_refused_without_retry(server):
     evil = (b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY x "boom">]>'
             b'<feed xmlns="http://www.w3.org/2005/Atom"><title>&x;</title></feed>')
     server.fail_next(PATH, Fault.raw(evil, "application/atom+xml"))
-    with http() as h, pytest.raises(HttpError, match="DTD"):
+    with fast_http() as h, pytest.raises(HttpError, match="DTD"):
         list(ArxivClient(h, server.url, min_interval=0).search_pages("cs.CL", D1, D3))
     assert len(server.requests_to(PATH)) == 1
 
@@ -150,7 +147,7 @@ def test_api_error_entry_is_reported(server):
             "<opensearch:totalResults>1</opensearch:totalResults>"
             + atom_entry("bogus") + "</feed>").encode()
     server.fail_next(PATH, Fault.raw(feed, "application/atom+xml"))
-    with http() as h:
+    with fast_http() as h:
         (page,) = ArxivClient(h, server.url, min_interval=0).id_pages(["2502.00001"])
     assert page.papers == []
     assert page.errors[0].endswith("arXiv error: incorrect id format for bogus")

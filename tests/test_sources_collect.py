@@ -9,7 +9,7 @@ from support.fake_hf_arxiv import FakeServer, Fault, arxiv_entry, hf_paper
 from typer.testing import CliRunner
 
 from papersift.cli import app
-from papersift.store import SQLiteStore
+from papersift.store import Store, open_store
 
 D6, D7 = "2025-02-06", "2025-02-07"
 PATH = "/api/daily_papers"
@@ -39,8 +39,8 @@ def one_message(stderr: str) -> str:
     return " ".join(stderr.split())
 
 
-def store(data_dir) -> SQLiteStore:
-    return SQLiteStore(data_dir / "papersift.db")
+def store(data_dir) -> Store:
+    return open_store(data_dir / "papersift.db")
 
 
 def test_collect_day_is_idempotent_and_recorded_as_a_run(env):

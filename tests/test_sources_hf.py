@@ -9,17 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support.fake_hf_arxiv import FakeServer, Fault, hf_paper
+from support.http_client import fast_http
 
-from papersift.http import HttpClient, RetryPolicy
 from papersift.sources import RecordError
 from papersift.sources.hf import HFClient, parse_item, parse_items
 
 DAY = "2025-02-06"  # a Thursday
 PATH = "/api/daily_papers"
-
-
-def http() -> HttpClient:
-    return HttpClient(timeout=2.0, retry=RetryPolicy(attempts=3, backoff=0.01, jitter=0.0))
 
 
 @pytest.fixture
@@ -33,7 +29,7 @@ def server():
 
 
 def test_pages_until_a_short_page(server):
-    with http() as h:
+    with fast_http() as h:
         pages = list(HFClient(h, server.url, page_size=3).daily_pages(date=dt.date(2025, 2, 6)))
     assert [len(p.papers) for p in pages] == [3, 3, 1]
     reqs = server.requests_to(PATH)
@@ -46,19 +42,19 @@ def test_pages_until_a_short_page(server):
 
 def test_full_last_page_asks_once_more_and_stops_on_empty(server):
     server.hf_days[DAY] = server.hf_days[DAY][:6]
-    with http() as h:
+    with fast_http() as h:
         papers = HFClient(h, server.url, page_size=3).daily_papers(date=dt.date(2025, 2, 6))
     assert len(papers) == 6 and len(server.requests_to(PATH)) == 3
 
 
 def test_weekend_is_empty_not_an_error(server):
-    with http() as h:
+    with fast_http() as h:
         pages = list(HFClient(h, server.url).daily_pages(date=dt.date(2025, 2, 8)))
     assert [(p.papers, p.errors) for p in pages] == [([], [])]
 
 
 def test_week_and_month_and_sort(server):
-    with http() as h:
+    with fast_http() as h:
         c = HFClient(h, server.url)
         week = c.daily_papers(week="2025-W06")
         month = c.daily_papers(month="2025-03")
@@ -76,13 +72,13 @@ def test_week_and_month_and_sort(server):
     ({"date": dt.date(2025, 2, 6), "sort": "best"}, "sort"), ({}, "exactly one"),
 ])
 def test_bad_arguments_fail_before_any_request(server, kw, msg):
-    with http() as h, pytest.raises(ValueError, match=msg):
+    with fast_http() as h, pytest.raises(ValueError, match=msg):
         HFClient(h, server.url).daily_pages(**kw)
     assert server.log == []
 
 
 def test_token_is_sent_as_bearer_to_hf_only(server):
-    with http() as h:
+    with fast_http() as h:
         HFClient(h, server.url, token="hf_secret").daily_papers(date=dt.date(2025, 2, 6))
         HFClient(h, server.url).daily_papers(date=dt.date(2025, 2, 6))
     auth = [r.headers.get("Authorization") for r in server.requests_to(PATH)]
@@ -91,7 +87,7 @@ def test_token_is_sent_as_bearer_to_hf_only(server):
 
 def test_retries_inside_paging(server):
     server.fail_next(PATH, Fault.status(500), Fault.truncated())
-    with http() as h:
+    with fast_http() as h:
         papers = HFClient(h, server.url, page_size=3).daily_papers(date=dt.date(2025, 2, 6))
     assert len(papers) == 7
 
@@ -101,13 +97,13 @@ def test_server_ignoring_p_does_not_loop(server):
     # A server that answers every page with page 0: simulate by scripting identical bodies.
     body = json.dumps(server.hf_days[DAY]).encode()
     server.fail_next(PATH, Fault.raw(body), Fault.raw(body))
-    with http() as h:
+    with fast_http() as h:
         pages = list(HFClient(h, server.url, page_size=3).daily_pages(date=dt.date(2025, 2, 6)))
     assert len(pages) == 2 and "repeated the previous page" in pages[1].errors[0]
 
 
 def test_search_and_single_paper(server):
-    with http() as h:
+    with fast_http() as h:
         c = HFClient(h, server.url)
         page = c.search("friday")
         one = c.paper("2502.00003")

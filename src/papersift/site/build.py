@@ -5,9 +5,10 @@ processes into a fresh directory beside the site and swaps that directory in at 
 a failed full build leaves the previous site untouched. An incremental build asks the store
 what changed since the last build (papers, enrichments, day listings, readings) and renders
 only the pages that show those papers, writing each page atomically and only when its bytes
-differ. The build state (saved last) remembers which papers each topic page and each
-built-in similar list shows, so a paper that loses a tag or changes is redrawn everywhere
-it appears.
+differ. The build state (saved last) remembers which papers have a page and which papers
+each topic page and each built-in similar list shows, so a paper that loses a tag or changes
+is redrawn everywhere it appears, and the page of a paper that is gone (renamed to its arXiv
+id) is removed.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
     new_state = {"config": key, "built_at": (started - dt.timedelta(seconds=1)).isoformat(),
                  "days": site.day_keys, "readings": site.reading_hash,
                  "day_counts": {d.isoformat(): n for d, n in site.days}}
-    if state is None or state.get("config") != key or full:
+    # A state without the list of paper pages (an older build's) cannot say which are gone.
+    if state is None or state.get("config") != key or full or "papers" not in state:
         res = _full(store, out_dir, site, cards, pages, similar, say, workers, new_state)
     else:
         res = incremental(store, out_dir, site, cards, pages, similar, say, state, new_state)
@@ -197,6 +199,7 @@ def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
         site_wide(w, pages, store, site, recent, day_cards.get(latest, []) if latest else None, True)
         state["topics"] = {t: topic_entries(tag_ids.get(t, []), cc) for t in TAGS}
         state["similar"] = sims
+        state["papers"] = ids
         save_state(tmp, state)
         res.written_paths.extend(w.stats.paths)
         res.timings["site_wide"] = time.perf_counter() - t

@@ -2,8 +2,10 @@
 
 What changed comes from the store (papers, enrichments, day listings since the last build's
 timestamp, readings by digest, day sizes). The saved state adds what the store cannot say:
-which papers each topic page and each built-in similar list showed, so a paper that loses a
-tag, or changes while listed as similar, is redrawn there too.
+which papers have a page, and which papers each topic page and each built-in similar list
+showed, so a paper that loses a tag, or changes while listed as similar, is redrawn there too,
+and a paper that is gone (a listing-only paper renamed to its arXiv id) loses its page and
+every mention.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..ids import slug
 from ..store.base import Store
 from ..taxonomy import TAGS
 from .cards import iso_week, month_range, week_range
@@ -32,6 +35,8 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     touched = store.touched_since(old["built_at"])
     cards.load(touched)
     touched = {i for i in touched if i in cards.cards}
+    built = set(old["papers"])  # ids with a page
+    gone = vanished(store, built, touched)
     cc = cards.cards
     day_keys = site.day_keys
     dirty_days: set[str] = set()
@@ -65,7 +70,9 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     ask: list[str] = []
     for tag in TAGS:
         prev = old_topics.get(tag)
-        new = update_topic(tag, prev, touched, cc)
+        # A list that named a vanished paper is asked for: one beyond it may move up.
+        lost = bool(gone) and any(isinstance(e, list) and e and e[0] in gone for e in prev or [])
+        new = None if lost else update_topic(tag, prev, touched, cc)
         if new is None:
             ask.append(tag)
             continue
@@ -80,9 +87,10 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
             cards.load(ids)
             topics[tag] = topic_entries(ids, cc)
             dirty_tags.add(tag)
-    # Paper pages whose built-in similar list shows a touched paper are redrawn too.
-    sims: dict[str, list[str]] = dict(old.get("similar", {}))
-    dependents = {pid for pid, ids in sims.items() if not touched.isdisjoint(ids)}
+    # Paper pages whose built-in similar list shows a touched or vanished paper are redrawn too.
+    sims: dict[str, list[str]] = {k: v for k, v in old.get("similar", {}).items() if k not in gone}
+    changed = touched | gone
+    dependents = {pid for pid, ids in sims.items() if not changed.isdisjoint(ids)}
     cards.load(dependents)
     paper_ids = sorted(touched | {d for d in dependents if d in cc})
     fresh_sims = similar_lists(store, cards, paper_ids, similar, site.sim_cutoff())
@@ -142,11 +150,27 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     if latest is not None and index_cards is None and old_days[-1:] != [latest]:
         index_cards = day_cards(latest)
     site_wide(w, pages, store, site, recent, index_cards, bool(touched))
+    # Last, once no rewritten page links to them.
+    for pid in sorted(gone):
+        w.remove(f"p/{slug(pid)}.html")
     res.timings["render_write"] = time.perf_counter() - t
     state["topics"] = topics
     state["similar"] = sims
+    kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]
+    state["papers"] = kept + sorted(touched - built)
     save_state(out_dir, state)
     st = w.stats
     res.rendered, res.written, res.unchanged = st.rendered, st.written, st.unchanged
+    res.removed = st.removed
     res.written_paths = st.paths
     return res
+
+
+def vanished(store: Store, built: set[str], touched: set[str]) -> set[str]:
+    """Ids of `built` (the last build's paper pages) the store no longer holds. Every paper
+    the store gained since that build is touched, so when the count adds up nothing vanished
+    and one count answers; otherwise the store is asked which of the other ids still exist."""
+    if store.count_papers() == len(built) + len(touched - built):
+        return set()
+    rest = built - touched
+    return rest - set(store.paper_times(rest))

@@ -24,6 +24,7 @@ class WriteStats:
     written: int = 0
     unchanged: int = 0
     rendered: int = 0
+    removed: int = 0
     paths: list[str] = field(default_factory=list)  # written, relative
 
 
@@ -74,6 +75,15 @@ class SiteWriter:
         self._make_parent(target)
         atomic_write(target, data)
         return self._written(rel)
+
+    def remove(self, rel: str) -> bool:
+        """Delete the file at `rel` (a page whose paper is gone); False if there was none."""
+        try:
+            self.path(rel).unlink()
+        except FileNotFoundError:
+            return False
+        self.stats.removed += 1
+        return True
 
     def _make_parent(self, target: Path) -> None:
         parent = target.parent

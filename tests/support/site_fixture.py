@@ -1,6 +1,8 @@
 """A small real store for the site, API and browser tests (no shared data, no network).
 
-Importable by test_site*.py / test_api*.py / test_browser*.py; holds one sanity test itself.
+`fill_site_store` puts the same papers, enrichments and reading into any store; the
+`site_store` fixture (conftest.py) is that store on every backend, `open_site_store` the
+SQLite file a test that needs a path (a server, the CLI) points at.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from papersift.model import Enrichment, Paper, Reading, Review, VocabItem
-from papersift.store import SQLiteStore
+from papersift.store import Store, open_store
 
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_REVIEW = "<img src=x onerror=alert(1)>"
@@ -18,8 +20,7 @@ DAYS = [dt.date(2025, 2, 5), dt.date(2025, 2, 6), dt.date(2025, 2, 7), dt.date(2
 TOPICS = [["cv"], ["rl"], ["cv", "rl"], ["rag"], []]
 
 
-def make_store(path: Path) -> SQLiteStore:
-    s = SQLiteStore(path)
+def fill_site_store(s: Store) -> Store:
     papers = []
     n = 0
     for d in DAYS:
@@ -57,41 +58,6 @@ def make_store(path: Path) -> SQLiteStore:
     return s
 
 
-def test_fixture_store_has_days_and_enrichments(tmp_path):
-    s = make_store(tmp_path / "p.db")
-    assert [d for d, _ in s.days()] == DAYS
-    assert s.get_enrichment("hep-th/9901001").reviews["en"].title == XSS_TITLE
-    assert s.get_enrichment("2502.00005") is None
-
-
-class LiveServer:
-    """A real uvicorn server on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app):
-        import socket
-        import threading
-
-        import uvicorn
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test server did not start in 20 s")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def open_site_store(path: Path) -> Store:
+    """The site fixture's papers in a store file at `path` (open; the caller closes it)."""
+    return fill_site_store(open_store(path))
