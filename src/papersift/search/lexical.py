@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ids import title_key
-from ..store.base import Store
+from ..store.base import SearchSource
 
 try:
     import Stemmer
@@ -219,7 +219,7 @@ def _unpack(buf: np.ndarray) -> list[str]:
     return text.split("\n") if text else []
 
 
-def build_from_store(store: Store, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
+def build_from_store(store: SearchSource, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
     """Load the cached index if the papers did not change, else rebuild (and cache) it."""
     version = f"{store.papers_version()}|{weights}"
     if cache is not None and cache.exists():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..store.base import Store
+from ..store.base import PublishSource
 from .views import card_from_fields
 
 try:  # orjson parses the stored JSON (written by the store's own dumps) several times faster
@@ -24,7 +24,7 @@ def _list(v: str | None) -> list[Any]:
 class Cards:
     """id -> card, plus when each paper's data last changed, loaded in batches."""
 
-    def __init__(self, store: Store, langs: list[str]):
+    def __init__(self, store: PublishSource, langs: list[str]):
         self.store, self.langs = store, langs
         self.cards: dict[str, dict[str, Any]] = {}
         self.updated: dict[str, str] = {}  # id -> when its row or enrichment last changed (ISO)

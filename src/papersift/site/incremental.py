@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..store.base import Store
+from ..store.base import PublishSource
 from ..taxonomy import TAGS
 from .common import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 from .data import Cards
@@ -24,7 +24,7 @@ from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
 from .views import iso_week, month_range, week_range
 
 
-def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
+def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                  similar: SimilarFn | None, say: Callable[[str, int, int], None],
                  old: dict[str, Any], state: dict[str, Any]) -> BuildResult:
     res = BuildResult(mode="incremental")
