@@ -95,13 +95,14 @@ class PapersMixin(SQLiteBase):
 
     def _apply(self, plan: UpsertPlan) -> None:
         ts = now()
+        created: dict[str, str] = {}  # new id -> created_at of a renamed row
         for old_id, new_id in plan.renames:
-            self._rename(old_id, new_id)
+            created[new_id] = self._rename(old_id, new_id) or ts
         inserts = []
         for n in plan.inserts:
             paper, r = n.paper, n.prepared
             row = r[1] if r is not None else _new_row(paper, n.title_key or title_key(paper.title))
-            inserts.append((*row, ts, ts))
+            inserts.append((*row, created.get(paper.id, ts), ts))
         updates = [paper_values(p)[1:] + [title_key(p.title), p.content_hash(), day_of(p), ts, p.id]
                    for p in plan.updates]
         # New rows get rowids above the current maximum: index exactly those, set-based,
@@ -118,16 +119,18 @@ class PapersMixin(SQLiteBase):
                     "(paper_id, source, ref, first_seen)", plan.sources)
         insert_rows(self.conn, "INSERT OR IGNORE INTO title_blocks (key, paper_id)", plan.blocks)
 
-    def _rename(self, old_id: str, new_id: str) -> None:
+    def _rename(self, old_id: str, new_id: str) -> str | None:
         """Move a listing-only paper (ps- key) to its arXiv id, with everything hung on it.
-        The row is deleted (the plan re-inserts it)."""
-        self.conn.execute("DELETE FROM papers WHERE id = ?", (old_id,))
+        The row is deleted (the plan re-inserts it); returns its created_at."""
+        row = self.conn.execute("DELETE FROM papers WHERE id = ? RETURNING created_at",
+                                (old_id,)).fetchone()
         self.conn.execute("DELETE FROM title_blocks WHERE paper_id = ?", (old_id,))
         for table, col in (("paper_sources", "paper_id"), ("day_papers", "paper_id"),
                            ("enrichments", "paper_id"), ("enrich_failures", "paper_id"),
                            ("vectors", "paper_id"), ("aliases", "paper_id")):
             self.conn.execute(f"UPDATE OR IGNORE {table} SET {col} = ? WHERE {col} = ?",
                               (new_id, old_id))
+        return row[0] if row else None
 
     # -- reads ----------------------------------------------------------------------------
 
