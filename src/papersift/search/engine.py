@@ -229,7 +229,7 @@ class SearchEngine:
             words = parsed.highlight_terms  # terms + phrase words + author words
         return idx.top(words, k, allowed)
 
-    def embed_query(self, text: str):  # -> np.ndarray | None
+    def embed_query(self, text: str) -> np.ndarray | None:
         if not self.embedder or not text.strip():
             return None
         return self.embedder.embed([text])[0]
@@ -238,10 +238,15 @@ class SearchEngine:
         if self.vectors is None:
             return False
         vectors = self.vectors
-        self._version("vectors", lambda: vectors.refresh() or vectors.version)
+
+        def read() -> str | None:
+            vectors.refresh()
+            return vectors.version
+
+        self._version("vectors", read)
         return len(self.vectors) > 0
 
-    def semantic(self, qvec, k: int, allowed: np.ndarray | None = None,
+    def semantic(self, qvec: np.ndarray | None, k: int, allowed: np.ndarray | None = None,
                  min_score: float = -1.0, idx: BM25Index | None = None) -> list[tuple[str, float]]:
         """Nearest k by cosine among the `allowed` rows of `idx` (None: all papers)."""
         if qvec is None or not self.semantic_ready():

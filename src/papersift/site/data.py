@@ -12,7 +12,7 @@ from .views import card_from_fields
 try:  # orjson parses the stored JSON (written by the store's own dumps) several times faster
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
-    from json import loads as _loads
+    from json import loads as _loads  # type: ignore[assignment]
 
 _EMPTY_LIST = "[]"
 

@@ -131,8 +131,8 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     for tag in sorted(dirty_tags):
         ids = [e[0] for e in topics[tag]]
         cards.load(ids)
-        for rel, data in pages.topic(tag, [cc[i] for i in ids if i in cc]):
-            w.write(rel, data)
+        for rel, body in pages.topic(tag, [cc[i] for i in ids if i in cc]):
+            w.write(rel, body)
 
     recent: list[dict[str, Any]] = []
     for k in reversed(day_keys):

@@ -19,7 +19,7 @@ from ..taxonomy import TAGS
 try:
     import orjson as _orjson
 except ImportError:  # pragma: no cover
-    _orjson = None
+    _orjson = None  # type: ignore[assignment]
 
 LANG_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
 _ABS, _PDF, _HF = (getattr(Paper, n).fget for n in ("abs_url", "pdf_url", "hf_url"))

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from ..ingest import ImportSummary
 from .archives import FORMATS
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
                 fail(f"{p}: no such file; check the path")
         ctx = Ctx(config, data_dir)
         with progress_bar() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def on_progress(name: str, done: int, total: int) -> None:
                 if name not in tasks:
