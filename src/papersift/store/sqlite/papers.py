@@ -99,10 +99,9 @@ class PapersMixin(SQLiteBase):
         for old_id, new_id in plan.renames:
             created[new_id] = self._rename(old_id, new_id) or ts
         inserts = []
-        for n in plan.inserts:
-            paper, r = n.paper, n.prepared
-            row = r[1] if r is not None else _new_row(paper, n.title_key or title_key(paper.title))
-            inserts.append((*row, created.get(paper.id, ts), ts))
+        for paper, r, tk in plan.inserts:
+            row = r[1] if r is not None else _new_row(paper, tk or title_key(paper.title))
+            inserts.append((*row, created.get(paper.id, ts) if created else ts, ts))
         updates = [paper_values(p)[1:] + [title_key(p.title), p.content_hash(), day_of(p), ts, p.id]
                    for p in plan.updates]
         # New rows get rowids above the current maximum: index exactly those, set-based,
