@@ -18,7 +18,7 @@ from ..dedup import same_paper, title_keys
 from ..ids import normalize_text, title_key
 from ..model import PAPER_FIELDS, Paper
 from .base import UpsertStats
-from .merge import _empty, merge_papers, paper_row_equal
+from .merge import is_empty, merge_papers, paper_row_equal
 
 SourceRow = tuple[str, str, str, str]  # (paper_id, source, ref, first_seen ISO)
 # prepare_papers() output per paper: (title key, backend row values, provenance rows).
@@ -64,7 +64,7 @@ def adds_anything(old: Paper, new: Paper) -> bool:
     """Cheap pre-check: does `new` carry any value `old` lacks or differs on?"""
     for name in PAPER_FIELDS:
         nv = getattr(new, name)
-        if not _empty(nv) and nv != getattr(old, name):
+        if not is_empty(nv) and nv != getattr(old, name):
             return True
     return bool(new.num_authors and new.num_authors != old.num_authors)
 
