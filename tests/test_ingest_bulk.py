@@ -16,7 +16,7 @@ from papersift.ingest import import_paths
 from papersift.model import Paper, Provenance
 from papersift.sources.archives import detect_format, open_source, read_source
 from papersift.sources.records import Record
-from papersift.store import SQLiteStore
+from papersift.store import open_store
 
 SEEN = dt.datetime(2025, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
 ABS = "We study {} with a new method and report strong results on many benchmarks."
@@ -71,7 +71,7 @@ def mixed_papers():
 
 def test_prepared_upsert_stores_the_same_as_plain(tmp_path):
     papers = mixed_papers()
-    fast, plain = SQLiteStore(tmp_path / "fast.db"), SQLiteStore(tmp_path / "plain.db")
+    fast, plain = open_store(tmp_path / "fast.db"), open_store(tmp_path / "plain.db")
     prepared = fast.prepare_papers(papers)
     a = fast.upsert_papers(papers, prepared)
     b = plain.upsert_papers(papers)
@@ -103,10 +103,10 @@ def test_import_with_reader_side_preparation_stores_the_same_as_plain_upserts(tm
     # several transactions, the first one smaller, as on a large archive
     monkeypatch.setattr(ingest, "CHUNK", 400)
     monkeypatch.setattr(ingest, "FIRST_CHUNK", 50)
-    fast = SQLiteStore(tmp_path / "fast.db")
+    fast = open_store(tmp_path / "fast.db")
     s = import_paths(fast, [path])
     assert len(s.errors) == 1 and s.stats.inserted == 1200
-    plain = SQLiteStore(tmp_path / "plain.db")
+    plain = open_store(tmp_path / "plain.db")
     src = open_source(path)
     recs = [it for it in read_source(src, detect_format(src)) if isinstance(it, Record)]
     src.close()
@@ -118,7 +118,7 @@ def test_import_with_reader_side_preparation_stores_the_same_as_plain_upserts(tm
 
 def test_fingerprint_lookup_does_not_wait_for_the_writer(tmp_path):
     """The reader thread asks for seen fingerprints while the writer holds a transaction."""
-    s = SQLiteStore(tmp_path / "p.db")
+    s = open_store(tmp_path / "p.db")
     s.mark_records([1, 2])
     got: list[set[int]] = []
     with s._tx():  # the writer's transaction, as during an import chunk
@@ -134,7 +134,7 @@ def test_fingerprint_lookup_does_not_wait_for_the_writer(tmp_path):
 
 def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
     db = tmp_path / "p.db"
-    s = SQLiteStore(db)
+    s = open_store(db)
     s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size0 = db.stat().st_size
     before = s.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
@@ -157,20 +157,20 @@ def test_background_checkpoints_copy_the_wal_and_restore_the_setting(tmp_path):
     assert not wal.exists() or wal.stat().st_size == 0  # truncated on exit, not left behind
     expected = state(s)
     s.close()
-    assert state(SQLiteStore(tmp_path / "p.db")) == expected
+    assert state(open_store(tmp_path / "p.db")) == expected
 
 
-def _automerge(s: SQLiteStore) -> int | None:
+def _automerge(s) -> int | None:
     row = s.conn.execute("SELECT v FROM papers_fts_config WHERE k = 'automerge'").fetchone()
     return None if row is None else int(row[0])
 
 
 def test_bulk_writes_pause_fts_merging_and_searches_stay_the_same(tmp_path):
     papers = mixed_papers()
-    plain = SQLiteStore(tmp_path / "plain.db")
+    plain = open_store(tmp_path / "plain.db")
     for i in range(0, len(papers), 50):  # many small transactions: many segments, merged
         plain.upsert_papers(papers[i:i + 50])
-    s = SQLiteStore(tmp_path / "p.db")
+    s = open_store(tmp_path / "p.db")
     assert s.conn.execute("PRAGMA page_size").fetchone()[0] == 16384  # a new file
     with s.bulk_writes():
         assert _automerge(s) == 0
@@ -195,13 +195,13 @@ def test_bulk_writes_pause_fts_merging_and_searches_stay_the_same(tmp_path):
     other = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     t0 = time.monotonic()
-    during = SQLiteStore(tmp_path / "p.db")
+    during = open_store(tmp_path / "p.db")
     assert time.monotonic() - t0 < 5  # the store's busy timeout is 30 s
     assert _automerge(during) == 0
     during.close()
     other.execute("ROLLBACK")
     other.close()
-    again = SQLiteStore(tmp_path / "p.db")
+    again = open_store(tmp_path / "p.db")
     assert _automerge(again) == 4
     again.close()
     plain.close()
@@ -214,7 +214,7 @@ def test_existing_store_keeps_its_page_size(tmp_path):
     c = sqlite3.connect(db)
     c.execute("CREATE TABLE t (x)")  # a file written with SQLite's default 4 KiB pages
     c.close()
-    s = SQLiteStore(db)
+    s = open_store(db)
     assert s.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
     s.close()
 
@@ -227,5 +227,5 @@ def test_import_restores_process_settings(tmp_path):
     path = tmp_path / "arxiv-papers.jsonl.gz"
     write_jsonl(path, 30)
     gc_before, switch_before = gc.get_threshold(), sys.getswitchinterval()
-    import_paths(SQLiteStore(tmp_path / "p.db"), [path])
+    import_paths(open_store(tmp_path / "p.db"), [path])
     assert (gc.get_threshold(), sys.getswitchinterval()) == (gc_before, switch_before)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from papersift.model import Enrichment, Paper, Provenance
-from papersift.search.engine import SearchEngine, SearchQuery
+from papersift.search.engine import SearchEngine, SearchQuery, store_filters
+from papersift.store import SearchFilters
 from papersift.taxonomy import TAGS
 
 TAG_NAMES = sorted(TAGS)
@@ -58,7 +59,7 @@ def test_in_memory_filters_equal_sql(corpus):
     for _ in range(200):
         f = _random_filters(rng)
         mask = eng.allowed_rows(f)
-        want = s.search_filter_ids(f) if f else set(idx.ids)
+        want = s.search_filter_ids(store_filters(f)) if f else set(idx.ids)
         got = set(idx.ids) if mask is None else {idx.ids[i] for i in np.flatnonzero(mask)}
         assert got == want, f
 
@@ -89,7 +90,7 @@ def test_tags_follow_enrichment_changes(corpus):
     s, _ = corpus
     eng = SearchEngine(s)
     before = s.enrichments_version()
-    assert "2501.00003" not in s.search_filter_ids({"tags": ["rlhf"]})
+    assert "2501.00003" not in s.search_filter_ids(SearchFilters(tags=("rlhf",)))
     res = eng.search(SearchQuery(q="paper", tags=["rlhf"], limit=200))
     assert "2501.00003" not in {h.id for h in res.hits}
     s.save_enrichment(Enrichment(paper_id="2501.00003", method="offline", tags=["rlhf"]))

@@ -5,7 +5,8 @@ import pytest
 from papersift.model import Paper
 from papersift.search.engine import Fusion, SearchEngine, SearchQuery
 from papersift.search.lexical import BM25Index, build_from_store
-from papersift.search.query import build_match, parse_query
+from papersift.search.query import parse_query
+from papersift.store.sqlite.search import fts5_match as build_match
 
 TEXTS = [
     ("Language models are few-shot learners", "We train large language models on text data."),

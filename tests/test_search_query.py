@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from papersift.model import Paper
 from papersift.search.engine import SearchEngine, SearchQuery
-from papersift.search.query import build_match, parse_query
+from papersift.search.query import parse_query
+from papersift.store.sqlite.search import fts5_match as build_match
 
 HOSTILE = [
     "", " ", '"', '""', '"""', '"unclosed phrase', "NEAR(a b, 2)", "a AND OR NOT b", "NOT",

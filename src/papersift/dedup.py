@@ -4,7 +4,7 @@ Records with an arXiv id are keyed by it; this module handles the rest (listings
 other bibliographic sources) by title similarity plus author overlap plus abstract
 similarity. Candidates come from blocking, never all pairs: `block_keys` gives each title a
 few keys (its first and last words), and only records sharing a key are compared. The store
-(store/sqlite.py) and the benchmark (bench/dedup.py) use these same functions.
+(store/upsert.py) and the benchmark (bench/dedup.py) use these same functions.
 
 The decision, in `match_score`:
 - titles nearly equal (edit similarity >= 0.92, which covers case, punctuation, accents and a

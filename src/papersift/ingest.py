@@ -15,6 +15,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ from typing import Any
 from .model import Enrichment, Paper, Reading
 from .sources.archives import Item, detect_format, open_source, read_source
 from .sources.records import BadRecord, DayInfo, FormatError, Record, Skipped
-from .store.base import Store, UpsertStats
+from .store.base import TX_CHUNK, BulkLoader, Store, UpsertStats
 
-CHUNK = 20000  # papers per store transaction
+CHUNK = TX_CHUNK  # papers per store transaction
 # A file's first transaction is smaller: the writer starts after 2,500 parsed papers instead
 # of waiting for 20,000 (about a second on an 89k-paper archive) while the reader goes on.
 FIRST_CHUNK = CHUNK // 8
@@ -68,7 +69,9 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
     status = "failed"
     try:
         sys.setswitchinterval(min(switch, 0.001))
-        with store.bulk_writes():
+        bulk: AbstractContextManager[Any] = (store.bulk_writes() if isinstance(store, BulkLoader)
+                                             else nullcontext())
+        with bulk:
             for path in paths:
                 try:
                     _import_file(store, Path(path), fmt, year, summary, progress)
@@ -95,7 +98,7 @@ def _import_file(store: Store, path: Path, fmt: str, year: int | None, summary: 
         days: dict[dt.date, list[str]] = {}
         readings: list[Reading] = []
         items = _background(read_source(src, use, year, skip=store.seen_records),
-                            getattr(store, "prepare_papers", None))
+                            store.prepare_papers if isinstance(store, BulkLoader) else None)
         size = FIRST_CHUNK
         try:
             # A batch at a time: this thread is the import's bottleneck (it runs the SQL),

@@ -102,8 +102,8 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
         rep.published = (Path(site_dir or s.site_dir) / "index.html").exists()
     except Exception as e:
         rep.errors.append(f"build: {e}")
-    for e in rep.errors:
-        line(f"warning: {e}")
+    for why in rep.errors:
+        line(f"warning: {why}")
     line(f"run: {'published' if rep.published else 'NOT published'} in {time.perf_counter() - t0:.1f}s")
     return rep
 

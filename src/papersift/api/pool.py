@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -64,7 +65,7 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     with contextlib.suppress(OSError):
         os.nice(SEARCH_NICE)
     state = _init(spec)
-    ops = {
+    ops: dict[str, Callable[..., Any]] = {
         "search": lambda params: orjson.dumps(search_payload(state["engine"], state["langs"], params)),
         "similar": lambda pid, limit: similar_ids(state["engine"], pid, limit),
     }

@@ -19,6 +19,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -111,7 +112,7 @@ def progress_bar(*, unit: str = "items", status: bool = False, eta: bool = False
 
 def stage_progress(bar: Progress) -> Callable[[str, int, int], None]:
     """A (stage, done, total) callback that shows one task per stage on `bar`."""
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:

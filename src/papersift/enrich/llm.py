@@ -239,7 +239,7 @@ def make_llm(settings: Settings, retry: RetryPolicy | None = None) -> LLM | None
         return None
     key = settings.api_key.get_secret_value() if settings.api_key else ""
     limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
-    common = {"timeout": settings.request_timeout, "max_retries": 0}
+    common: dict[str, Any] = {"timeout": settings.request_timeout, "max_retries": 0}
     if provider in ("openai", "openai-compatible", "vllm", "ollama", "deepseek", "mistral", "llamacpp"):
         if not settings.model:
             raise ConfigError("provider is set but model is not: pass --model or set PAPERSIFT_MODEL")
@@ -250,7 +250,7 @@ def make_llm(settings: Settings, retry: RetryPolicy | None = None) -> LLM | None
             key = "not-needed"  # local servers (Ollama, vLLM, llama.cpp) ignore the key
         import openai
 
-        client = openai.AsyncOpenAI(api_key=key, base_url=settings.base_url or None, **common)
+        client: Any = openai.AsyncOpenAI(api_key=key, base_url=settings.base_url or None, **common)
         return LLM("openai", settings.model, client, retry or llm_retry(), limiter)
     if provider in ("anthropic", "claude"):
         if not key:

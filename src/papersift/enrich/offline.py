@@ -169,8 +169,8 @@ class OfflineEnricher:
 
     def _vectorizer(self, papers: list[Paper], sents: list[list[str]],
                     profiles: list[str]) -> Callable[[list[str]], np.ndarray]:
-        if self.embedder is not None:
-            return lambda texts: np.asarray(self.embedder.embed(texts), dtype=np.float32) \
+        if (embedder := self.embedder) is not None:
+            return lambda texts: np.asarray(embedder.embed(texts), dtype=np.float32) \
                 if texts else np.zeros((0, 1), dtype=np.float32)
         docs = [tokens(f"{p.title} {p.abstract}") for p in papers]
         vec = TfIdf(docs + [tokens(x) for x in profiles] + [tokens(x) for ss in sents for x in ss])

@@ -159,11 +159,10 @@ async def enrich_one(llm: LLM, paper: Paper, languages: list[str],
                   "sentences and return the complete JSON object",
         usage=usage)
     usage.cost_usd = estimate_cost(llm.model, usage.input_tokens, usage.output_tokens)
-    e = Enrichment(paper_id=paper.id, method="llm", model=llm.model,
-                   prompt_version=PROMPT_VERSION, input_hash=paper.content_hash(), emoji=emoji,
-                   tags=tags, reviews=reviews, usage=usage,
-                   extra={"provider": llm.provider, "repaired": repaired})
-    return e
+    return Enrichment(paper_id=paper.id, method="llm", model=llm.model,
+                      prompt_version=PROMPT_VERSION, input_hash=paper.content_hash(), emoji=emoji,
+                      tags=tags, reviews=reviews, usage=usage,
+                      extra={"provider": llm.provider, "repaired": repaired})
 
 
 async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: list[str],

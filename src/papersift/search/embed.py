@@ -167,7 +167,8 @@ class Model2VecEmbedder:
         old = os.environ.get("TQDM_DISABLE")
         os.environ["TQDM_DISABLE"] = "1"  # model2vec's per-token progress bar
         try:
-            static = distill_from_model(model, tokenizer, pca_dims=pca_dims, device="cpu")
+            static = distill_from_model(model, tokenizer, pca_dims=pca_dims,  # type: ignore[arg-type]
+                                        device="cpu")
         finally:
             if old is None:
                 os.environ.pop("TQDM_DISABLE", None)

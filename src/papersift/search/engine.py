@@ -34,13 +34,13 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
 from ..model import Enrichment, Paper
-from ..store.base import Store
+from ..store.base import SearchFilters, SearchSource
 from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
 from .highlight import Span, highlight_parts, snippet_of_text, snippet_parts, to_spans
 from .index import VectorIndex
 from .lexical import COLUMN_WEIGHTS, Analyzer, BM25Index, build_from_store
-from .query import ParsedQuery, build_match, parse_query
+from .query import ParsedQuery, parse_query
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 
@@ -96,6 +96,20 @@ class SearchQuery(BaseModel):
         return any(v not in (None, []) for v in self.filters().values())
 
 
+def store_filters(f: dict[str, Any] | None) -> SearchFilters | None:
+    """Filters as SearchQuery.filters() gives them (ISO dates), for the store."""
+    if not f:
+        return None
+
+    def day(v: Any) -> dt.date | None:
+        return dt.date.fromisoformat(str(v)) if v else None
+
+    return SearchFilters(date_from=day(f.get("date_from")), date_to=day(f.get("date_to")),
+                         min_upvotes=f.get("min_upvotes"), sources=tuple(f.get("sources") or ()),
+                         categories=tuple(f.get("categories") or ()), tags=tuple(f.get("tags") or ()),
+                         tag_mode="all" if f.get("tag_mode") == "all" else "any")
+
+
 class SearchHit(BaseModel):
     id: str
     score: float
@@ -121,7 +135,7 @@ class SearchResults(BaseModel):
 
 
 class SearchEngine:
-    def __init__(self, store: Store, embedder: Embedder | None = None, fusion: Fusion | None = None,
+    def __init__(self, store: SearchSource, embedder: Embedder | None = None, fusion: Fusion | None = None,
                  cache_dir: Path | None = None):
         self.store, self.embedder = store, embedder
         self.fusion = fusion or Fusion.for_embedder(embedder.name if embedder else None)
@@ -189,7 +203,7 @@ class SearchEngine:
             slow["tags"], slow["tag_mode"] = fast.pop("tags"), fast.pop("tag_mode", None)
         mask = self.facets(idx).mask(fast)
         if slow:
-            by_sql = idx.mask(self.store.search_filter_ids(slow))
+            by_sql = idx.mask(self.store.search_filter_ids(store_filters(slow)))
             mask = by_sql if mask is None else mask & by_sql
         return mask
 
@@ -210,14 +224,12 @@ class SearchEngine:
         idx = idx or self.bm25()
         words = parsed.terms
         if parsed.phrases or parsed.authors:
-            match = build_match(parsed)  # free words stay optional: they only add score
-            assert match is not None
-            matching = idx.mask(self.store.lexical_match_ids(match))
+            matching = idx.mask(self.store.lexical_match_ids(parsed))
             allowed = matching if allowed is None else matching & allowed
             words = parsed.highlight_terms  # terms + phrase words + author words
         return idx.top(words, k, allowed)
 
-    def embed_query(self, text: str):  # -> np.ndarray | None
+    def embed_query(self, text: str) -> np.ndarray | None:
         if not self.embedder or not text.strip():
             return None
         return self.embedder.embed([text])[0]
@@ -226,10 +238,15 @@ class SearchEngine:
         if self.vectors is None:
             return False
         vectors = self.vectors
-        self._version("vectors", lambda: vectors.refresh() or vectors.version)
+
+        def read() -> str | None:
+            vectors.refresh()
+            return vectors.version
+
+        self._version("vectors", read)
         return len(self.vectors) > 0
 
-    def semantic(self, qvec, k: int, allowed: np.ndarray | None = None,
+    def semantic(self, qvec: np.ndarray | None, k: int, allowed: np.ndarray | None = None,
                  min_score: float = -1.0, idx: BM25Index | None = None) -> list[tuple[str, float]]:
         """Nearest k by cosine among the `allowed` rows of `idx` (None: all papers)."""
         if qvec is None or not self.semantic_ready():
@@ -276,7 +293,7 @@ class SearchEngine:
         filters = query.filters() if query.has_filters() else None
         mode: str = query.mode
         if parsed.empty:
-            ids, total = self.store.browse_ids(filters, "upvotes" if query.sort == "upvotes" else "date",
+            ids, total = self.store.browse_ids(store_filters(filters), "upvotes" if query.sort == "upvotes" else "date",
                                                query.limit, query.offset)
             hits = self._hits(ids, {pid: 0.0 for pid in ids}, {}, {}, parsed, query.summaries)
             return self._results(query, "browse", total, hits, t0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store.base import Store
+from ..store.base import SearchSource
 from ..taxonomy import TAGS
 
 TAG_BIT = {t: i for i, t in enumerate(sorted(TAGS))}
@@ -61,7 +61,7 @@ class Facets:
             self.tags[i] = tag_bits(tags)
 
     @classmethod
-    def from_store(cls, store: Store, row: dict[str, int], version: str) -> Facets:
+    def from_store(cls, store: SearchSource, row: dict[str, int], version: str) -> Facets:
         return cls(row, list(store.search_facets()), version)
 
     def mask(self, filters: dict[str, Any]) -> np.ndarray | None:

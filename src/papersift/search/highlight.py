@@ -32,7 +32,7 @@ Parts = list[list[str]]  # [[kind, text], ...]: the cheap working form, mutable 
 
 
 def to_spans(parts: Parts) -> list[Span]:
-    return [{"type": k, "text": t} for k, t in parts]  # type: ignore[misc]
+    return [{"type": k, "text": t} for k, t in parts]  # type: ignore[typeddict-item]
 
 
 @lru_cache(maxsize=256)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store.base import Store
+from ..store.base import SearchSource
 from .embed import Embedder, paper_text, text_hash
 from .ivf import IVF
 
@@ -39,7 +39,7 @@ class IndexStats:
         return self.embedded / self.seconds if self.seconds > 0 else 0.0
 
 
-def build_vectors(store: Store, embedder: Embedder, batch: int = 256,
+def build_vectors(store: SearchSource, embedder: Embedder, batch: int = 256,
                   progress: Callable[[int, int], None] | None = None) -> IndexStats:
     """Embed new/changed papers and drop vectors of papers that are gone.
 
@@ -98,7 +98,7 @@ class VectorIndex:
 
     ANN_MIN = 20_000  # below this an exact scan takes < 2 ms: no approximation
 
-    def __init__(self, store: Store, model: str, half: bool | None = None, ann: bool = True):
+    def __init__(self, store: SearchSource, model: str, half: bool | None = None, ann: bool = True):
         self.store, self.model = store, model
         self.half, self.ann = half, ann
         self.version: str | None = "unloaded"

@@ -25,7 +25,7 @@ import numpy as np
 import Stemmer
 
 from ..ids import title_key
-from ..store.base import Store
+from ..store.base import SearchSource
 from ..text import WORD, strip_accents
 
 _stem_words = Stemmer.Stemmer("porter").stemWords
@@ -128,9 +128,9 @@ class BM25Index:
         idf = np.maximum(np.log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
         avg = float(lengths.mean()) if n_docs else 1.0
         norm = K1 * (1 - B + B * lengths[all_docs] / (avg or 1.0))
-        w = (idf[all_terms] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+        wts = (idf[all_terms] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
         keys = [title_key(r[1]) for r in rows]
-        return cls([r[0] for r in rows], keys, vocab, indptr, all_docs, w, version)
+        return cls([r[0] for r in rows], keys, vocab, indptr, all_docs, wts, version)
 
     def scores(self, terms: list[str]) -> np.ndarray | None:
         """Dense BM25 score per document for OR-ed free terms (None: no term is known)."""
@@ -214,7 +214,7 @@ def _unpack(buf: np.ndarray) -> list[str]:
     return text.split("\n") if text else []
 
 
-def build_from_store(store: Store, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
+def build_from_store(store: SearchSource, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
     """Load the cached index if the papers did not change, else rebuild (and cache) it."""
     version = f"{store.papers_version()}|{weights}"
     if cache is not None and cache.exists():

@@ -1,9 +1,9 @@
-"""Turn what a user typed into a safe FTS5 MATCH expression.
+"""Parse what a user typed into words, "exact phrases" and `author:name` terms.
 
-User text never reaches FTS5 as syntax: the query is parsed into words, "exact phrases" and
-`author:name` terms, every word is re-emitted as a double-quoted FTS5 string made only of
-word characters, and the operators between them are ours. So quotes, NEAR/AND/OR/NOT, `*`,
-`^`, `:`, parentheses, emoji or 10,000 characters can never produce an FTS syntax error.
+User text never reaches FTS5 as syntax: the parsed query (a store.base.LexicalQuery) crosses
+the store interface, and the backend re-emits every word as a quoted string of its own
+syntax (store/sqlite/search.py: fts5_match) with operators between them that are ours. So
+quotes, NEAR/AND/OR/NOT, `*`, `^`, `:`, parentheses, emoji or 10,000 characters can never produce an FTS syntax error.
 
 Free words are OR-ed (BM25 ranks documents by how many and how rare the words they hold,
 which is what a search box wants); phrases and author terms are required (AND).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..store.base import LexicalQuery
 from ..text import SEARCH_STOPWORDS as STOPWORDS
 from ..text import WORD
 
@@ -30,11 +31,9 @@ def tokens(text: str) -> list[str]:
 
 
 @dataclass
-class ParsedQuery:
+class ParsedQuery(LexicalQuery):
+    # LexicalQuery's terms (free words, stopwords removed), phrases (all words kept), authors
     text: str = ""
-    terms: list[str] = field(default_factory=list)  # free words, stopwords removed
-    phrases: list[list[str]] = field(default_factory=list)  # "exact phrases" (all words kept)
-    authors: list[list[str]] = field(default_factory=list)  # author:name terms
     words: list[str] = field(default_factory=list)  # every word and phrase word, in order
 
     @property
@@ -81,32 +80,3 @@ def parse_query(text: str | None) -> ParsedQuery:
         content = words
     q.terms = list(dict.fromkeys(content))[:MAX_TERMS]
     return q
-
-
-def _quote(tok: str) -> str:
-    # tokens hold only letters/digits, so wrapping in quotes is always a valid FTS5 string.
-    return f'"{tok}"'
-
-
-def build_match(q: ParsedQuery, require_all: bool = False) -> str | None:
-    """The FTS5 MATCH expression for a parsed query, or None when there is nothing to match.
-
-    Phrases and author terms must match; free words are OR-ed (require_all=True ANDs them)."""
-    required: list[str] = ['"' + " ".join(p) + '"' for p in q.phrases]
-    for a in q.authors:
-        # Tokens AND-ed, not a phrase: listings write "Hinton, Geoffrey" as often as
-        # "Geoffrey Hinton".
-        required.append("authors : (" + " AND ".join(_quote(t) for t in a) + ")")
-    free = [_quote(t) for t in q.terms]
-    if require_all or not required:
-        parts = required + free
-        op = " AND " if (require_all or not free) else " OR "
-        if not free:
-            op = " AND "
-        return op.join(parts) or None
-    if not free:
-        return " AND ".join(required)
-    # FTS5 has no "should" clause: OR-ing the free words with a required part keeps the
-    # group always true for papers that pass the required parts, while the words still add
-    # to their BM25 score when present.
-    return " AND ".join(required) + " AND (" + " OR ".join(free + required[:1]) + ")"

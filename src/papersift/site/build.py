@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_LANGUAGES
-from ..store.base import Store
+from ..store.base import PublishSource
 from ..taxonomy import TAGS
 from .cards import month_range, week_range
 from .data import Cards
@@ -39,7 +39,7 @@ def _config_key(settings_key: dict[str, Any]) -> str:
     return hashlib.sha256((render_version() + repr(sorted(settings_key.items()))).encode()).hexdigest()[:16]
 
 
-def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
+def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papersift",
                site_url: str = "http://localhost:8000/", langs: list[str] | None = None,
                similar: SimilarFn | None = None, full: bool = False,
                progress: Callable[[str, int, int], None] | None = None,
@@ -72,7 +72,7 @@ def build_site(store: Store, out_dir: Path, *, site_title: str = "papersift",
     return res
 
 
-def _full(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
+def _full(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
           similar: SimilarFn | None, say: Callable[[str, int, int], None], workers: int | None,
           state: dict[str, Any]) -> BuildResult:
     res = BuildResult(mode="full")
@@ -91,7 +91,7 @@ def _full(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Page
             gc.enable()
 
 
-def _full_build(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
+def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                 similar: SimilarFn | None, say: Callable[[str, int, int], None], workers: int | None,
                 state: dict[str, Any], res: BuildResult, t: float) -> BuildResult:
     ids = cards.load()

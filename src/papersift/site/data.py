@@ -9,7 +9,7 @@ from typing import Any
 # orjson parses the stored JSON (written by the store's own dumps) several times faster
 from orjson import loads as _loads
 
-from ..store.base import Store
+from ..store.base import PublishSource
 from .cards import card_from_fields
 
 _EMPTY_LIST = "[]"
@@ -22,7 +22,7 @@ def _list(v: str | None) -> list[Any]:
 class Cards:
     """id -> card, plus when each paper's data last changed, loaded in batches."""
 
-    def __init__(self, store: Store, langs: list[str]):
+    def __init__(self, store: PublishSource, langs: list[str]):
         self.store, self.langs = store, langs
         self.cards: dict[str, dict[str, Any]] = {}
         self.updated: dict[str, str] = {}  # id -> when its row or enrichment last changed (ISO)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ids import slug
-from ..store.base import Store
+from ..store.base import PublishSource
 from ..taxonomy import TAGS
 from .cards import iso_week, month_range, week_range
 from .data import Cards
@@ -27,7 +27,7 @@ from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
 from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 
 
-def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
+def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                  similar: SimilarFn | None, say: Callable[[str, int, int], None],
                  old: dict[str, Any], state: dict[str, Any]) -> BuildResult:
     res = BuildResult(mode="incremental")
@@ -139,8 +139,8 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     for tag in sorted(dirty_tags):
         ids = [e[0] for e in topics[tag]]
         cards.load(ids)
-        for rel, data in pages.topic(tag, [cc[i] for i in ids if i in cc]):
-            w.write(rel, data)
+        for rel, body in pages.topic(tag, [cc[i] for i in ids if i in cc]):
+            w.write(rel, body)
 
     recent: list[dict[str, Any]] = []
     for k in reversed(day_keys):
@@ -166,11 +166,11 @@ def incremental(store: Store, out_dir: Path, site: SiteData, cards: Cards, pages
     return res
 
 
-def vanished(store: Store, built: set[str], touched: set[str]) -> set[str]:
+def vanished(store: PublishSource, built: set[str], touched: set[str]) -> set[str]:
     """Ids of `built` (the last build's paper pages) the store no longer holds. Every paper
     the store gained since that build is touched, so when the count adds up nothing vanished
     and one count answers; otherwise the store is asked which of the other ids still exist."""
     if store.count_papers() == len(built) + len(touched - built):
         return set()
     rest = built - touched
-    return rest - set(store.paper_times(rest))
+    return rest - store.existing_ids(rest)

@@ -65,15 +65,15 @@ class SiteWriter:
                 self._made_s.add(parent)
             _write_new(target, data)
             return self._written(rel)
-        target = self.path(rel)
+        path = self.path(rel)
         try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
                 self.stats.unchanged += 1
                 return False
         except FileNotFoundError:
             pass
-        self._make_parent(target)
-        atomic_write(target, data)
+        self._make_parent(path)
+        atomic_write(path, data)
         return self._written(rel)
 
     def remove(self, rel: str) -> bool:

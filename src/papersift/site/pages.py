@@ -23,7 +23,7 @@ Card = dict[str, Any]
 def top(cards: list[Card], n: int) -> list[Card]:
     """Most upvoted first (then newest arXiv date, then id), each paper once."""
     seen: set[str] = set()
-    uniq = [c for c in cards if not (c["id"] in seen or seen.add(c["id"]))]
+    uniq = [c for c in cards if not (c["id"] in seen or seen.add(c["id"]))]  # type: ignore[func-returns-value]
     uniq.sort(key=lambda c: (-c["upvotes"], -int(c["published"].replace("-", "") or 0), c["id"]))
     return uniq[:n]
 

@@ -147,7 +147,8 @@ class Renderer:
                             months=months, total_days=len(days), total_papers=sum(n for _, n in days))
 
     def topics(self, counts: dict[str, int]) -> str:
-        topics = [{"name": t, "desc": TAGS[t], "count": counts.get(t, 0)} for t in TAGS]
+        topics: list[dict[str, Any]] = [{"name": t, "desc": TAGS[t], "count": counts.get(t, 0)}
+                                        for t in TAGS]
         topics.sort(key=lambda t: (-t["count"], t["name"]))
         return self._render("topics.html", root="../", title="Topics", page_kind="topics", topics=topics)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.base import Store
+from ..store.base import PublishSource
 from .cards import iso_week, month_key
 from .data import Cards
 from .output import SiteWriter
@@ -53,7 +53,7 @@ class SiteData:
     reading_hash: dict[str, str]
 
     @classmethod
-    def load(cls, store: Store) -> SiteData:
+    def load(cls, store: PublishSource) -> SiteData:
         days = store.days()
         moved_by_day: dict[str, dict[str, str]] = {}
         member_days: dict[str, set[str]] = {}
@@ -74,7 +74,7 @@ class SiteData:
         return (self.days[-1][0] - dt.timedelta(days=SIMILAR_DAYS)).isoformat() if self.days else ""
 
 
-def similar_lists(store: Store, cards: Cards, ids: list[str], similar: SimilarFn | None,
+def similar_lists(store: PublishSource, cards: Cards, ids: list[str], similar: SimilarFn | None,
                    cutoff: str) -> dict[str, list[str]]:
     """Built-in similar papers (a vector search each): for the newest papers only, the page
     asks the API for the rest when served."""
@@ -95,7 +95,7 @@ def similar_lists(store: Store, cards: Cards, ids: list[str], similar: SimilarFn
     return out
 
 
-def reading_pages(store: Store, r: Renderer, days: set[str]) -> list[tuple[str, str]]:
+def reading_pages(store: PublishSource, r: Renderer, days: set[str]) -> list[tuple[str, str]]:
     """The Chinese reading pages of `days` (few: one per day that has one)."""
     out = []
     for k in sorted(days):
@@ -105,7 +105,7 @@ def reading_pages(store: Store, r: Renderer, days: set[str]) -> list[tuple[str, 
     return out
 
 
-def site_wide(w: SiteWriter, pages: Pages, store: Store, site: SiteData, recent: list[dict[str, Any]],
+def site_wide(w: SiteWriter, pages: Pages, store: PublishSource, site: SiteData, recent: list[dict[str, Any]],
                index_cards: list[dict[str, Any]] | None, tags_changed: bool) -> None:
     """Pages every build refreshes (cheap; unchanged ones are skipped by the writer)."""
     r = pages.r

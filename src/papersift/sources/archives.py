@@ -218,7 +218,7 @@ def _jsonl_batch(name: str, batch: list[tuple[int, bytes]], make: Callable[[dict
 def _daily_arxiv_record(name: str) -> Callable[[dict[str, Any], str], Item]:
     # Daily files (data/2025-03-18.jsonl) carry no date: the file's date is the listing's.
     m = _DATE_IN_NAME.search(name)
-    file_date = m.group(1) if m else None
+    file_date: Any = m.group(1) if m else None  # ISO text: Paper parses it
     seen_at = dt.datetime.now(dt.UTC)
 
     def make(obj: dict[str, Any], ref: str) -> Item:
@@ -285,7 +285,7 @@ def _hf_archive(src: Source) -> Iterator[Item]:
             papers = obj["papers"]
             if not isinstance(papers, list):
                 raise TypeError("papers is not a list")
-        except (_DecodeError, KeyError, TypeError, ValueError) as e:
+        except _DecodeError + (KeyError, TypeError, ValueError) as e:
             yield BadRecord(ref0, "date/papers", f"not a scraped day ({e}); fix or remove the line")
             continue
         for i, p in enumerate(papers):
@@ -293,7 +293,7 @@ def _hf_archive(src: Source) -> Iterator[Item]:
             if not isinstance(p, dict):
                 yield BadRecord(ref, "papers", "not a JSON object")
                 continue
-            details = p.get("details") if isinstance(p.get("details"), dict) else {}
+            details = d if isinstance(d := p.get("details"), dict) else {}
             arxiv_id = try_arxiv_id(str(p.get("paper_url") or details.get("arxiv_page_url") or ""))
             if arxiv_id is None:
                 yield BadRecord(ref, "paper_url", f"{p.get('paper_url')!r} holds no arXiv id")

@@ -89,7 +89,7 @@ def enrichment_from(data: Any, issue: dict[str, Any], paper: dict[str, Any]) -> 
         if r:
             reviews["ru"] = r
     tags = taxonomy.normalize_all(t for t in data.get("categories") or [] if isinstance(t, str))
-    emoji = data.get("emoji") if isinstance(data.get("emoji"), str) else ""
+    emoji = v if isinstance(v := data.get("emoji"), str) else ""
     if not reviews and not tags and not emoji:
         return None
     extra: dict[str, Any] = {"issue_id": issue.get("issue_id")}

@@ -9,6 +9,7 @@ a body that does is not the API and could expand entities).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
@@ -66,7 +67,7 @@ class ArxivClient:
         while total is None or offset < total:
             params = {"search_query": query, "start": offset, "max_results": self.page_size,
                       "sortBy": "submittedDate", "sortOrder": "ascending"}
-            page = self.http.get(self._url, params, parse=lambda r, o=offset: _parse_feed(r, o))
+            page = self.http.get(self._url, params, parse=functools.partial(_parse_feed, offset=offset))
             total = page.total or 0
             if total > MAX_RESULTS:
                 raise HttpError(f"arXiv query {query!r} matches {total} papers, more than the API "

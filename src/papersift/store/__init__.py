@@ -1,16 +1,16 @@
-"""Storage backends behind one interface (base.Store)."""
+"""Storage backends behind small protocols (base.py); `open_store` picks the backend."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .base import DayStats, Store, UpsertStats
+from .base import DayStats, SearchFilters, Store, UpsertStats
 from .sqlite import SQLiteStore
 
-__all__ = ["DayStats", "Store", "UpsertStats", "SQLiteStore", "open_store"]
+__all__ = ["DayStats", "SearchFilters", "Store", "UpsertStats", "SQLiteStore", "open_store"]
 
 
-def open_store(url_or_path: str | Path) -> SQLiteStore:
+def open_store(url_or_path: str | Path) -> Store:
     """Open the store named by a path (SQLite file) or a database URL."""
     s = str(url_or_path)
     if s.startswith(("postgres://", "postgresql://")):

@@ -14,7 +14,8 @@ from ..model import MONOTONIC_FIELDS, PAPER_FIELDS, Paper
 AUTHORITATIVE_SOURCES = frozenset({"arxiv", "hf"})
 
 
-def _empty(v: Any) -> bool:
+def is_empty(v: Any) -> bool:
+    """None, "", [] or {}: a value a merge never keeps over a real one."""
     return v is None or v == "" or v == [] or v == {}
 
 
@@ -25,9 +26,9 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     for name in PAPER_FIELDS:
         nv = getattr(new, name)
         ov = data[name]
-        if _empty(nv):
+        if is_empty(nv):
             continue
-        if _empty(ov):
+        if is_empty(ov):
             data[name] = nv
         elif name in MONOTONIC_FIELDS:
             data[name] = max(ov, nv)

@@ -113,7 +113,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE import_seen (fp BLOB PRIMARY KEY) WITHOUT ROWID;
     """,
     # 5: new rows are indexed by one INSERT ... SELECT per upsert chunk, inside the same
-    # transaction (store/sqlite.py _upsert_chunk), instead of a trigger per row: 2.4x less
+    # transaction (store/sqlite/papers.py, upsert), instead of a trigger per row: 2.4x less
     # CPU on bulk imports. Updates and deletes keep their triggers.
     """
     DROP TRIGGER papers_ai;

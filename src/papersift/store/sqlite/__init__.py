@@ -1,0 +1,50 @@
+"""The embedded default store: one SQLite file with FTS5 and float32 vectors.
+
+SQLite specifics live in this package and nowhere else, one module per concern; SQLiteStore
+composes them. Every write is a transaction; the full-text index is kept in sync inside the
+same transaction (see schema.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .bulk import BulkWrites
+from .days import DaysMixin
+from .enrichments import EnrichmentsMixin
+from .papers import PapersMixin
+from .publish import PublishMixin
+from .runs import RunsMixin
+from .search import SearchMixin
+from .vectors import VectorsMixin
+
+__all__ = ["SQLiteStore"]
+
+
+class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
+                  SearchMixin, PublishMixin):
+    """Store backed by one SQLite file. Safe to share across threads (one lock)."""
+
+    def bulk_writes(self) -> BulkWrites:
+        """Context for a bulk import: page cache, FTS merging and checkpoints set for speed."""
+        return BulkWrites(self.path, self.conn, self._lock)
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if TYPE_CHECKING:
+    from .. import base
+    from ..upsert import UpsertSource
+
+    def _conforms(s: SQLiteStore) -> tuple[
+            base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
+            base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
+            base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
+            base.PublishSource, base.Store, UpsertSource]:
+        """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
+        error here, not at some call site far away)."""
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

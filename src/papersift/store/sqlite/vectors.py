@@ -1,0 +1,38 @@
+"""Embedding vectors in SQLite: float32 blobs per (model, paper)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .core import SQLiteBase, qs
+
+
+class VectorsMixin(SQLiteBase):
+    def put_vectors(self, model: str, items: list[tuple[str, str, np.ndarray]]) -> None:
+        with self._tx():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vectors (paper_id, model, text_hash, vec) VALUES (?, ?, ?, ?)",
+                [(pid, model, h, np.asarray(v, dtype=np.float32).tobytes()) for pid, h, v in items])
+
+    def load_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT paper_id, vec FROM vectors WHERE model = ? ORDER BY paper_id", (model,)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        ids = [r[0] for r in rows]
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return ids, mat
+
+    def vector_hashes(self, model: str) -> dict[str, str]:
+        return dict(self.conn.execute(
+            "SELECT paper_id, text_hash FROM vectors WHERE model = ?", (model,)).fetchall())
+
+    def delete_vectors(self, model: str, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        with self._tx():
+            for i in range(0, len(ids), 900):
+                part = ids[i:i + 900]
+                self.conn.execute(f"DELETE FROM vectors WHERE model = ? AND paper_id IN ({qs(part)})",
+                                  [model, *part])
