@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Enrichment, Paper, Reading
+from .runs import record_run
 from .sources.archives import Item, detect_format, open_source, read_source
 from .sources.records import BadRecord, DayInfo, FormatError, Record, Skipped
 from .store.base import TX_CHUNK, BulkLoader, Store, UpsertStats
@@ -58,30 +59,30 @@ def import_paths(store: Store, paths: Iterable[Path], fmt: str = "auto", year: i
     """Import every file; a file that cannot be read at all is an error, not a crash."""
     paths = list(paths)
     summary = ImportSummary()
-    run_id = store.start_run(kind, {"paths": [str(p) for p in paths], "format": fmt, "year": year})
-    # A bulk import allocates ~10 objects per paper that all live to the end of a chunk:
-    # the default GC thresholds rescan them over and over (~30% of an 89k-paper import).
-    gc_thresholds = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
-    # The writer thread (the bottleneck) gives up the GIL for every SQLite call and then
-    # waits up to a switch interval for the reader thread to hand it back: 1 ms, not 5 ms.
-    switch = sys.getswitchinterval()
-    status = "failed"
-    try:
-        sys.setswitchinterval(min(switch, 0.001))
-        bulk: AbstractContextManager[Any] = (store.bulk_writes() if isinstance(store, BulkLoader)
-                                             else nullcontext())
-        with bulk:
-            for path in paths:
-                try:
-                    _import_file(store, Path(path), fmt, year, summary, progress)
-                except FormatError as e:
-                    summary.errors.append(str(e))
-        status = "ok" if not summary.errors else ("partial" if summary.records else "failed")
-    finally:
-        gc.set_threshold(*gc_thresholds)
-        sys.setswitchinterval(switch)
-        store.finish_run(run_id, summary.counts(), summary.errors, status)
+    params = {"paths": [str(p) for p in paths], "format": fmt, "year": year}
+    with record_run(store, kind, params) as run:
+        # A bulk import allocates ~10 objects per paper that all live to the end of a chunk:
+        # the default GC thresholds rescan them over and over (~30% of an 89k-paper import).
+        gc_thresholds = gc.get_threshold()
+        gc.set_threshold(100_000, 50, 100)
+        # The writer thread (the bottleneck) gives up the GIL for every SQLite call and then
+        # waits up to a switch interval for the reader thread to hand it back: 1 ms, not 5 ms.
+        switch = sys.getswitchinterval()
+        try:
+            sys.setswitchinterval(min(switch, 0.001))
+            bulk: AbstractContextManager[Any] = (store.bulk_writes() if isinstance(store, BulkLoader)
+                                                 else nullcontext())
+            with bulk:
+                for path in paths:
+                    try:
+                        _import_file(store, Path(path), fmt, year, summary, progress)
+                    except FormatError as e:
+                        summary.errors.append(str(e))
+            run.status = "ok" if not summary.errors else ("partial" if summary.records else "failed")
+        finally:
+            gc.set_threshold(*gc_thresholds)
+            sys.setswitchinterval(switch)
+            run.counts, run.errors = summary.counts(), list(summary.errors)
     return summary
 
 
