@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import StoreError
 from .base import DayStats, SearchFilters, Store, UpsertStats
 from .sqlite import SQLiteStore
 
@@ -14,7 +15,8 @@ def open_store(url_or_path: str | Path) -> Store:
     """Open the store named by a path (SQLite file) or a database URL."""
     s = str(url_or_path)
     if s.startswith(("postgres://", "postgresql://")):
-        raise NotImplementedError("PostgreSQL store is not available in this version; use a SQLite path")
+        raise StoreError(f"setting 'db' {s!r}: the PostgreSQL store is not available in this version; "
+                         "use a SQLite file path")
     if s.startswith("sqlite:///"):
         s = s[len("sqlite:///"):]
     return SQLiteStore(s)

@@ -7,10 +7,11 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ...errors import StoreError
 from ...model import PAPER_FIELDS, Paper, trusted_paper
 from .bulk import NEW_PAGE_SIZE, restore_fts_merging
 from .schema import MIGRATIONS
@@ -70,6 +71,15 @@ def qs(items: Iterable[Any]) -> str:
     return ", ".join("?" for _ in items)
 
 
+def id_batches(ids: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """`ids` in batches under SQLite's bound-parameter limit, each with its "?, ?, ..." list
+    for an `IN (...)`."""
+    ids = list(ids)
+    for i in range(0, len(ids), 900):
+        part = ids[i:i + 900]
+        yield part, qs(part)
+
+
 class Transaction:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op)."""
 
@@ -118,7 +128,7 @@ class SQLiteBase:
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise StoreError(
                 f"{self.path}: database schema v{version} is newer than this papersift "
                 f"(knows v{len(MIGRATIONS)}); upgrade papersift"
             )
@@ -151,9 +161,8 @@ class SQLiteBase:
     def _fetch_ids(self, ids: list[str]) -> list[Paper]:
         """Papers by stored id, in batches that fit SQLite's parameter limit."""
         out: list[Paper] = []
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            out.extend(self._fetch(f"id IN ({qs(part)})", part))
+        for part, marks in id_batches(ids):
+            out.extend(self._fetch(f"id IN ({marks})", part))
         return out
 
 

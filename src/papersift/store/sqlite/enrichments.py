@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...model import Enrichment, Reading
-from .core import SQLiteBase, now, qs
+from .core import SQLiteBase, id_batches, now
 
 
 class EnrichmentsMixin(SQLiteBase):
@@ -25,12 +25,10 @@ class EnrichmentsMixin(SQLiteBase):
         return self.get_enrichments([paper_id]).get(paper_id)
 
     def get_enrichments(self, ids: Iterable[str]) -> dict[str, Enrichment]:
-        ids = list(ids)
         out: dict[str, Enrichment] = {}
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
+        for part, marks in id_batches(ids):
             for pid, data in self.conn.execute(
-                    f"SELECT paper_id, data FROM enrichments WHERE paper_id IN ({qs(part)})", part):
+                    f"SELECT paper_id, data FROM enrichments WHERE paper_id IN ({marks})", part):
                 out[pid] = Enrichment.model_validate_json(data)
         return out
 

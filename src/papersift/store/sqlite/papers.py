@@ -12,7 +12,7 @@ from ...model import Paper
 from ..base import TX_CHUNK, UpsertStats
 from ..upsert import Prepared, UpsertPlan, plan_upsert, source_rows
 from .bulk import insert_rows
-from .core import COLUMNS, SQLiteBase, day_of, now, paper_values, qs
+from .core import COLUMNS, SQLiteBase, day_of, id_batches, now, paper_values, qs
 
 _ROW_COLUMNS = COLUMNS + ("title_key", "content_hash", "day", "created_at", "changed_at")
 _UPDATE_SET = ", ".join(f"{c} = ?" for c in COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at"))
@@ -159,12 +159,10 @@ class PapersMixin(SQLiteBase):
         return {p.id: p for p in self._fetch_ids(list(ids))}
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
-        ids = list(ids)
         out: set[str] = set()
-        for i in range(0, len(ids), 900):  # under SQLite's bound-parameter limit
-            part = ids[i:i + 900]
+        for part, marks in id_batches(ids):
             out.update(r[0] for r in self.conn.execute(
-                f"SELECT id FROM papers WHERE id IN ({qs(part)})", part))
+                f"SELECT id FROM papers WHERE id IN ({marks})", part))
         return out
 
     def paper_sources(self, paper_id: str) -> list[dict[str, str]]:

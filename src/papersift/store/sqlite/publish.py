@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...model import Paper
-from .core import SQLiteBase, qs
+from .core import SQLiteBase, id_batches, qs
 
 _PUBLISH_SELECT = (  # base.PUBLISH_COLUMNS, in order
     "p.id, p.arxiv_id, p.title, p.abstract, p.authors, p.affiliations, p.published, "
@@ -87,7 +87,5 @@ class PublishMixin(SQLiteBase):
                 last = rows[-1][0]
                 for r in rows:
                     yield r[1:]
-        ids = list(ids)
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            yield from cur.execute(f"{base} WHERE p.id IN ({qs(part)})", part).fetchall()
+        for part, marks in id_batches(ids):
+            yield from cur.execute(f"{base} WHERE p.id IN ({marks})", part).fetchall()

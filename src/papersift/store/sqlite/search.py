@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal, overload
 
 from ..base import LexicalQuery, SearchFilters
-from .core import SQLiteBase, qs
+from .core import SQLiteBase, id_batches, qs
 
 _TAGS_SQL = ("p.id IN (SELECT e.paper_id FROM enrichments e, json_each(e.data, '$.tags') t "
              "WHERE t.value IN ({}))")
@@ -128,12 +128,10 @@ class SearchMixin(SQLiteBase):
 
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]:
         """paper id -> normalised title key (search collapses results sharing one)."""
-        ids = list(ids)
         out: dict[str, str] = {}
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
+        for part, marks in id_batches(ids):
             out.update(self.conn.execute(
-                f"SELECT id, title_key FROM papers WHERE id IN ({qs(part)})", part).fetchall())
+                f"SELECT id, title_key FROM papers WHERE id IN ({marks})", part).fetchall())
         return out
 
     @overload

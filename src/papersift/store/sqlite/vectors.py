@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .core import SQLiteBase, qs
+from .core import SQLiteBase, id_batches
 
 
 class VectorsMixin(SQLiteBase):
@@ -30,9 +30,7 @@ class VectorsMixin(SQLiteBase):
             "SELECT paper_id, text_hash FROM vectors WHERE model = ?", (model,)).fetchall())
 
     def delete_vectors(self, model: str, ids: Iterable[str]) -> None:
-        ids = list(ids)
         with self._tx():
-            for i in range(0, len(ids), 900):
-                part = ids[i:i + 900]
-                self.conn.execute(f"DELETE FROM vectors WHERE model = ? AND paper_id IN ({qs(part)})",
+            for part, marks in id_batches(ids):
+                self.conn.execute(f"DELETE FROM vectors WHERE model = ? AND paper_id IN ({marks})",
                                   [model, *part])
