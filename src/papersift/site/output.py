@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 STATE_FILE = ".papersift-build.json"
 
@@ -183,11 +184,13 @@ def check_replaceable(site: Path) -> None:
 
 def load_state(root: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((root / STATE_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        return orjson.loads((root / STATE_FILE).read_bytes())
+    except (FileNotFoundError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
 
 
 def save_state(root: Path, state: dict[str, Any]) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write(root / STATE_FILE, json.dumps(state, sort_keys=True).encode("utf-8"))
+    # orjson: the state lists every paper page and its similar papers (megabytes at 89k papers),
+    # read and written by every incremental build.
+    atomic_write(root / STATE_FILE, orjson.dumps(state, option=orjson.OPT_SORT_KEYS))
