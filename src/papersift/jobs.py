@@ -56,6 +56,11 @@ class JobReport:
     lines: list[str] = field(default_factory=list)  # one summary line per stage
     errors: list[str] = field(default_factory=list)  # stages that failed, with why
     published: bool = False  # the site exists (built now or before)
+    on_line: Say = field(default=_quiet, repr=False)  # told each line as it is added
+
+    def say(self, text: str) -> None:
+        self.lines.append(text)
+        self.on_line(text)
 
 
 def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
@@ -65,12 +70,9 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
     the next still runs on what the store holds; `published` says whether the site exists.
     Safe to re-run: a second run changes nothing and makes no LLM call."""
     s = settings
-    rep = JobReport()
+    rep = JobReport(on_line=on_line)
+    line = rep.say
     t0 = time.perf_counter()
-
-    def line(text: str) -> None:
-        rep.lines.append(text)
-        on_line(text)
 
     if collect:
         try:
@@ -112,11 +114,8 @@ def run_demo(store: Store, settings: Settings, *, on_line: Say = _quiet,
              build_progress: BuildProgress | None = None) -> JobReport:
     """Every stage, offline, on the bundled sample: import, offline enrichment, index and one
     search, build. A failing stage raises (the demo must show a working chain)."""
-    rep = JobReport()
-
-    def line(text: str) -> None:
-        rep.lines.append(text)
-        on_line(text)
+    rep = JobReport(on_line=on_line)
+    line = rep.say
 
     line(f"papersift demo: offline, on the bundled sample ({sample_path().name})")
     summary = import_sample(store)
