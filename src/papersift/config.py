@@ -48,6 +48,8 @@ class Settings(BaseModel):
     hf_base_url: str = "https://huggingface.co"
     arxiv_base_url: str = "https://export.arxiv.org"
     hf_token: SecretStr | None = None
+    # jobs: how long a writing command waits for another one on the same store (seconds)
+    lock_timeout: float = Field(600.0, ge=0)
 
     @property
     def db_target(self) -> str:

@@ -56,7 +56,7 @@ def collect_hf(
             paper_ids.append(normalize_arxiv_id(raw))
         except InvalidArxivId as e:
             fail(f"--paper: {e}")
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="collect")
     token = ctx.settings.hf_token.get_secret_value() if ctx.settings.hf_token else None
     with http_client(timeout, retries) as http:
         client = HFClient(http, ctx.settings.hf_base_url, token=token, page_size=page_size)
@@ -103,7 +103,7 @@ def collect_arxiv(
         fail("collect arxiv: give --category cs.CL --from YYYY-MM-DD [--to ...], or --ids ID...")
     if by_ids and not ids:
         fail("collect arxiv --ids: no ids given (e.g. --ids 2502.02671 hep-th/9901001)")
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="collect")
     with http_client(timeout, retries) as http:
         client = ArxivClient(http, ctx.settings.arxiv_base_url, min_interval=min_interval,
                              page_size=page_size)

@@ -43,7 +43,7 @@ def import_cmd(
     for p in paths:
         if not p.is_file():
             fail(f"{p}: no such file; check the path")
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="import")
     with progress_bar(unit="bytes", eta=True) as bar:
         summary = import_paths(ctx.store, paths, fmt, year, stage_progress(bar))
     print_summary(summary)
@@ -53,7 +53,7 @@ def import_cmd(
 
 def demo_cmd(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Run every stage offline on the bundled sample of real papers."""
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="demo")
     with progress_bar() as bar:
         run_demo(ctx.store, ctx.settings, on_line=say, build_progress=stage_progress(bar))
 

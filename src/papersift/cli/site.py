@@ -26,8 +26,8 @@ from .common import (
 
 
 def _build(ctx: Ctx, site_dir: Path | None, full: bool = False) -> BuildResult:
-    with progress_bar() as bar:
-        return build(ctx.store, ctx.settings, site_dir, full=full, progress=stage_progress(bar))
+    with ctx.job("build") as store, progress_bar() as bar:
+        return build(store, ctx.settings, site_dir, full=full, progress=stage_progress(bar))
 
 
 def build_cmd(site_dir: SiteDirOpt = None,
@@ -74,7 +74,7 @@ def run_cmd(date: Annotated[str | None, typer.Option("--date", help="HF day to c
     """The scheduled job: collect -> enrich -> index -> build. Safe to re-run: a second run
     changes nothing and makes no LLM call. Exits non-zero only if nothing was published."""
     day = parse_day("--date", date) or dt.datetime.now(dt.UTC).date()
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="run")
 
     def say(line: str) -> None:
         if line.startswith("warning: "):

@@ -9,9 +9,10 @@ SQLiteStore does. Bulk loading (`BulkLoader`) is optional: callers test for it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
@@ -174,6 +175,26 @@ class BulkLoader(Protocol):
     def bulk_writes(self) -> AbstractContextManager[Any]: ...
 
 
+class JobLocks(Protocol):
+    """One writing job at a time per store: a second job waits for the first, up to
+    `timeout` seconds, then raises StoreError naming the holder. Reentrant in one process
+    (`run` holds it while its stages take it again). A killed holder releases it."""
+
+    def job_lock(self, job: str, timeout: float,
+                 on_wait: Callable[[str], None] | None = None) -> AbstractContextManager[None]: ...
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """Optional: consistent copies of a live store (papersift backup / restore)."""
+
+    # A consistent copy of the store at `target` (atomic: temp file + rename), taken while
+    # other processes read and write; returns its size in bytes.
+    def backup_to(self, target: Path) -> int: ...
+    # Replace the store's content with the snapshot at `source` (checked first).
+    def restore_from(self, source: Path) -> None: ...
+
+
 class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, Protocol):
     """What search/ reads (engine, facets, lexical and vector indexes)."""
 
@@ -211,7 +232,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, Protocol):
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, Protocol):
-    """Everything a backend implements (BulkLoader apart, which is optional)."""
+            ImportLedger, JobLocks, Protocol):
+    """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...
