@@ -1,4 +1,4 @@
-"""`papersift backup FILE` and `papersift restore FILE`."""
+"""`papersift backup FILE`, `papersift restore FILE` and `papersift export DIR`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
+from ..archive import export_store
 from ..store import Store
 from ..store.base import Snapshots
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded
+from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, progress_bar, stage_progress
 
 
 def _snapshots(store: Store, what: str) -> Snapshots:
@@ -52,6 +53,19 @@ def restore_cmd(file: Annotated[Path, typer.Argument(help="A file `papersift bac
                   markup=False, highlight=False, soft_wrap=True)
 
 
+def export_cmd(folder: Annotated[Path, typer.Argument(help="An empty folder or an earlier export.")],
+               vectors: Annotated[bool, typer.Option(
+                   "--vectors", help="Include the vectors (else only which texts were embedded).")] = False,
+               config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """The whole store as diff-friendly files (one JSON Lines file per day of papers, ...);
+    `papersift import FOLDER` reads them back. Unchanged files are not rewritten."""
+    ctx = Ctx(config, data_dir)
+    with progress_bar() as bar:
+        rep = export_store(ctx.store, folder, vectors=vectors, progress=stage_progress(bar))
+    console.print(rep.summary(), markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("export")(guarded(export_cmd))
     app.command("backup")(guarded(backup_cmd))
     app.command("restore")(guarded(restore_cmd))

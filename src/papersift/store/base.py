@@ -184,6 +184,32 @@ class JobLocks(Protocol):
                  on_wait: Callable[[str], None] | None = None) -> AbstractContextManager[None]: ...
 
 
+# What an archive holds (papersift export / import DIR, and store-to-store copies): every
+# table of primary data, with the columns that order its rows. Derived data (full-text and
+# blocking indexes, import fingerprints, search counters) is rebuilt by the backend.
+ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
+    "papers": ("id",),
+    "paper_sources": ("paper_id", "source", "ref"),
+    "aliases": ("alias",),
+    "day_papers": ("day", "paper_id"),
+    "enrichments": ("paper_id",),
+    "enrich_failures": ("paper_id",),
+    "readings": ("day",),
+    "llm_cache": ("key",),
+    "runs": ("id",),
+    "vectors": ("model", "paper_id"),
+}
+
+
+class ArchiveStore(Protocol):
+    """Rows of ARCHIVE_TABLES as plain values (JSON columns decoded, dates as ISO text,
+    vectors as float32 bytes), in key order; restoring adds only rows whose key is new, in
+    transactions, and keeps every row already stored."""
+
+    def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]: ...
+    def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int: ...  # rows added
+
+
 @runtime_checkable
 class Snapshots(Protocol):
     """Optional: consistent copies of a live store (papersift backup / restore)."""
@@ -232,7 +258,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, Protocol):
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, JobLocks, Protocol):
+            ImportLedger, JobLocks, ArchiveStore, Protocol):
     """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .archive import ArchiveMixin
 from .bulk import BulkWrites
 from .days import DaysMixin
 from .enrichments import EnrichmentsMixin
@@ -24,7 +25,7 @@ __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
-                  SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin):
+                  SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
             base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
-            base.PublishSource, base.JobLocks, base.Snapshots, base.Store, UpsertSource]:
+            base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
