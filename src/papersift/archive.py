@@ -166,7 +166,7 @@ def export_store(store: ArchiveStore, root: Path, *, vectors: bool = False,
         w.lines(f"days/{y}.jsonl", years[y])
     rep.counts["day memberships"] = sum(len(v) for v in years.values())
     for table, rel in (("readings", "readings.jsonl"), ("runs", "runs.jsonl"),
-                       ("llm_cache", "cache.jsonl")):
+                       ("llm_cache", "cache.jsonl"), ("coverage", "coverage.jsonl")):
         rows = list(store.archive_rows(table))
         w.lines(rel, rows)
         rep.counts[table] = len(rows)
@@ -228,6 +228,8 @@ _DAY_ROW = {"day": str, "paper_id": str, "source": str, "rank": (int, type(None)
 _RUN_ROW = {"id": int, "kind": str, "started_at": str, "finished_at": _OPT_STR, "status": str,
             "params": dict, "counts": dict, "errors": list}
 _CACHE_ROW = {"key": str, "created_at": str}
+_COVERAGE_ROW = {"source": str, "period": str, "expected": (int, type(None)), "collected": int,
+                 "errors": int, "run_id": (int, type(None)), "at": str}
 
 
 def _paper_rows(item: dict[str, Any], where: str, out: dict[str, list[dict[str, Any]]]) -> None:
@@ -312,13 +314,14 @@ def import_archive(store: ArchiveStore, root: Path,
             rows["readings"].append(r)
         except ValidationError as e:
             rep.errors.append(f"{where}: field 'data': {e.errors()[0]['msg']}; line skipped")
-    for table, rel, fields in (("runs", "runs.jsonl", _RUN_ROW), ("llm_cache", "cache.jsonl", _CACHE_ROW)):
+    for table, rel, fields in (("runs", "runs.jsonl", _RUN_ROW), ("llm_cache", "cache.jsonl", _CACHE_ROW),
+                               ("coverage", "coverage.jsonl", _COVERAGE_ROW)):
         if (root / rel).is_file():
             rows[table] += [r for _, r in each(root / rel, fields)]
     _vector_rows(root, manifest, rows, rep.errors)
 
     for table in ("papers", "paper_sources", "aliases", "enrichments", "enrich_failures",
-                  "day_papers", "readings", "llm_cache", "runs", "vectors"):
+                  "day_papers", "readings", "llm_cache", "runs", "vectors", "coverage"):
         rep.counts[table] = store.restore_rows(table, rows.get(table, []))
     return rep
 

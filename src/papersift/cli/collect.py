@@ -124,11 +124,13 @@ def collect_arxiv(
             except PapersiftError as e:
                 fail(str(e))
         _run(ctx.store, http, pages, kind="collect-arxiv", params=params, record_days=False,
-             label="arxiv " + " ".join(f"{k}={v}" for k, v in params.items()))
+             label="arxiv " + " ".join(f"{k}={v}" for k, v in params.items()),
+             coverage=(f"arxiv:{category}", f"{params['from']}..{params['to']}") if category else None)
 
 
 def _run(store: Store, http: HttpClient, pages: Iterable[Page], *, kind: str,
-         params: dict[str, Any], record_days: bool, label: str) -> None:
+         params: dict[str, Any], record_days: bool, label: str,
+         coverage: tuple[str, str] | None = None) -> None:
     t0 = time.monotonic()
     with progress_bar(unit="papers", spinner=True, transient=False) as progress:
         task = progress.add_task(label, total=None)
@@ -142,7 +144,7 @@ def _run(store: Store, http: HttpClient, pages: Iterable[Page], *, kind: str,
                             description=f"{label} (page {res.pages})")
 
         result = collect(store, pages, kind=kind, params=params, record_days=record_days,
-                         on_page=on_page)
+                         on_page=on_page, coverage=coverage)
         progress.update(task, total=result.fetched or 1, completed=result.fetched or 1)
     _summary(result, http, time.monotonic() - t0)
     if result.failed:

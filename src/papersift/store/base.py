@@ -84,6 +84,31 @@ PUBLISH_COLUMNS = ("id", "arxiv_id", "title", "abstract", "authors", "affiliatio
                    "num_authors", "created_at", "changed_at", "enrichment", "enriched_at")
 
 
+@dataclass(frozen=True)
+class CoverageRow:
+    """What a source said it has for one period (an HF day, an arXiv query's date range)
+    at the last collect of it, beside what that collect stored."""
+
+    source: str  # "hf", "arxiv:cs.CL", ...
+    period: str  # "2025-02-06" or "2025-02-01..2025-02-03"
+    expected: int | None  # None: the source did not say
+    collected: int
+    errors: int
+    run_id: int | None
+    at: str  # ISO time of that collect
+
+
+@dataclass
+class DaySummary:
+    """One day as the store holds it: its papers and what the stages did to them."""
+
+    day: dt.date
+    papers: int  # listed on the day (HF) or dated on it, minus papers HF moved away
+    enriched: dict[str, int] = field(default_factory=dict)  # method -> papers
+    failed: dict[str, int] = field(default_factory=dict)  # enrichment failure reason -> papers
+    indexed: int = 0  # papers with a vector of the asked model
+
+
 class PaperReader(Protocol):
     def get_paper(self, paper_id: str) -> Paper | None: ...  # any pasted form of the id
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]: ...  # stored ids only
@@ -175,6 +200,16 @@ class BulkLoader(Protocol):
     def bulk_writes(self) -> AbstractContextManager[Any]: ...
 
 
+class CoverageStore(Protocol):
+    """Coverage (papersift status): what sources said they have, and per-day summaries."""
+
+    def record_coverage(self, source: str, period: str, expected: int | None, collected: int,
+                        errors: int, run_id: int | None) -> None: ...
+    def coverage(self, source: str | None = None) -> list[CoverageRow]: ...
+    def day_summaries(self, since: dt.date | None = None, until: dt.date | None = None,
+                      vector_model: str | None = None) -> list[DaySummary]: ...
+
+
 class JobLocks(Protocol):
     """One writing job at a time per store: a second job waits for the first, up to
     `timeout` seconds, then raises StoreError naming the holder. Reentrant in one process
@@ -198,6 +233,7 @@ ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
     "llm_cache": ("key",),
     "runs": ("id",),
     "vectors": ("model", "paper_id"),
+    "coverage": ("source", "period"),
 }
 
 
@@ -258,7 +294,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, Protocol):
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, JobLocks, ArchiveStore, Protocol):
+            ImportLedger, JobLocks, ArchiveStore, CoverageStore, Protocol):
     """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

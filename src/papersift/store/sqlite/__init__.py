@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .archive import ArchiveMixin
 from .bulk import BulkWrites
+from .coverage import CoverageMixin
 from .days import DaysMixin
 from .enrichments import EnrichmentsMixin
 from .locks import LocksMixin
@@ -25,7 +26,8 @@ __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
-                  SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin):
+                  SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin,
+                  CoverageMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -47,7 +49,8 @@ if TYPE_CHECKING:
             base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
-            base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.Store, UpsertSource]:
+            base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.CoverageStore,
+            base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

@@ -35,6 +35,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "llm_cache": ("key", "value", "created_at"),
     "runs": ("id", "kind", "started_at", "finished_at", "status", "params", "counts", "errors"),
     "vectors": ("model", "paper_id", "text_hash", "vec"),
+    "coverage": ("source", "period", "expected", "collected", "errors", "run_id", "at"),
 }
 
 
