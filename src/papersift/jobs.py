@@ -62,22 +62,26 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
 def days_to_collect(store: Store, day: dt.date, *, since: dt.date | None = None,
                     limit: int = 7) -> list[dt.date]:
     """The HF days a run collects: `day`, and the days missed before it. By hand (`since`):
-    every day from `since`. Else (backfill) the days after the last one ever collected and the
-    incomplete ones, within the `limit` days before `day`: a schedule that was down for 3
-    days is filled in by the next run, and a run killed midway is completed by the next."""
+    every day from `since`. Else (backfill), within the `limit` days before `day`: the days
+    never collected since the first one that was (or whose collect failed), and the
+    incomplete ones: a schedule that was down for 3 days is filled in by the next run, and a
+    run killed midway is completed by the next."""
     if since is not None:
         return [since + dt.timedelta(days=i) for i in range((day - since).days + 1)]
     start = day - dt.timedelta(days=limit)
-    collected = sorted(dt.date.fromisoformat(c.period) for c in store.coverage("hf")
-                       if len(c.period) == 10 and c.period < day.isoformat())
+    covered = {c.period for c in store.coverage("hf")}
+    collected = sorted(p for p in covered if len(p) == 10 and p < day.isoformat())
     if not collected or limit <= 0:
         return [day]
+    # Days a collect was asked for (also the ones whose collect failed, which left no coverage).
+    asked = {str(r.params.get("date")) for r in store.recent_runs(500) if r.kind == "collect-hf"}
     status = {d.day: d for d in day_statuses(store, since=start, until=day).days}
     out = []
     for i in range(limit):
         d = start + dt.timedelta(days=i)
+        iso = d.isoformat()
         st = status.get(d)
-        missed = d > collected[-1]
+        missed = iso not in covered and (iso > collected[0] or iso in asked)
         # publishing is the build's job in this same run: incomplete means an earlier stage
         unfinished = st is not None and any(not p.endswith("published") for p in st.problems)
         if missed or unfinished:
