@@ -51,14 +51,18 @@ def test_second_job_waits_then_names_the_holder(make_store):
         holder.wait()
 
 
-def test_a_killed_holder_releases_the_lock(make_store):
+def test_a_killed_holder_releases_the_lock_and_its_run_is_closed(make_store):
     store = make_store()
     holder = _holder(make_store.location())
+    dead = store.start_run("collect-hf", {"date": "2025-02-06"})  # as if the holder's run
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     with store.job_lock("import", 5):
         store.upsert_papers([Paper(arxiv_id="2502.00001", title="A")])
     assert store.count_papers() == 1
+    run = next(r for r in store.recent_runs(5) if r.id == dead)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.errors[0].startswith("interrupted: the process died")
 
 
 def test_nested_job_locks_in_one_process(make_store):

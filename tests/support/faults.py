@@ -29,7 +29,7 @@ STAGES = ("import", "collect", "enrich", "index", "build")
 MONTH = "2025-03"
 HF_DAYS = [f"{MONTH}-{d:02d}" for d in (3, 4, 5, 6, 7, 10, 11, 12)]
 HF_PER_DAY = 12
-ARCHIVE_PAPERS = 800
+ARCHIVE_PAPERS = 300
 
 
 def _archive(path: Path, n: int) -> Path:

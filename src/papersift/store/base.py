@@ -213,7 +213,8 @@ class CoverageStore(Protocol):
 class JobLocks(Protocol):
     """One writing job at a time per store: a second job waits for the first, up to
     `timeout` seconds, then raises StoreError naming the holder. Reentrant in one process
-    (`run` holds it while its stages take it again). A killed holder releases it."""
+    (`run` holds it while its stages take it again). A killed holder releases it, and the
+    next job to take it marks the runs the dead one left `running` as failed."""
 
     def job_lock(self, job: str, timeout: float,
                  on_wait: Callable[[str], None] | None = None) -> AbstractContextManager[None]: ...

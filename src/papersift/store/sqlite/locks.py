@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover - Windows: no flock, jobs are not serial
     fcntl = None  # type: ignore[assignment]
 
 _POLL_S = 0.2
+DIED = "interrupted: the process died before finishing this run (killed or crashed)"
 # Held locks of this process, by lock file: flock treats two opens of one file in one
 # process as two holders, so nested job_lock calls (run -> its stages) reuse the first.
 _held: dict[Path, tuple[IO[str], int]] = {}
@@ -77,6 +78,7 @@ class LocksMixin(SQLiteBase):
         f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
         try:
             self._acquire(f, path, job, timeout, on_wait)
+            self._close_dead_runs()
             with _held_guard:
                 _held[path] = (f, 1)
             try:
@@ -88,6 +90,16 @@ class LocksMixin(SQLiteBase):
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
         finally:
             f.close()
+
+    def _close_dead_runs(self) -> None:
+        """Runs still `running` when the lock is free belong to a job that died without
+        finishing them (SIGKILL, power loss): record_run could not. Say so."""
+        with self._tx():
+            for run_id, errors in self.conn.execute(
+                    "SELECT id, errors FROM runs WHERE status = 'running'").fetchall():
+                self.conn.execute(
+                    "UPDATE runs SET status = 'failed', finished_at = ?, errors = ? WHERE id = ?",
+                    (now(), json.dumps([DIED, *json.loads(errors or "[]")]), run_id))
 
     def _acquire(self, f: IO[str], path: Path, job: str, timeout: float,
                  on_wait: Callable[[str], None] | None) -> None:
