@@ -201,13 +201,26 @@ def is_archive(path: Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
 
 
+def _int64(text: str) -> int:
+    # The store keeps integers in 64 bits (SQLite, orjson): a bigger one would fail the
+    # whole import at the write, so the line is refused here.
+    v = int(text)
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f"number {text[:24]} is out of the 64-bit range")
+    return v
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not a JSON number")
+
+
 def _read_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, Any]]:
     with open(path, encoding="utf-8", errors="replace") as f:
         for no, text in enumerate(f, 1):
             if not text.strip():
                 continue
             try:
-                yield no, json.loads(text)
+                yield no, json.loads(text, parse_int=_int64, parse_constant=_no_constant)
             except ValueError as e:
                 errors.append(f"{path}:{no}: not JSON ({e}); line skipped")
 
