@@ -32,9 +32,9 @@ from papersift.cli import app
 from papersift.errors import HttpError, PapersiftError
 from papersift.http import BadBody
 from papersift.ingest import ImportSummary, import_paths
+from papersift.sources.archives import detect_format, open_source, read_source
 from papersift.sources.arxiv import _parse_feed
 from papersift.sources.hf import parse_items
-from papersift.sources.archives import detect_format, open_source, read_source
 from papersift.sources.records import FormatError, Record
 from papersift.store import open_store
 
@@ -223,7 +223,7 @@ def test_arxiv_feed_one_bad_entry_keeps_the_others(data):
     tags = re.findall(r"<([a-z:]+)[ >]", entry)
     tag = data.draw(st.sampled_from(sorted(set(tags) - {"entry"})), label="element")
     value = data.draw(st.one_of(st.sampled_from(fx.HOSTILE_STRINGS), st.text(max_size=60)))
-    value = "".join(c for c in value if c in "\t\n\r" or (" " <= c and not "\ud800" <= c <= "\udfff"
+    value = "".join(c for c in value if c in "\t\n\r" or (c >= " " and not "\ud800" <= c <= "\udfff"
                                                        and c not in "\ufffe\uffff"))
     how = data.draw(st.sampled_from(["text", "attr", "drop"]), label="how")
     if how == "text":
@@ -404,3 +404,105 @@ def test_subprocess_import_of_damaged_files(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode in (0, 1) and "Traceback" not in out, out
     assert "empty.json: the file is empty" in out and "binary.jsonl.gz" in out
+
+
+# -- regressions: one test per bug the fuzzing found -----------------------------------
+
+def test_a_damaged_xml_encoding_declaration_is_a_bad_body():
+    """ET raised LookupError (not a ParseError) for encoding="TTF-8": the collector crashed
+    instead of retrying and reporting the page."""
+    with pytest.raises(BadBody):
+        _feed(fx.atom_feed().replace(b'encoding="UTF-8"', b'encoding="TTF-8"'))
+
+
+@pytest.mark.parametrize("field, value", [("score", 2**63), ("score", 2**64 - 1)])
+def test_a_count_beyond_64_bits_is_one_bad_record(tmp_path, store, field, value):
+    """upvotes=2**63 passed validation and failed the whole import at the SQLite write
+    (OverflowError, a traceback)."""
+    doc = fx.hfday_current()
+    doc["papers"][1][field] = value
+    got, summary = _import(store, tmp_path, "2025-12-31.json", json.dumps(doc).encode())
+    assert got == {"2512.21185", "2512.21187"}
+    assert len(summary.errors) == 1 and "papers[1]: field 'upvotes'" in summary.errors[0]
+
+
+def test_a_version_beyond_64_bits_is_one_bad_record(tmp_path, store):
+    rows = fx.papers_rows()
+    rows[0]["version"] = 2**63
+    got, summary = _import(store, tmp_path, "sample.jsonl", fx.jsonl(rows), "papers")
+    assert got == {"2502.02672", "2502.02673"}
+    assert "sample.jsonl:1: field 'version'" in summary.errors[0]
+
+
+def test_a_scraped_day_with_non_list_authors_and_links(tmp_path, store):
+    """`authors: true` raised TypeError out of the reader (a traceback); a github_links
+    string was read character by character into github_repo."""
+    rows = fx.hf_archive_rows()
+    rows[0]["papers"][0]["authors"] = True
+    rows[0]["papers"][1]["details"]["github_links"] = "javascript:alert(1)"
+    got, summary = _import(store, tmp_path, "scraped.jsonl", fx.jsonl(rows), "hf-archive")
+    assert len(got) == 4 and not summary.errors
+    assert store.get_paper("2511.24630").authors == []
+    assert store.get_paper("2511.24631").github_repo is None
+
+
+def test_hfday_lists_that_are_not_lists(tmp_path, store):
+    doc = fx.hfday_current()
+    doc["papers"][0]["authors"] = 7
+    doc["papers"][1]["data"]["categories"] = True
+    got, summary = _import(store, tmp_path, "2025-12-31.json", json.dumps(doc).encode())
+    assert len(got) == 3 and not summary.errors
+
+
+@pytest.mark.parametrize("name, fmt", [("daily.json", "auto"), ("2025-03-18.jsonl", "auto")])
+def test_a_lone_surrogate_is_replaced_not_the_whole_file_refused(tmp_path, store, name, fmt):
+    """orjson refuses "\\ud83d" (half an emoji, as JavaScript and Python write it): a whole HF
+    dump was refused for one cut emoji. Now it reads as U+FFFD, which the store can keep."""
+    if name == "daily.json":
+        items = fx.hf_daily_list()
+        items[0]["paper"]["title"] = "Breaking \ud83d the barrier"
+        raw = json.dumps(items).encode()
+    else:
+        rows = fx.daily_arxiv_rows()
+        rows[0]["title"] = "Simulation \ud83d of vision"
+        raw = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    assert b"\\ud83d" in raw
+    got, summary = _import(store, tmp_path, name, raw, fmt)
+    assert len(got) in (3, 4) and not summary.errors
+    first = "2410.17243" if name == "daily.json" else "2503.11677"
+    assert "\ufffd" in store.get_paper(first).title
+
+
+def test_hf_api_answers_with_lone_surrogates_can_be_stored(store):
+    """The HTTP client reads JSON with the stdlib, which keeps lone surrogates in the str:
+    the collector's papers then failed at the SQLite write (UnicodeEncodeError)."""
+    items = fx.hf_daily_list()
+    items[0]["paper"]["title"] = "Barrier \ud83d"
+    items[0]["paper"]["authors"] = [{"name": "Ann \udc00 Author"}]
+    page = parse_items(json.loads(json.dumps(items)), ref="daily_papers?date=2024-10-25", daily=True)
+    assert len(page.papers) == 3
+    store.upsert_papers(page.papers)
+    assert store.get_paper("2410.17243").authors == ["Ann \ufffd Author"]
+
+
+def test_archive_lines_that_cannot_be_stored_are_skipped(fresh, tmp_path, archive):
+    """A JSON integer beyond 64 bits (TypeError from orjson), a lone surrogate
+    (UnicodeEncodeError from SQLite) or an enrichment whose model is not a string
+    (sqlite3.ProgrammingError) failed the whole `papersift import DIR`."""
+    state = tmp_path / "state"
+    shutil.copytree(archive, state)
+    (state / "cache.jsonl").write_text(json.dumps({"key": "k1", "value": 2**64, "created_at": "x"}) + "\n")
+    day = sorted((state / "papers").rglob("*.jsonl"))[0]
+    lines = day.read_text(encoding="utf-8").splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    first["paper"]["title"] = "cut \ud83d"
+    second["enrichment"]["model"] = []
+    lines[0], lines[1] = json.dumps(first), json.dumps(second)
+    day.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rep, store = _import_archive(fresh, tmp_path, state)
+    assert rep is not None and len(rep.errors) == 3, rep.errors
+    assert any("cache.jsonl:1: not JSON" in e and "64-bit" in e for e in rep.errors)
+    assert any(f"{day.name}:1: not JSON" in e for e in rep.errors)
+    assert any(f"{day.name}:2: field 'enrichment': field 'model'" in e for e in rep.errors)
+    kept = {json.loads(x)["paper"]["id"] for x in lines[2:]}
+    assert kept <= _stored(store)

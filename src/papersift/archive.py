@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -214,15 +215,23 @@ def _no_constant(text: str) -> Any:
     raise ValueError(f"{text} is not a JSON number")
 
 
+# "\ud800".."\udfff": an escaped surrogate, which must come in a high-low pair.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _read_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, Any]]:
     with open(path, encoding="utf-8", errors="replace") as f:
         for no, text in enumerate(f, 1):
             if not text.strip():
                 continue
             try:
-                yield no, json.loads(text, parse_int=_int64, parse_constant=_no_constant)
-            except ValueError as e:
+                obj = json.loads(text, parse_int=_int64, parse_constant=_no_constant)
+                if _SURROGATE.search(text):  # a lone one cannot be stored (it is no UTF-8)
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except (ValueError, UnicodeEncodeError) as e:
                 errors.append(f"{path}:{no}: not JSON ({e}); line skipped")
+                continue
+            yield no, obj
 
 
 def _need(obj: Any, where: str, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
@@ -265,8 +274,9 @@ def _paper_rows(item: dict[str, Any], where: str, out: dict[str, list[dict[str, 
         raise InputError(f"{where}: field 'aliases': expected a list of strings")
     enrichment = item.get("enrichment")
     if enrichment is not None:
-        _need(enrichment, f"{where}: field 'enrichment'", {"method": str, "data": dict,
-                                                           "created_at": str})
+        _need(enrichment, f"{where}: field 'enrichment'", {
+            "method": str, "model": str, "prompt_version": str, "input_hash": str, "data": dict,
+            "created_at": str})
         try:
             Enrichment.model_validate(enrichment["data"])
         except ValidationError as e:

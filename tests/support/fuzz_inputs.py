@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from hypothesis import strategies as st
+
 from support.fake_hf_arxiv import arxiv_entry, atom_entry, hf_paper
 
 ABS = "We propose a method that works on every benchmark we tried, and explain why. " * 3

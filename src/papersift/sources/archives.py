@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -32,14 +33,33 @@ from pydantic import ValidationError
 from ..errors import RecordError
 from ..ids import try_arxiv_id
 from ..model import Paper, Provenance
+from . import no_surrogates, web_url
 from .archives_hfday import is_hfday, parse_hfday
 from .hf import parse_item
 from .listing import parse_listing
-from .records import BadRecord, DayInfo, FormatError, Record, Skipped, validation_error
+from .records import BadRecord, DayInfo, FormatError, Record, Skipped, strings, validation_error
 
-# orjson parses the 89k-paper archive about 2x faster than the stdlib's json.
-_loads: Callable[[str | bytes], Any] = orjson.loads
 _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+
+
+def _loads(data: str | bytes) -> Any:
+    # orjson parses the 89k-paper archive about 2x faster than the stdlib's json.
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        # JavaScript and Python both write half an emoji cut off as a lone "\ud83d": valid
+        # JSON syntax that orjson refuses. The stdlib reads it; the half character becomes
+        # U+FFFD (SQLite cannot store a lone surrogate).
+        if "surrogate" not in str(e):
+            raise
+        return no_surrogates(json.loads(data, parse_int=_int))
+
+
+def _int(text: str) -> int | float:
+    # As orjson reads them: integers beyond 64 bits become floats.
+    v = int(text)
+    return v if -(2**63) <= v < 2**64 else float(v)
+
 
 FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
 Item = Record | BadRecord | DayInfo | Skipped
@@ -302,11 +322,10 @@ def _hf_archive(src: Source) -> Iterator[Item]:
             # The scraper sometimes stored the submitter's note instead of the abstract.
             if abstract == p.get("title") or "http" in abstract or len(abstract.split()) < 40:
                 abstract = ""
-            links = [g for g in details.get("github_links") or [] if isinstance(g, str)]
+            links = [u for g in strings(details.get("github_links")) if (u := web_url(g))]
             try:
                 paper = Paper(arxiv_id=arxiv_id, title=p.get("title") or details.get("title") or "",
-                              abstract=abstract,
-                              authors=[a for a in p.get("authors") or [] if isinstance(a, str)],
+                              abstract=abstract, authors=strings(p.get("authors")),
                               github_repo=links[0] if links else None,
                               sources=[Provenance(source="hf-archive", ref=ref)])
             except ValidationError as e:
