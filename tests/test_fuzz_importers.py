@@ -142,7 +142,10 @@ def test_hfday_damaged_anywhere(store, tmp_path, data):
         raw = json.dumps(doc, indent=1).encode()
     else:
         raw = data.draw(fx.byte_mutation(json.dumps(doc, indent=1, ensure_ascii=False).encode()))
-    _import(store, tmp_path, "2025-12-31.json", raw, data.draw(st.sampled_from(["auto", "hfday"])))
+    name = "2025-12-31.json"
+    if data.draw(st.booleans(), label="gzip"):  # a damaged .gz, or damage inside a good one
+        name, raw = name + ".gz", data.draw(st.sampled_from([fx.gz(raw), fx.gz(raw)[:len(raw) // 3]]))
+    _import(store, tmp_path, name, raw, data.draw(st.sampled_from(["auto", "hfday"])))
 
 
 # -- HF API dumps and the scraped archive ---------------------------------------------
@@ -181,10 +184,11 @@ def test_hf_archive_one_bad_value(store, tmp_path, data):
 @fuzz(20)
 @given(data=st.data())
 def test_hf_dumps_damaged_bytes(store, tmp_path, data):
-    kind = data.draw(st.sampled_from(["daily.json", "search.json", "archive.jsonl.gz"]))
+    kind = data.draw(st.sampled_from(["daily.json", "search.json.gz", "archive.jsonl.gz", "listing.txt.gz"]))
     raw = {"daily.json": lambda: json.dumps(fx.hf_daily_list(), indent=1).encode(),
-           "search.json": lambda: json.dumps(fx.hf_search_list()).encode(),
-           "archive.jsonl.gz": lambda: fx.gz(fx.jsonl(fx.hf_archive_rows()))}[kind]()
+           "search.json.gz": lambda: fx.gz(json.dumps(fx.hf_search_list()).encode()),
+           "archive.jsonl.gz": lambda: fx.gz(fx.jsonl(fx.hf_archive_rows())),
+           "listing.txt.gz": lambda: fx.gz(fx.HF_LISTING.encode())}[kind]()
     _import(store, tmp_path, kind, data.draw(fx.byte_mutation(raw), label="bytes"))
 
 
@@ -331,6 +335,19 @@ def test_archive_one_bad_line_keeps_the_others(fresh, tmp_path_factory, archive,
     assert set(ids_before) <= _stored(store), rep.errors
 
 
+@fuzz(25)
+@given(data=st.data())
+def test_archive_damaged_manifest(fresh, tmp_path_factory, archive, data):
+    state = tmp_path_factory.mktemp("state") / "state"
+    shutil.copytree(archive, state)
+    manifest = json.loads((state / "manifest.json").read_text())
+    manifest["vectors"] = {"minilm": {"count": 1, "dims": 8, "file": "vectors/abc", "included": True,
+                                      "sha256": "0" * 64}}
+    _, bad = data.draw(fx.json_mutation(manifest), label="mutation")
+    (state / "manifest.json").write_text(json.dumps(bad))
+    _import_archive(fresh, tmp_path_factory.getbasetemp(), state)
+
+
 @fuzz(20)
 @given(data=st.data())
 def test_archive_damaged_bytes(fresh, tmp_path_factory, archive, data):
@@ -434,9 +451,10 @@ def test_a_version_beyond_64_bits_is_one_bad_record(tmp_path, store):
     assert "sample.jsonl:1: field 'version'" in summary.errors[0]
 
 
-def test_a_scraped_day_with_non_list_authors_and_links(tmp_path, store):
+def test_a_scraped_day_with_non_list_authors_and_links(tmp_path, fresh):
     """`authors: true` raised TypeError out of the reader (a traceback); a github_links
     string was read character by character into github_repo."""
+    store = fresh()
     rows = fx.hf_archive_rows()
     rows[0]["papers"][0]["authors"] = True
     rows[0]["papers"][1]["details"]["github_links"] = "javascript:alert(1)"
@@ -455,7 +473,7 @@ def test_hfday_lists_that_are_not_lists(tmp_path, store):
 
 
 @pytest.mark.parametrize("name, fmt", [("daily.json", "auto"), ("2025-03-18.jsonl", "auto")])
-def test_a_lone_surrogate_is_replaced_not_the_whole_file_refused(tmp_path, store, name, fmt):
+def test_a_lone_surrogate_is_replaced_not_the_whole_file_refused(tmp_path, fresh, name, fmt):
     """orjson refuses "\\ud83d" (half an emoji, as JavaScript and Python write it): a whole HF
     dump was refused for one cut emoji. Now it reads as U+FFFD, which the store can keep."""
     if name == "daily.json":
@@ -467,6 +485,7 @@ def test_a_lone_surrogate_is_replaced_not_the_whole_file_refused(tmp_path, store
         rows[0]["title"] = "Simulation \ud83d of vision"
         raw = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
     assert b"\\ud83d" in raw
+    store = fresh()
     got, summary = _import(store, tmp_path, name, raw, fmt)
     assert len(got) in (3, 4) and not summary.errors
     first = "2410.17243" if name == "daily.json" else "2503.11677"
@@ -506,3 +525,40 @@ def test_archive_lines_that_cannot_be_stored_are_skipped(fresh, tmp_path, archiv
     assert any(f"{day.name}:2: field 'enrichment': field 'model'" in e for e in rep.errors)
     kept = {json.loads(x)["paper"]["id"] for x in lines[2:]}
     assert kept <= _stored(store)
+
+
+@pytest.mark.parametrize("name, raw", [
+    ("2025-12-31.json.gz", fx.gz(json.dumps(fx.hfday_current()).encode())),
+    ("daily.json.gz", fx.gz(json.dumps(fx.hf_daily_list()).encode())),
+    ("listing.txt.gz", fx.gz(fx.HF_LISTING.encode())),
+    ("scraped.jsonl.gz", fx.gz(fx.jsonl(fx.hf_archive_rows() * 40))),
+])
+def test_a_cut_gzip_of_any_format_is_one_line(tmp_path, store, name, raw):
+    """Reading a whole document (HFday, an HF dump, a listing) or a scraped-day line from a
+    cut .gz raised EOFError out of the importer: a traceback instead of the file's error."""
+    got, summary = _import(store, tmp_path, name, raw[: len(raw) * 2 // 3])
+    assert len(summary.errors) == 1 and "truncated or corrupt" in summary.errors[0]
+    if name.startswith("scraped"):
+        assert got and summary.records  # the days before the damage are kept
+
+
+def test_archive_days_and_vectors_that_would_break_later_commands(fresh, tmp_path, archive):
+    """A day that is not a date was stored and broke every later `build` (days() parses
+    them); a manifest whose vectors entry had dims "8" or a file outside vectors/ crashed
+    the import (ValueError) or read a file outside the archive."""
+    state = tmp_path / "state"
+    shutil.copytree(archive, state)
+    year = sorted((state / "days").glob("*.jsonl"))[0]
+    lines = year.read_text().splitlines()
+    row = json.loads(lines[0])
+    row["day"] = "someday"
+    year.write_text("\n".join([json.dumps(row)] + lines[1:]) + "\n")
+    manifest = json.loads((state / "manifest.json").read_text())
+    manifest["vectors"] = {"a": {"included": True, "dims": "8", "file": "vectors/x"},
+                           "b": {"included": True, "dims": 8, "file": "../../secret"}}
+    (state / "manifest.json").write_text(json.dumps(manifest))
+    rep, store = _import_archive(fresh, tmp_path, state)
+    assert rep is not None
+    assert any(f"{year.name}:1: field 'day'" in e for e in rep.errors), rep.errors
+    assert sum("field 'vectors." in e for e in rep.errors) == 2, rep.errors
+    assert store.days()  # still readable

@@ -329,9 +329,11 @@ def import_archive(store: ArchiveStore, root: Path,
                 rep.errors.append(f"{e}; line skipped")
         tick("import papers", i, len(files))
     for path in sorted((root / "days").glob("*.jsonl")):
-        rows["day_papers"] += [r for _, r in each(path, _DAY_ROW)]
+        rows["day_papers"] += [r for where, r in each(path, _DAY_ROW) if _is_day(r, where, rep.errors)]
     for where, r in each(root / "readings.jsonl", {"day": str, "data": dict}) \
             if (root / "readings.jsonl").is_file() else ():
+        if not _is_day(r, where, rep.errors):
+            continue
         try:
             Reading.model_validate(r["data"])
             rows["readings"].append(r)
@@ -349,19 +351,40 @@ def import_archive(store: ArchiveStore, root: Path,
     return rep
 
 
+def _is_day(row: dict[str, Any], where: str, errors: list[str]) -> bool:
+    # The store reads these back as dates (days(), readings): a bad one would break every
+    # later build, not this import.
+    try:
+        dt.date.fromisoformat(row["day"])
+        return True
+    except ValueError:
+        errors.append(f"{where}: field 'day': {row['day']!r:.40} is not a date (YYYY-MM-DD); "
+                      "line skipped")
+        return False
+
+
 def _vector_rows(root: Path, manifest: dict[str, Any], rows: dict[str, list[dict[str, Any]]],
                  errors: list[str]) -> None:
-    for model, meta in sorted((manifest.get("vectors") or {}).items()):
+    listed = manifest.get("vectors") or {}
+    if not isinstance(listed, dict):
+        errors.append(f"{root / MANIFEST}: field 'vectors': expected an object; vectors skipped")
+        return
+    for model, meta in sorted(listed.items()):
         if not isinstance(meta, dict) or not meta.get("included"):
             continue  # only the list of embedded texts: `papersift index` rebuilds them
-        base = root / str(meta.get("file", ""))
+        file, dims = meta.get("file"), meta.get("dims")
+        base = (root / file).resolve() if isinstance(file, str) and file.startswith("vectors/") else None
+        if base is None or (root / "vectors").resolve() not in base.parents or \
+                not isinstance(dims, int) or isinstance(dims, bool):
+            errors.append(f"{root / MANIFEST}: field 'vectors.{model}': needs a 'file' under "
+                          "vectors/ and integer 'dims'; skipped, run `papersift index` to rebuild them")
+            continue
         try:
             listing = base.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
             blob = base.with_suffix(".f32").read_bytes()
-        except OSError as e:
+        except (OSError, UnicodeDecodeError) as e:
             errors.append(f"{base}: vectors of {model!r} not readable ({e}); skipped")
             continue
-        dims = int(meta.get("dims") or 0)
         if dims <= 0 or len(blob) != len(listing) * dims * 4 or \
                 hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
             errors.append(f"{base}.f32: vectors of {model!r} do not match the manifest "
