@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -201,15 +202,36 @@ def is_archive(path: Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
 
 
+def _int64(text: str) -> int:
+    # The store keeps integers in 64 bits (SQLite, orjson): a bigger one would fail the
+    # whole import at the write, so the line is refused here.
+    v = int(text)
+    if not -(2**63) <= v < 2**63:
+        raise ValueError(f"number {text[:24]} is out of the 64-bit range")
+    return v
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not a JSON number")
+
+
+# "\ud800".."\udfff": an escaped surrogate, which must come in a high-low pair.
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _read_lines(path: Path, errors: list[str]) -> Iterator[tuple[int, Any]]:
     with open(path, encoding="utf-8", errors="replace") as f:
         for no, text in enumerate(f, 1):
             if not text.strip():
                 continue
             try:
-                yield no, json.loads(text)
-            except ValueError as e:
+                obj = json.loads(text, parse_int=_int64, parse_constant=_no_constant)
+                if _SURROGATE.search(text):  # a lone one cannot be stored (it is no UTF-8)
+                    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            except (ValueError, UnicodeEncodeError) as e:
                 errors.append(f"{path}:{no}: not JSON ({e}); line skipped")
+                continue
+            yield no, obj
 
 
 def _need(obj: Any, where: str, fields: dict[str, type | tuple[type, ...]]) -> dict[str, Any]:
@@ -252,8 +274,9 @@ def _paper_rows(item: dict[str, Any], where: str, out: dict[str, list[dict[str, 
         raise InputError(f"{where}: field 'aliases': expected a list of strings")
     enrichment = item.get("enrichment")
     if enrichment is not None:
-        _need(enrichment, f"{where}: field 'enrichment'", {"method": str, "data": dict,
-                                                           "created_at": str})
+        _need(enrichment, f"{where}: field 'enrichment'", {
+            "method": str, "model": str, "prompt_version": str, "input_hash": str, "data": dict,
+            "created_at": str})
         try:
             Enrichment.model_validate(enrichment["data"])
         except ValidationError as e:
@@ -306,9 +329,11 @@ def import_archive(store: ArchiveStore, root: Path,
                 rep.errors.append(f"{e}; line skipped")
         tick("import papers", i, len(files))
     for path in sorted((root / "days").glob("*.jsonl")):
-        rows["day_papers"] += [r for _, r in each(path, _DAY_ROW)]
+        rows["day_papers"] += [r for where, r in each(path, _DAY_ROW) if _is_day(r, where, rep.errors)]
     for where, r in each(root / "readings.jsonl", {"day": str, "data": dict}) \
             if (root / "readings.jsonl").is_file() else ():
+        if not _is_day(r, where, rep.errors):
+            continue
         try:
             Reading.model_validate(r["data"])
             rows["readings"].append(r)
@@ -326,19 +351,40 @@ def import_archive(store: ArchiveStore, root: Path,
     return rep
 
 
+def _is_day(row: dict[str, Any], where: str, errors: list[str]) -> bool:
+    # The store reads these back as dates (days(), readings): a bad one would break every
+    # later build, not this import.
+    try:
+        dt.date.fromisoformat(row["day"])
+        return True
+    except ValueError:
+        errors.append(f"{where}: field 'day': {row['day']!r:.40} is not a date (YYYY-MM-DD); "
+                      "line skipped")
+        return False
+
+
 def _vector_rows(root: Path, manifest: dict[str, Any], rows: dict[str, list[dict[str, Any]]],
                  errors: list[str]) -> None:
-    for model, meta in sorted((manifest.get("vectors") or {}).items()):
+    listed = manifest.get("vectors") or {}
+    if not isinstance(listed, dict):
+        errors.append(f"{root / MANIFEST}: field 'vectors': expected an object; vectors skipped")
+        return
+    for model, meta in sorted(listed.items()):
         if not isinstance(meta, dict) or not meta.get("included"):
             continue  # only the list of embedded texts: `papersift index` rebuilds them
-        base = root / str(meta.get("file", ""))
+        file, dims = meta.get("file"), meta.get("dims")
+        base = (root / file).resolve() if isinstance(file, str) and file.startswith("vectors/") else None
+        if base is None or (root / "vectors").resolve() not in base.parents or \
+                not isinstance(dims, int) or isinstance(dims, bool):
+            errors.append(f"{root / MANIFEST}: field 'vectors.{model}': needs a 'file' under "
+                          "vectors/ and integer 'dims'; skipped, run `papersift index` to rebuild them")
+            continue
         try:
             listing = base.with_suffix(".tsv").read_text(encoding="utf-8").splitlines()
             blob = base.with_suffix(".f32").read_bytes()
-        except OSError as e:
+        except (OSError, UnicodeDecodeError) as e:
             errors.append(f"{base}: vectors of {model!r} not readable ({e}); skipped")
             continue
-        dims = int(meta.get("dims") or 0)
         if dims <= 0 or len(blob) != len(listing) * dims * 4 or \
                 hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
             errors.append(f"{base}.f32: vectors of {model!r} do not match the manifest "

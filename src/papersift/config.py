@@ -52,6 +52,8 @@ class Settings(BaseModel):
     lock_timeout: float = Field(600.0, ge=0)
     # run: how many days back a run fills in days it missed (0: only the day asked for)
     backfill_days: int = Field(7, ge=0, le=366)
+    # serve: seconds a client may take to send a request's headers (slower ones get 408)
+    serve_header_timeout: float = Field(15.0, gt=0, le=3600)
 
     @property
     def db_target(self) -> str:

@@ -114,11 +114,13 @@ class Paper(BaseModel):
                 out.append(c)
         return out
 
-    @field_validator("upvotes", "num_comments", "github_stars", "num_authors")
+    @field_validator("version", "upvotes", "num_comments", "github_stars", "num_authors")
     @classmethod
     def _non_negative(cls, v: int | None) -> int | None:
         if v is not None and v < 0:
             raise ValueError("must be >= 0")
+        if v is not None and v >= 2**63:  # a store keeps 64-bit integers (SQLite, PostgreSQL)
+            raise ValueError("must be below 2**63")
         return v
 
     @model_validator(mode="after")

@@ -240,6 +240,9 @@ def _safe_path(root: Path, rel: str) -> Path | None:
         return None
     if target != root and root not in target.parents:
         return None
-    if target.is_dir():
-        target = target / "index.html"
-    return target if target.is_file() else None
+    try:  # a name the filesystem refuses (too long: ENAMETOOLONG) is a file that is not there
+        if target.is_dir():
+            target = target / "index.html"
+        return target if target.is_file() else None
+    except OSError:
+        return None

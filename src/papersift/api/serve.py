@@ -16,6 +16,7 @@ from typing import Any
 from ..config import SECRET_ENV
 from .app import create_app
 from .pool import SearchPool
+from .slowclients import guarded_protocol
 
 
 def default_workers() -> int:
@@ -47,7 +48,8 @@ def serve(settings: Any, site_dir: Path, host: str, port: int, workers: int,
         gc.collect()
         gc.freeze()
         say(f"serving {site_dir} and the API on http://{host}:{port}/ (docs: /docs)")
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    http=guarded_protocol(settings.serve_header_timeout))
     finally:
         if pool is not None:
             pool.close()

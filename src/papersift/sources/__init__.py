@@ -51,4 +51,17 @@ def one_line(v: Any) -> str | None:
     return " ".join(v.split()) or None
 
 
-__all__ = ["Page", "RecordError", "one_line", "web_url"]
+def no_surrogates(v: Any) -> Any:
+    """`v` (decoded JSON) with every lone surrogate ("\\ud83d": half an emoji cut off, which
+    JavaScript and Python both write and the stdlib's json reads) replaced by U+FFFD: it is
+    no UTF-8, and the store cannot keep it."""
+    if isinstance(v, str):
+        return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(v, list):
+        return [no_surrogates(x) for x in v]
+    if isinstance(v, dict):
+        return {no_surrogates(k): no_surrogates(x) for k, x in v.items()}
+    return v
+
+
+__all__ = ["Page", "RecordError", "no_surrogates", "one_line", "web_url"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -32,14 +33,33 @@ from pydantic import ValidationError
 from ..errors import RecordError
 from ..ids import try_arxiv_id
 from ..model import Paper, Provenance
+from . import no_surrogates, web_url
 from .archives_hfday import is_hfday, parse_hfday
 from .hf import parse_item
 from .listing import parse_listing
-from .records import BadRecord, DayInfo, FormatError, Record, Skipped, validation_error
+from .records import BadRecord, DayInfo, FormatError, Record, Skipped, strings, validation_error
 
-# orjson parses the 89k-paper archive about 2x faster than the stdlib's json.
-_loads: Callable[[str | bytes], Any] = orjson.loads
 _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError, ValueError)
+
+
+def _loads(data: str | bytes) -> Any:
+    # orjson parses the 89k-paper archive about 2x faster than the stdlib's json.
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        # JavaScript and Python both write half an emoji cut off as a lone "\ud83d": valid
+        # JSON syntax that orjson refuses. The stdlib reads it; the half character becomes
+        # U+FFFD (SQLite cannot store a lone surrogate).
+        if "surrogate" not in str(e):
+            raise
+        return no_surrogates(json.loads(data, parse_int=_int))
+
+
+def _int(text: str) -> int | float:
+    # As orjson reads them: integers beyond 64 bits become floats.
+    v = int(text)
+    return v if -(2**63) <= v < 2**64 else float(v)
+
 
 FORMATS = ("auto", "hfday", "daily-arxiv", "arxiv-jsonl", "hf-api", "hf-archive", "papers", "listing")
 Item = Record | BadRecord | DayInfo | Skipped
@@ -63,6 +83,7 @@ class Source:
         gz = self._raw.read(2) == b"\x1f\x8b"
         self._raw.seek(0)
         self.stream: BinaryIO = gzip.GzipFile(fileobj=self._raw) if gz else self._raw  # type: ignore[assignment]
+        self.damage: Exception | None = None  # what stopped head() early (a cut .gz)
 
     def position(self) -> int:
         """Bytes of the file on disk consumed so far (for progress bars)."""
@@ -77,8 +98,8 @@ class Source:
                 if not line:
                     break
                 data += line
-        except (OSError, EOFError, zlib.error):
-            pass  # reading the records reports the damage, with its line
+        except (OSError, EOFError, zlib.error) as e:
+            self.damage = e  # reading the records reports it, with its line
         self.stream.seek(0)
         return data
 
@@ -90,6 +111,9 @@ class Source:
 def detect_format(src: Source) -> str:
     """Guess the format from the first bytes (never reads a whole large file)."""
     head = src.head().lstrip(b"\xef\xbb\xbf").lstrip()
+    if not head and src.damage is not None:
+        raise FormatError(f"{src.name}: the file is truncated or corrupt ({src.damage}); "
+                          "nothing in it was read")
     if not head:
         raise FormatError(f"{src.name}: the file is empty")
     if head[:1] == b"[":
@@ -143,7 +167,7 @@ def read_source(src: Source, fmt: str, year: int | None = None,
         yield from _hf_api(src)
     elif fmt == "listing":
         try:
-            text = src.stream.read().decode("utf-8")
+            text = _read_all(src).decode("utf-8")
         except UnicodeDecodeError as e:
             raise FormatError(f"{src.name}: not UTF-8 text ({e}); save the listing as UTF-8") from e
         yield from parse_listing(text, src.name, year)
@@ -151,9 +175,18 @@ def read_source(src: Source, fmt: str, year: int | None = None,
         raise FormatError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _whole_json(src: Source) -> Any:
+def _read_all(src: Source) -> bytes:
     try:
-        return _loads(src.stream.read())
+        return src.stream.read()
+    except (OSError, EOFError, zlib.error) as e:  # a damaged or cut .gz
+        raise FormatError(f"{src.name}: the file is truncated or corrupt ({e}); nothing in it "
+                          "was read") from e
+
+
+def _whole_json(src: Source) -> Any:
+    data = _read_all(src)
+    try:
+        return _loads(data)
     except _DecodeError as e:
         raise FormatError(f"{src.name}: field 'json': not valid JSON ({e}); check the file") from e
 
@@ -165,24 +198,17 @@ def _validation_error(ref: str, e: ValidationError) -> BadRecord:
 def _jsonl(src: Source, make: Callable[[dict[str, Any], str], Item], skip: SkipFn | None = None,
            salt: bytes = b"") -> Iterator[Item]:
     batch: list[tuple[int, bytes]] = []
-    n = 0
-    lines = iter(src.stream)
-    while True:
-        try:
-            line = next(lines, None)
-        except (OSError, EOFError, zlib.error) as e:
-            # The lines read so far are still yielded (and stored) before this error.
-            yield from _jsonl_batch(src.name, batch, make, skip, salt)
-            raise FormatError(f"{src.name}:{n + 1}: the file is truncated or corrupt ({e}); "
-                              "the records before this line were read") from e
-        if line is None:
-            break
-        n += 1
-        if line.strip():
-            batch.append((n, line))
-            if len(batch) >= _BATCH:
-                yield from _jsonl_batch(src.name, batch, make, skip, salt)
-                batch = []
+    try:
+        for n, line in _lines(src):
+            if line.strip():
+                batch.append((n, line))
+                if len(batch) >= _BATCH:
+                    yield from _jsonl_batch(src.name, batch, make, skip, salt)
+                    batch = []
+    except FormatError:
+        # The lines read before the damage are still yielded (and stored) before this error.
+        yield from _jsonl_batch(src.name, batch, make, skip, salt)
+        raise
     if batch:
         yield from _jsonl_batch(src.name, batch, make, skip, salt)
 
@@ -273,9 +299,26 @@ def _hf_api(src: Source) -> Iterator[Item]:
         yield Record(paper=paper, ref=ref, day=paper.hf_date if daily else None)
 
 
+def _lines(src: Source) -> Iterator[tuple[int, bytes]]:
+    """(line number, line); a damaged or cut .gz ends it with a FormatError naming the line
+    (the records before it are kept)."""
+    n = 0
+    lines = iter(src.stream)
+    while True:
+        try:
+            line = next(lines, None)
+        except (OSError, EOFError, zlib.error) as e:
+            raise FormatError(f"{src.name}:{n + 1}: the file is truncated or corrupt ({e}); "
+                              "the records before this line were read") from e
+        if line is None:
+            return
+        n += 1
+        yield n, line
+
+
 def _hf_archive(src: Source) -> Iterator[Item]:
     """Third-party scraped days: `{"date", "papers": [{title, paper_url, authors, details}]}`."""
-    for n, line in enumerate(src.stream, 1):
+    for n, line in _lines(src):
         if not line.strip():
             continue
         ref0 = f"{src.name}:{n}"
@@ -302,11 +345,10 @@ def _hf_archive(src: Source) -> Iterator[Item]:
             # The scraper sometimes stored the submitter's note instead of the abstract.
             if abstract == p.get("title") or "http" in abstract or len(abstract.split()) < 40:
                 abstract = ""
-            links = [g for g in details.get("github_links") or [] if isinstance(g, str)]
+            links = [u for g in strings(details.get("github_links")) if (u := web_url(g))]
             try:
                 paper = Paper(arxiv_id=arxiv_id, title=p.get("title") or details.get("title") or "",
-                              abstract=abstract,
-                              authors=[a for a in p.get("authors") or [] if isinstance(a, str)],
+                              abstract=abstract, authors=strings(p.get("authors")),
                               github_repo=links[0] if links else None,
                               sources=[Provenance(source="hf-archive", ref=ref)])
             except ValidationError as e:

@@ -23,10 +23,11 @@ from pydantic import ValidationError
 from .. import taxonomy
 from ..ids import try_arxiv_id
 from ..model import Enrichment, Paper, Provenance, Reading, Review, VocabItem
-from .records import BadRecord, DayInfo, FormatError, Record, validation_error
+from .records import BadRecord, DayInfo, FormatError, Record, strings, validation_error
 
 SOURCE = "hfday"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
 
 
 def is_hfday(doc: Any) -> bool:
@@ -88,14 +89,14 @@ def enrichment_from(data: Any, issue: dict[str, Any], paper: dict[str, Any]) -> 
         r = _review({"title": data.get("title"), "desc": data.get("desc")})
         if r:
             reviews["ru"] = r
-    tags = taxonomy.normalize_all(t for t in data.get("categories") or [] if isinstance(t, str))
+    tags = taxonomy.normalize_all(strings(data.get("categories")))
     emoji = v if isinstance(v := data.get("emoji"), str) else ""
     if not reviews and not tags and not emoji:
         return None
     extra: dict[str, Any] = {"issue_id": issue.get("issue_id")}
     if isinstance(paper.get("hash"), str):
         extra["hash"] = paper["hash"]
-    free = [t for t in data.get("tags") or [] if isinstance(t, str)]
+    free = strings(data.get("tags"))
     if free:
         extra["free_tags"] = free
     return Enrichment(paper_id="", method="hfday", model="hfday", prompt_version="hfday",
@@ -143,8 +144,7 @@ def parse_hfday(doc: Any, name: str) -> Iterator[Record | BadRecord | DayInfo]:
         try:
             paper = Paper(
                 arxiv_id=arxiv_id, title=item.get("title") or "", abstract=item.get("abstract") or "",
-                authors=[a for a in item.get("authors") or [] if isinstance(a, str)],
-                affiliations=[a for a in item.get("affiliations") or [] if isinstance(a, str)],
+                authors=strings(item.get("authors")), affiliations=strings(item.get("affiliations")),
                 published=fix_pub_date(item.get("pub_date"), day), hf_date=day,
                 upvotes=item.get("score") if isinstance(item.get("score"), int) else None,
                 sources=[Provenance(source=SOURCE, ref=ref)])

@@ -124,6 +124,8 @@ def parse_xml(body: bytes) -> ET.Element:
         return ET.fromstring(body)
     except ET.ParseError as e:
         raise BadBody(f"not valid XML: {e}") from None
+    except LookupError as e:  # a damaged XML declaration: encoding="TTF-8"
+        raise BadBody(f"not valid XML: {e}") from None
 
 
 def parse_entry(entry: ET.Element) -> Paper:

@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..http import HttpClient, HttpError
 from ..ids import try_arxiv_id
 from ..model import Paper, Provenance
-from . import Page, RecordError, one_line, web_url
+from . import Page, RecordError, no_surrogates, one_line, web_url
 
 DEFAULT_BASE_URL = "https://huggingface.co"
 PAGE_SIZE = 50  # the API's default `limit`
@@ -129,7 +129,7 @@ def _period_params(date: dt.date | None, week: str | None, month: str | None) ->
 def parse_items(items: list[Any], *, ref: str, daily: bool, day: dt.date | None = None) -> Page:
     """Parse a list of HF items (daily entries, search results or bare papers) into a Page."""
     page = Page(ref=ref, listed=len(items), day=day if daily else None)
-    for i, item in enumerate(items):
+    for i, item in enumerate(no_surrogates(items)):
         try:
             page.papers.append(parse_item(item, ref=ref, daily=daily, day=day))
         except RecordError as e:

@@ -71,3 +71,8 @@ def validation_error(ref: str, e: ValidationError) -> BadRecord:
         first = msg.split(" ", 1)[0]
         field = first if first in Paper.model_fields else "record"
     return BadRecord(ref, field, f"{msg}; fix or remove this record")
+
+
+def strings(v: Any) -> list[str]:
+    """The strings of a list a source gave; anything else (a damaged field) is no strings."""
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
