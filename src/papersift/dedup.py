@@ -1,31 +1,60 @@
 """Deciding whether two paper records describe the same paper.
 
 Records with an arXiv id are keyed by it; this module handles the rest (listings, archives,
-other bibliographic sources) by title similarity plus author overlap plus abstract
-similarity. Candidates come from blocking, never all pairs: `block_keys` gives each title a
-few keys (its first and last words), and only records sharing a key are compared. The store
-(store/upsert.py) and the benchmark (bench/dedup.py) use these same functions.
+other bibliographic sources). Candidates come from blocking, never all pairs: `block_keys`
+gives each title a few keys (its first and last words, its longest words), and only records
+sharing a key are compared. The store (store/upsert.py) and the benchmark (bench/dedup.py)
+use these same functions.
 
-The decision, in `match_score`:
-- titles nearly equal (edit similarity >= 0.92, which covers case, punctuation, accents and a
-  changed word in a long title): same paper unless the authors clearly disagree;
-- titles similar (>= 0.75, e.g. "LLM" spelled out in a revised title): same paper only when
-  authors or abstract agree as well;
-- otherwise different.
+A merge loses a paper from every page, feed and search, so two records are one paper only
+on positive evidence (`match_score`; the rules and their measurements: docs/dedup.md):
+- the titles must say the same thing: after normalisation (case, punctuation, accents,
+  stopwords, plurals, spelling variants) no title word may differ, or else the abstracts must
+  be near-identical (a revised title); a differing *distinguishing* word (a number, version,
+  ordinal, part, "++") is never overridden: "Bielik v3 Small" and "Bielik 11B v2" are two;
+- abstracts, when both records have one, must share enough word pairs: strongly different
+  abstracts mean two papers even under one title (Cranfield's corrupted titles);
+- authors, when both are known, must overlap; years must not be far apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import re
+
+import Stemmer
 from rapidfuzz.distance import Indel
 
 from .ids import normalize_text
 from .model import Paper
+from .text import SEARCH_STOPWORDS
 
 STRONG_TITLE = 0.92
 WEAK_TITLE = 0.75
 _BLOCK_WORDS = 4
+# Word-pair (bigram) containment of two abstracts: below DIFFERENT_TEXT they are about other
+# things; at NEAR_SAME_TEXT and above one is (a revision or truncation of) the other.
+DIFFERENT_TEXT = 0.3
+NEAR_SAME_TEXT = 0.8
+_MIN_PAIRS = 15  # an abstract shorter than this (a note, a stub) is no evidence either way
+_stem = Stemmer.Stemmer("porter").stemWord
+_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xx".split())
+_ORDINAL_LIST = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
+                 "twelfth thirteenth fourteenth fifteenth").split()
+_ORDINALS = frozenset(_ORDINAL_LIST)
+_MARKERS = frozenset({"part", "plus", "plusplus", "pro", "lite", "mini", "small", "tiny", "ultra",
+                      "nano", "max", "turbo"})
+# Bibliographic annotations, not content: "(Tutorial)", "(panel session)", "- Book Review".
+_ANNOTATION_WORDS = frozenset((
+    "tutorial session panel abstract demonstration demo description paper experience extended "
+    "version invited talk slides keynote guest editor editors editorial foreword preface book "
+    "review").split())
+_ANNOTATIONS = frozenset(_stem(w) for w in _ANNOTATION_WORDS)
+_ORDINAL_NUM = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
+_ORDINAL_WORD = {str(i): w for i, w in enumerate(_ORDINAL_LIST, 1)}
+_DIGITS = re.compile(r"\d+")
+_PLUS = re.compile(r"(?<=[\w)\]}])\+\+|(?<=[\w)\]}])\+")
 
 
 def title_keys(title: str) -> tuple[str, list[str]]:
@@ -44,6 +73,11 @@ def block_keys_from_norm(norm: str) -> list[str]:
     if len(words) > _BLOCK_WORDS:
         longest = sorted(sorted(set(words)), key=len, reverse=True)[:3]
         keys.append("l:" + " ".join(sorted(longest)))
+    # "Tutorial: Data Access" and "Data access (tutorial session)": the same keys without
+    # annotation words (added keys only, so papers stored with the keys above still match).
+    bare = [w for w in words if w not in _ANNOTATION_WORDS]
+    if bare and len(bare) < len(words):
+        keys += ["p:" + " ".join(bare[:_BLOCK_WORDS]), "s:" + " ".join(bare[-_BLOCK_WORDS:])]
     return keys
 
 
@@ -70,11 +104,90 @@ def author_overlap(a: list[str], b: list[str]) -> float | None:
     return len(sa & sb) / min(len(sa), len(sb))
 
 
+def _pairs(text: str) -> set[tuple[str, str]]:
+    w = normalize_text(text).split()
+    return set(zip(w, w[1:], strict=False))
+
+
 def abstract_similarity(a: str, b: str) -> float | None:
-    wa, wb = set(normalize_text(a).split()), set(normalize_text(b).split())
-    if len(wa) < 5 or len(wb) < 5:
+    """Share of the shorter abstract's word pairs found in the other (a truncated copy
+    scores 1); None when either is too short to say anything."""
+    pa, pb = _pairs(a), _pairs(b)
+    if len(pa) < _MIN_PAIRS or len(pb) < _MIN_PAIRS:
         return None
-    return len(wa & wb) / min(len(wa), len(wb))
+    return len(pa & pb) / min(len(pa), len(pb))
+
+
+def _norm_title(title: str) -> str:
+    """Normalised title with "X++"/"X+" kept as words and "4th" spelled "fourth"."""
+    marked = _PLUS.sub(lambda m: " plusplus " if m.group() == "++" else " plus ", title)
+    norm = normalize_text(marked)
+    return _ORDINAL_NUM.sub(lambda m: _ORDINAL_WORD.get(m.group(1), m.group(0)), norm)
+
+
+def _title_words(norm: str) -> set[str]:
+    """Content words of a normalised title, stemmed, annotations left out."""
+    words = {_stem(w) for w in norm.split() if w not in SEARCH_STOPWORDS}
+    return words - _ANNOTATIONS
+
+
+def distinguishing(word: str) -> bool:
+    """A word whose difference alone makes two papers: a number, version, ordinal, part,
+    size or edition marker."""
+    return (any(c.isdigit() for c in word) or word in _ROMAN or word in _ORDINALS
+            or word in _MARKERS or _stem(word) in _MARKERS)
+
+
+def _drop_acronyms(diff: set[str], other_diff: set[str], norm: str, other_norm: str) -> None:
+    """"LLM" in one title and "large language model(s)" in the other are no difference."""
+    words = [w for w in other_norm.split() if w not in {"of", "and", "for", "the", "a"}]
+    for w in {w for w in norm.split() if 2 <= len(w) <= 6 and w.isalpha()}:
+        acro = w[:-1] if w.endswith("s") and len(w) > 2 else w
+        n = len(acro)
+        for i in range(len(words) - n + 1):
+            run = words[i:i + n]
+            if "".join(x[0] for x in run) == acro:
+                stems = {_stem(x) for x in run}
+                if stems & other_diff:
+                    diff.discard(_stem(w))
+                    other_diff.difference_update(stems)
+                    break
+
+
+def title_difference(a: str, b: str) -> tuple[set[str], set[str], int]:
+    """(title words only one side has, the distinguishing ones among them, how many words
+    were replaced: 0 when one title's words are all in the other). Annotations ("(Tutorial)"), spelling and
+    spacing variants are not differences: a word the other title holds as a substring
+    ("multiobject" / "multi object") or nearly equal to a word left on the other side
+    ("optimisation" / "optimization")."""
+    na, nb = _norm_title(a), _norm_title(b)
+    wa, wb = _title_words(na), _title_words(nb)
+    only_a, only_b = wa - wb, wb - wa
+    if not only_a and not only_b:
+        return set(), set(), 0
+    key_a, key_b = na.replace(" ", ""), nb.replace(" ", "")
+    # Numbers compare as digit runs, so "SQL3" / "SQL 3" agree and "v2" / "v3" do not.
+    numbers_differ = sorted(_DIGITS.findall(na)) != sorted(_DIGITS.findall(nb))
+    hard = {w for w in only_a | only_b
+            if (numbers_differ and any(c.isdigit() for c in w))
+            or (distinguishing(w) and not any(c.isdigit() for c in w))}
+
+    def variant(w: str, key_other: str, others: set[str]) -> bool:
+        if any(c.isdigit() for c in w):
+            return not numbers_differ
+        if len(w) >= 4 and w in key_other:
+            return True
+        if w in hard:
+            return False
+        return len(w) >= 5 and any(Indel.normalized_similarity(w, o) >= 0.8 for o in others)
+
+    diff_a = {w for w in only_a if not variant(w, key_b, only_b)}
+    diff_b = {w for w in only_b if not variant(w, key_a, only_a)}
+    _drop_acronyms(diff_a, diff_b, na, nb)
+    _drop_acronyms(diff_b, diff_a, nb, na)
+    # One title all inside the other (a subtitle added or cut off) counts as one side.
+    changed = 0 if not (diff_a and diff_b) else max(len(diff_a), len(diff_b))
+    return diff_a | diff_b, hard & (diff_a | diff_b), changed
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -109,24 +222,34 @@ def match_score(a: MatchInput, b: MatchInput) -> float:
     if a.arxiv_id and b.arxiv_id:
         return 1.0 if a.arxiv_id == b.arxiv_id else 0.0
     t = title_similarity(a.title, b.title)
-    if t < WEAK_TITLE:
+    if t < WEAK_TITLE - 0.25:
         return 0.0
+    diff, hard, replaced = title_difference(a.title, b.title)
+    if t < WEAK_TITLE and diff:  # far apart, unless only annotations made them so
+        return 0.0
+    if hard:
+        return 0.0  # another number, version or part: another paper, whatever else agrees
     authors = author_overlap(a.authors, b.authors)
     text = abstract_similarity(a.abstract, b.abstract)
     years_apart = abs(a.year - b.year) if a.year and b.year else 0
-    if t >= STRONG_TITLE:
-        if authors is not None and authors < 0.34:
-            return 0.3  # same title, other people: a different paper
-        if text is not None and text < 0.3 and authors is None:
-            return 0.3
-        if years_apart > 3 and not (authors and authors >= 0.5):
-            return 0.3
-        # Small bonuses only order candidates (same year, same people first).
-        return min(1.0, t - 0.02) + 0.01 * (authors or 0) + 0.01 * (years_apart == 0)
-    # A weaker title match needs corroboration from the people or the text.
-    agree = (authors is not None and authors >= 0.5) or (text is not None and text >= 0.6)
-    if agree and years_apart <= 2:
-        return 0.5 + (t - WEAK_TITLE) / 2
+    if authors is not None and authors < 0.34:
+        return 0.3  # other people: a different paper
+    if text is not None and text < DIFFERENT_TEXT:
+        return 0.3  # one title, other abstracts: two papers (or a corrupted title)
+    if years_apart > 3 and not (authors and authors >= 0.5):
+        return 0.3
+    # Small bonuses only order candidates (same year, same people, same text first).
+    bonus = 0.01 * (authors or 0) + 0.01 * (years_apart == 0) + 0.01 * (text or 0)
+    if not diff:
+        # The same title words (up to case, punctuation, stopwords, spelling): nothing
+        # above disagreed, so the title is the evidence.
+        return min(0.97, max(t, STRONG_TITLE) - 0.02) + bonus
+    # A title word differs. Only a near-identical abstract (a revised title), or with no
+    # abstracts the same people in the same years, says it is still one paper.
+    if text is not None:
+        return 0.5 + (t - WEAK_TITLE) / 2 + bonus if text >= NEAR_SAME_TEXT else 0.0
+    if authors is not None and authors >= 0.5 and years_apart <= 1 and replaced <= 2:
+        return 0.5 + (t - WEAK_TITLE) / 2 + bonus
     return 0.0
 
 
