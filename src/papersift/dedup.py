@@ -19,9 +19,8 @@ on positive evidence (`match_score`; the rules and their measurements: docs/dedu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import re
+from dataclasses import dataclass, field
 
 import Stemmer
 from rapidfuzz.distance import Indel
@@ -39,17 +38,15 @@ DIFFERENT_TEXT = 0.3
 NEAR_SAME_TEXT = 0.8
 _MIN_PAIRS = 15  # an abstract shorter than this (a note, a stub) is no evidence either way
 _stem = Stemmer.Stemmer("porter").stemWord
-_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xx".split())
-_ORDINAL_LIST = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
-                 "twelfth thirteenth fourteenth fifteenth").split()
+_ROMAN = frozenset(["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv", "xv", "xx"])
+_ORDINAL_LIST = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth"]
 _ORDINALS = frozenset(_ORDINAL_LIST)
 _MARKERS = frozenset({"part", "plus", "plusplus", "pro", "lite", "mini", "small", "tiny", "ultra",
                       "nano", "max", "turbo"})
+# Title words are compared stemmed ("plusplus" -> "plusplu"): both forms count.
+_DISTINGUISHING = frozenset(_ROMAN | _ORDINALS | _MARKERS | {_stem(w) for w in _ORDINALS | _MARKERS})
 # Bibliographic annotations, not content: "(Tutorial)", "(panel session)", "- Book Review".
-_ANNOTATION_WORDS = frozenset((
-    "tutorial session panel abstract demonstration demo description paper experience extended "
-    "version invited talk slides keynote guest editor editors editorial foreword preface book "
-    "review").split())
+_ANNOTATION_WORDS = frozenset(["tutorial", "session", "panel", "abstract", "demonstration", "demo", "description", "paper", "experience", "extended", "version", "invited", "talk", "slides", "keynote", "guest", "editor", "editors", "editorial", "foreword", "preface", "book", "review"])
 _ANNOTATIONS = frozenset(_stem(w) for w in _ANNOTATION_WORDS)
 _ORDINAL_NUM = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")
 _ORDINAL_WORD = {str(i): w for i, w in enumerate(_ORDINAL_LIST, 1)}
@@ -134,24 +131,25 @@ def _title_words(norm: str) -> set[str]:
 def distinguishing(word: str) -> bool:
     """A word whose difference alone makes two papers: a number, version, ordinal, part,
     size or edition marker."""
-    return (any(c.isdigit() for c in word) or word in _ROMAN or word in _ORDINALS
-            or word in _MARKERS or _stem(word) in _MARKERS)
+    return any(c.isdigit() for c in word) or word in _DISTINGUISHING
 
 
 def _drop_acronyms(diff: set[str], other_diff: set[str], norm: str, other_norm: str) -> None:
     """"LLM" in one title and "large language model(s)" in the other are no difference."""
+    if not other_diff:
+        return
     words = [w for w in other_norm.split() if w not in {"of", "and", "for", "the", "a"}]
+    initials = "".join(w[0] for w in words)
     for w in {w for w in norm.split() if 2 <= len(w) <= 6 and w.isalpha()}:
         acro = w[:-1] if w.endswith("s") and len(w) > 2 else w
-        n = len(acro)
-        for i in range(len(words) - n + 1):
-            run = words[i:i + n]
-            if "".join(x[0] for x in run) == acro:
-                stems = {_stem(x) for x in run}
-                if stems & other_diff:
-                    diff.discard(_stem(w))
-                    other_diff.difference_update(stems)
-                    break
+        i = initials.find(acro)
+        while i >= 0:
+            stems = {_stem(x) for x in words[i:i + len(acro)]}
+            if stems & other_diff:
+                diff.discard(_stem(w))
+                other_diff.difference_update(stems)
+                break
+            i = initials.find(acro, i + 1)
 
 
 def title_difference(a: str, b: str) -> tuple[set[str], set[str], int]:
@@ -175,10 +173,10 @@ def title_difference(a: str, b: str) -> tuple[set[str], set[str], int]:
     def variant(w: str, key_other: str, others: set[str]) -> bool:
         if any(c.isdigit() for c in w):
             return not numbers_differ
-        if len(w) >= 4 and w in key_other:
-            return True
         if w in hard:
             return False
+        if len(w) >= 4 and w in key_other:
+            return True
         return len(w) >= 5 and any(Indel.normalized_similarity(w, o) >= 0.8 for o in others)
 
     diff_a = {w for w in only_a if not variant(w, key_b, only_b)}
@@ -199,6 +197,18 @@ def title_similarity(a: str, b: str) -> float:
     if sim < WEAK_TITLE and len(short.split()) >= 4 and long_.startswith(short + " "):
         sim = WEAK_TITLE + 0.05
     return sim
+
+
+def _bare_similarity(a: str, b: str) -> float:
+    """Similarity of the titles' word sets without annotation words ("tutorial", "panel
+    session"); 0 when neither title has one (then title_similarity has said it all)."""
+    wa, wb = normalize_text(a).split(), normalize_text(b).split()
+    if _ANNOTATION_WORDS.isdisjoint(wa) and _ANNOTATION_WORDS.isdisjoint(wb):
+        return 0.0
+
+    def bare(words: list[str]) -> str:
+        return " ".join(sorted(w for w in words if w not in _ANNOTATION_WORDS))
+    return Indel.normalized_similarity(bare(wa), bare(wb))
 
 
 @dataclass
@@ -222,10 +232,10 @@ def match_score(a: MatchInput, b: MatchInput) -> float:
     if a.arxiv_id and b.arxiv_id:
         return 1.0 if a.arxiv_id == b.arxiv_id else 0.0
     t = title_similarity(a.title, b.title)
-    if t < WEAK_TITLE - 0.25:
-        return 0.0
+    if t < WEAK_TITLE and _bare_similarity(a.title, b.title) < STRONG_TITLE:
+        return 0.0  # far apart, even without "(Tutorial)"-like annotations
     diff, hard, replaced = title_difference(a.title, b.title)
-    if t < WEAK_TITLE and diff:  # far apart, unless only annotations made them so
+    if t < WEAK_TITLE and diff:
         return 0.0
     if hard:
         return 0.0  # another number, version or part: another paper, whatever else agrees

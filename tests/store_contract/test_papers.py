@@ -186,3 +186,13 @@ def test_existing_ids_names_the_stored_ones(store):
                                     sources=[Provenance(source="arxiv")])])
     assert store.existing_ids([st.ids[0], "2501.99999", "ps-0123456789ab"]) == {st.ids[0]}
     assert store.existing_ids([]) == set()
+
+
+def test_has_arxiv_papers_says_whether_any_stored_paper_has_an_arxiv_id(store):
+    # The planner skips the full-text title lookup (meant for arXiv papers, which carry no
+    # blocking keys) while this is False.
+    assert not store.has_arxiv_papers()
+    store.upsert_papers([listing("A listing paper without id", ["A. One"])])
+    assert not store.has_arxiv_papers()
+    store.upsert_papers([paper(arxiv_id="2501.00001")])
+    assert store.has_arxiv_papers()

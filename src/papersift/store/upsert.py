@@ -12,6 +12,7 @@ per 20,000 papers, not one per paper.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ class UpsertSource(Protocol):
     """What the planner reads from a backend, inside the chunk's write transaction."""
 
     def has_blocking_keys(self) -> bool: ...  # any stored paper without arXiv id has keys
+    def has_arxiv_papers(self) -> bool: ...  # any stored paper has an arXiv id
     def aliases_of(self, ids: list[str]) -> dict[str, str]: ...  # alias -> paper id
     def papers_by_id(self, ids: list[str]) -> list[Paper]: ...
     def papers_by_title_key(self, keys: list[str]) -> list[Paper]: ...
@@ -105,6 +107,13 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
         for k, pid in rows:
             by_block.setdefault(k, []).append(pid)
     original = dict(known)  # what is stored now, by id
+    arxiv_state: list[bool] = []  # asked once per chunk, when first needed
+
+    def arxiv_stored() -> bool:
+        if not arxiv_state:
+            arxiv_state.append(db.has_arxiv_papers())
+        return arxiv_state[0]
+
     renames: dict[str, str] = {}  # old id -> new id
     sources: list[SourceRow] = []
     block_rows: list[tuple[str, str]] = []
@@ -123,7 +132,8 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
         # _find_duplicate would say so, at a call per paper of a bulk import.
         if old is None and (not p.arxiv_id or tk in by_title
                             or any(b in by_block for b in bks)):
-            old = _find_duplicate(db, p, tk, bks, known, original, renames, by_title, by_block)
+            old = _find_duplicate(db, p, tk, bks, known, original, renames, by_title, by_block,
+                                  arxiv_stored)
             if old is not None:
                 stats.merged += 1
         if old is None:
@@ -217,7 +227,8 @@ def _rekey_title_collisions(db: UpsertSource, chunk: list[Paper], prep: list[Pre
 
 def _find_duplicate(db: UpsertSource, p: Paper, tk: str, bks: list[str], known: dict[str, Paper],
                     original: dict[str, Paper], renames: dict[str, str],
-                    by_title: dict[str, list[str]], by_block: dict[str, list[str]]) -> Paper | None:
+                    by_title: dict[str, list[str]], by_block: dict[str, list[str]],
+                    arxiv_stored: Callable[[], bool]) -> Paper | None:
     """A stored (or earlier in this chunk) paper that `p` duplicates, via blocking."""
     seen: set[str] = set()
     cands = [*by_title.get(tk, ()), *(pid for b in bks for pid in by_block.get(b, ()))]
@@ -229,10 +240,11 @@ def _find_duplicate(db: UpsertSource, p: Paper, tk: str, bks: list[str], known: 
         seen.add(cid)
         if not (p.arxiv_id and cand.arxiv_id) and same_paper(cand, p):
             return cand
-    if p.arxiv_id:
+    if p.arxiv_id or not arxiv_stored():
         return None
-    # A paper without arXiv id may duplicate an arXiv paper whose title was edited:
-    # ask the full-text index for titles sharing the first or last words.
+    # A paper without arXiv id may duplicate an arXiv paper whose title was edited (arXiv
+    # papers have no blocking keys): ask the full-text index for titles sharing the first
+    # or last words. An id-less import into a store without arXiv papers skips this query.
     words = normalize_text(p.title).split()
     phrases = {" ".join(words[:4]), " ".join(words[-4:])} - {""}
     if not phrases:
