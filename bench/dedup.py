@@ -35,9 +35,12 @@ from papersift.ids import title_key
 from papersift.model import Paper, Provenance
 from papersift.store import SQLiteStore
 
-# Pairs of arXiv ids in arxiv-papers.jsonl.gz that are one paper uploaded twice (checked by
-# reading both records: same authors, same abstract; see docs/dedup.md). Merging them is right.
-KNOWN_REUPLOADS: frozenset[frozenset[str]] = frozenset()
+# Pairs of arXiv ids in arxiv-papers.jsonl.gz that are one paper uploaded twice, found by
+# reading every merge of the id-less import (the evidence per pair: docs/dedup.md).
+KNOWN_REUPLOADS: frozenset[frozenset[str]] = frozenset(frozenset(p) for p in (
+    ("2503.18064", "2503.20808"), ("2503.21055", "2506.00101"), ("2504.03948", "2505.22858"),
+    ("2504.12673", "2512.08943"), ("2506.08150", "2601.20735"), ("2507.12759", "2510.09354"),
+    ("2509.21801", "2601.11002"), ("2601.22563", "2410.09771"), ("2604.05547", "2605.20190")))
 
 
 def load(path: Path) -> dict[str, MatchInput]:
@@ -143,8 +146,8 @@ def distinct(path: Path) -> tuple[int, float]:
     print(f"distinct arXiv papers: {len(records)}; with ids: {n_ids} stored in {t_ids:.1f}s "
           f"({len(records) / t_ids:.0f}/s); ids hidden: {n_idless} stored in {t_idless:.1f}s "
           f"({len(records) / t_idless:.0f}/s)")
-    print(f"  merges: {len(false_merges) + reuploads} ({reuploads} known re-uploads, "
-          f"{len(false_merges)} false)")
+    print(f"  merges: {len(false_merges) + reuploads} ({reuploads} of the {len(KNOWN_REUPLOADS)} known "
+          f"re-uploads, {len(false_merges)} false)")
     for a, b in false_merges:
         print(f"  FALSE MERGE {records[a]['id']} {records[a]['title'][:70]!r}\n"
               f"           <- {records[b]['id']} {records[b]['title'][:70]!r}")

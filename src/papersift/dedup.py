@@ -19,7 +19,9 @@ on positive evidence (`match_score`; the rules and their measurements: docs/dedu
 
 from __future__ import annotations
 
+import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import Stemmer
@@ -83,10 +85,11 @@ def block_keys(title: str) -> list[str]:
 
 
 def surname(author: str) -> str:
-    """'Nagarajan, Vaishnavh' and 'Vaishnavh Nagarajan' both give 'nagarajan'."""
-    a = author.strip()
+    """'Nagarajan, Vaishnavh' and 'Vaishnavh Nagarajan' both give 'nagarajan'; HTML
+    entities are decoded and a lost letter leaves no gap ('G?ting' -> 'gting')."""
+    a = html.unescape(author).strip()
     name = a.split(",")[0] if "," in a else (a.split()[-1] if a.split() else "")
-    return normalize_text(name)
+    return normalize_text(name).replace(" ", "")
 
 
 def _surname_set(authors: list[str]) -> set[str]:
@@ -94,11 +97,17 @@ def _surname_set(authors: list[str]) -> set[str]:
 
 
 def author_overlap(a: list[str], b: list[str]) -> float | None:
-    """Share of the smaller author list found in the other; None when a side is unknown."""
+    """Share of the smaller author list found in the other; None when a side is unknown.
+    A surname spelled with a letter lost or changed ('gting' / 'guting') still counts."""
     sa, sb = _surname_set(a), _surname_set(b)
     if not sa or not sb:
         return None
-    return len(sa & sb) / min(len(sa), len(sb))
+    small, big = (sa, sb) if len(sa) <= len(sb) else (sb, sa)
+    found = len(small & big)
+    for x in small - big:
+        if len(x) >= 4 and any(Indel.normalized_similarity(x, y) >= 0.8 for y in big - small):
+            found += 1
+    return found / len(small)
 
 
 def _pairs(text: str) -> set[tuple[str, str]]:
@@ -122,16 +131,39 @@ def _norm_title(title: str) -> str:
     return _ORDINAL_NUM.sub(lambda m: _ORDINAL_WORD.get(m.group(1), m.group(0)), norm)
 
 
-def _title_words(norm: str) -> set[str]:
-    """Content words of a normalised title, stemmed, annotations left out."""
-    words = {_stem(w) for w in norm.split() if w not in SEARCH_STOPWORDS}
-    return words - _ANNOTATIONS
+def _name(title: str) -> str:
+    """The name a title opens with ("TOMCAT" of "TOMCAT: Test-time ..."), without
+    annotations; "" when it has none (no colon, or more than four words before it)."""
+    head, colon, _ = title.partition(":")
+    words = [w for w in normalize_text(head).split() if w not in _ANNOTATION_WORDS]
+    return " ".join(words) if colon and 0 < len(words) <= 4 else ""
+
+
+def _title_words(norm: str) -> Counter[str]:
+    """Content words of a normalised title, stemmed and counted, annotations left out."""
+    return Counter(s for s in (_stem(w) for w in norm.split() if w not in SEARCH_STOPWORDS)
+                   if s not in _ANNOTATIONS)
 
 
 def distinguishing(word: str) -> bool:
     """A word whose difference alone makes two papers: a number, version, ordinal, part,
     size or edition marker."""
     return any(c.isdigit() for c in word) or word in _DISTINGUISHING
+
+
+def _drop_compounds(diff: set[str], other_diff: set[str], other_norm: str) -> None:
+    """"multiobject" in one title and "multi object" in the other are no difference."""
+    if not diff or not other_diff:
+        return
+    words = other_norm.split()
+    for n in (2, 3):
+        for i in range(len(words) - n + 1):
+            joined = _stem("".join(words[i:i + n]))
+            if joined in diff:
+                parts = {_stem(w) for w in words[i:i + n]}
+                if parts <= other_diff | set(_title_words(" ".join(words))):
+                    diff.discard(joined)
+                    other_diff.difference_update(parts)
 
 
 def _drop_acronyms(diff: set[str], other_diff: set[str], norm: str, other_norm: str) -> None:
@@ -154,33 +186,40 @@ def _drop_acronyms(diff: set[str], other_diff: set[str], norm: str, other_norm: 
 
 def title_difference(a: str, b: str) -> tuple[set[str], set[str], int]:
     """(title words only one side has, the distinguishing ones among them, how many words
-    were replaced: 0 when one title's words are all in the other). Annotations ("(Tutorial)"), spelling and
-    spacing variants are not differences: a word the other title holds as a substring
-    ("multiobject" / "multi object") or nearly equal to a word left on the other side
-    ("optimisation" / "optimization")."""
+    were replaced: 0 when one title's words are all in the other). Annotations
+    ("(Tutorial)"), compounds ("multiobject" / "multi object"), acronyms ("LLM" / "large
+    language model") and spellings ("optimisation" / "optimization") are not differences."""
     na, nb = _norm_title(a), _norm_title(b)
+    # Counted: "Secure Source Coding ... Universal Coding" has a "coding" more than
+    # "Source Encryption ... Universal Coding", though both hold the word.
     wa, wb = _title_words(na), _title_words(nb)
-    only_a, only_b = wa - wb, wb - wa
+    only_a, only_b = set(wa - wb), set(wb - wa)
     if not only_a and not only_b:
         return set(), set(), 0
-    key_a, key_b = na.replace(" ", ""), nb.replace(" ", "")
     # Numbers compare as digit runs, so "SQL3" / "SQL 3" agree and "v2" / "v3" do not.
     numbers_differ = sorted(_DIGITS.findall(na)) != sorted(_DIGITS.findall(nb))
     hard = {w for w in only_a | only_b
             if (numbers_differ and any(c.isdigit() for c in w))
             or (distinguishing(w) and not any(c.isdigit() for c in w))}
 
-    def variant(w: str, key_other: str, others: set[str]) -> bool:
+    def variant(w: str, others: set[str]) -> bool:
         if any(c.isdigit() for c in w):
             return not numbers_differ
         if w in hard:
             return False
-        if len(w) >= 4 and w in key_other:
-            return True
         return len(w) >= 5 and any(Indel.normalized_similarity(w, o) >= 0.8 for o in others)
 
-    diff_a = {w for w in only_a if not variant(w, key_b, only_b)}
-    diff_b = {w for w in only_b if not variant(w, key_a, only_a)}
+    diff_a = {w for w in only_a if not variant(w, only_b)}
+    diff_b = {w for w in only_b if not variant(w, only_a)}
+    name_a, name_b = _name(a).replace(" ", ""), _name(b).replace(" ", "")
+    if (name_a and name_b and name_a not in name_b and name_b not in name_a
+            and Indel.normalized_similarity(name_a, name_b) < WEAK_TITLE):
+        # "TOMCAT: ..." and "WARM-CAT: ...": two named methods, two papers ("Dali" and
+        # "Dalí", "TerraServer" and "Microsoft TerraServer" are one name).
+        hard.add(f"name:{name_b}")
+        diff_b.add(f"name:{name_b}")
+    _drop_compounds(diff_a, diff_b, nb)
+    _drop_compounds(diff_b, diff_a, na)
     _drop_acronyms(diff_a, diff_b, na, nb)
     _drop_acronyms(diff_b, diff_a, nb, na)
     # One title all inside the other (a subtitle added or cut off) counts as one side.
@@ -256,9 +295,11 @@ def match_score(a: MatchInput, b: MatchInput) -> float:
         return min(0.97, max(t, STRONG_TITLE) - 0.02) + bonus
     # A title word differs. Only a near-identical abstract (a revised title), or with no
     # abstracts the same people in the same years, says it is still one paper.
+    if replaced > 2:
+        return 0.0  # more than a word or two rewritten: another paper
     if text is not None:
         return 0.5 + (t - WEAK_TITLE) / 2 + bonus if text >= NEAR_SAME_TEXT else 0.0
-    if authors is not None and authors >= 0.5 and years_apart <= 1 and replaced <= 2:
+    if authors is not None and authors >= 0.5 and years_apart <= 1:
         return 0.5 + (t - WEAK_TITLE) / 2 + bonus
     return 0.0
 
