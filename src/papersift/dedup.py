@@ -110,15 +110,19 @@ def author_overlap(a: list[str], b: list[str]) -> float | None:
     return found / len(small)
 
 
-def _pairs(text: str) -> set[tuple[str, str]]:
+def _pairs(text: str, title: str = "") -> set[tuple[str, str]]:
     w = normalize_text(text).split()
+    t = normalize_text(title).split() if title else []
+    if t and w[:len(t)] == t:
+        w = w[len(t):]  # an abstract that opens with its title: compare what follows
     return set(zip(w, w[1:], strict=False))
 
 
-def abstract_similarity(a: str, b: str) -> float | None:
+def abstract_similarity(a: str, b: str, title_a: str = "", title_b: str = "") -> float | None:
     """Share of the shorter abstract's word pairs found in the other (a truncated copy
-    scores 1); None when either is too short to say anything."""
-    pa, pb = _pairs(a), _pairs(b)
+    scores 1); None when either is too short to say anything. A copy of the record's title
+    at the start of its abstract (Cranfield's, some listings') is left out."""
+    pa, pb = _pairs(a, title_a), _pairs(b, title_b)
     if len(pa) < _MIN_PAIRS or len(pb) < _MIN_PAIRS:
         return None
     return len(pa & pb) / min(len(pa), len(pb))
@@ -279,7 +283,7 @@ def match_score(a: MatchInput, b: MatchInput) -> float:
     if hard:
         return 0.0  # another number, version or part: another paper, whatever else agrees
     authors = author_overlap(a.authors, b.authors)
-    text = abstract_similarity(a.abstract, b.abstract)
+    text = abstract_similarity(a.abstract, b.abstract, a.title, b.title)
     years_apart = abs(a.year - b.year) if a.year and b.year else 0
     if authors is not None and authors < 0.34:
         return 0.3  # other people: a different paper
