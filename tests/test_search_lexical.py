@@ -4,7 +4,7 @@ import pytest
 
 from papersift.model import Paper
 from papersift.search.engine import Fusion, SearchEngine, SearchQuery
-from papersift.search.lexical import BM25Index, build_from_store
+from papersift.search.lexical import BM25Index, BM25Params, build_from_store
 from papersift.search.query import parse_query
 from papersift.store.sqlite.search import fts5_match as build_match
 
@@ -32,7 +32,7 @@ def store(make_store):
 @pytest.mark.parametrize("backend", ["sqlite"])  # bm25() is SQLite FTS5's
 def test_scores_match_fts5_bm25(store, q, weights):
     fts = store.lexical_search(build_match(parse_query(q)), 10, weights)
-    idx = build_from_store(store, weights, None)
+    idx = build_from_store(store, BM25Params(weights=weights), None)
     ours, count = idx.top(parse_query(q).terms, 10)
     assert count == len(fts)
     assert dict(ours) == pytest.approx(dict(fts), rel=1e-4)
@@ -40,13 +40,13 @@ def test_scores_match_fts5_bm25(store, q, weights):
 
 def test_cache_roundtrip_and_invalidation(store, tmp_path):
     cache = tmp_path / "bm25.npz"
-    first = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    first = build_from_store(store, BM25Params(weights=(1.0, 1.0, 1.0)), cache)
     assert cache.exists() and first.build_seconds > 0
-    again = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    again = build_from_store(store, BM25Params(weights=(1.0, 1.0, 1.0)), cache)
     assert again.build_seconds == 0 and again.ids == first.ids and again.vocab == first.vocab
     assert again.top(["graph"], 3) == first.top(["graph"], 3)
     store.upsert_papers([Paper(arxiv_id="2505.00099", title="Graph transformers", abstract="x")])
-    fresh = build_from_store(store, (1.0, 1.0, 1.0), cache)
+    fresh = build_from_store(store, BM25Params(weights=(1.0, 1.0, 1.0)), cache)
     assert fresh.build_seconds > 0 and "2505.00099" in fresh.row
     cache.write_bytes(b"not a numpy file")
     assert BM25Index.load(cache, fresh.version) is None  # a broken cache is rebuilt, not trusted
@@ -64,7 +64,7 @@ def test_empty_store_and_unknown_words(make_store):
     s = make_store("empty")
     eng = SearchEngine(s)
     assert eng.search(SearchQuery(q="anything")).total == 0
-    assert build_from_store(s, (1.0, 1.0, 1.0), None).top(["zzz"], 5) == ([], 0)
+    assert build_from_store(s, BM25Params(weights=(1.0, 1.0, 1.0)), None).top(["zzz"], 5) == ([], 0)
 
 
 def test_top_k_equals_a_full_sort_with_many_ties():

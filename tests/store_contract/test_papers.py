@@ -78,10 +78,16 @@ def test_stored_paper_equals_model_construct(store):
     assert trusted_paper(dict(ref.__dict__)) == ref
 
 
-def test_same_title_key_is_one_listing_paper(store):
-    store.upsert_papers([paper(authors=["A. One"]), paper(authors=["B. Two"])])
-    # same title key -> same ps- id: listing records under one title are merged by key
+def test_same_title_key_is_one_listing_paper_only_on_evidence(store):
+    # Same title, nothing disagreeing: one paper under the title's ps- id.
+    store.upsert_papers([paper(authors=["A. One"]), paper(authors=["A. One", "C. Three"])])
     assert store.count_papers() == 1
+    # Same title, other people: a second paper, under an id of its own, on every import.
+    other = paper(authors=["B. Two"])
+    st = store.upsert_papers([other])
+    assert store.count_papers() == 2 and st.ids[0] != other.id
+    again = store.upsert_papers([paper(authors=["B. Two"]), paper(authors=["A. One"])])
+    assert store.count_papers() == 2 and again.ids == [st.ids[0], other.id]
 
 
 def test_listing_paper_merges_into_arxiv_paper_and_keeps_enrichment(store):
@@ -180,3 +186,13 @@ def test_existing_ids_names_the_stored_ones(store):
                                     sources=[Provenance(source="arxiv")])])
     assert store.existing_ids([st.ids[0], "2501.99999", "ps-0123456789ab"]) == {st.ids[0]}
     assert store.existing_ids([]) == set()
+
+
+def test_has_arxiv_papers_says_whether_any_stored_paper_has_an_arxiv_id(store):
+    # The planner skips the full-text title lookup (meant for arXiv papers, which carry no
+    # blocking keys) while this is False.
+    assert not store.has_arxiv_papers()
+    store.upsert_papers([listing("A listing paper without id", ["A. One"])])
+    assert not store.has_arxiv_papers()
+    store.upsert_papers([paper(arxiv_id="2501.00001")])
+    assert store.has_arxiv_papers()

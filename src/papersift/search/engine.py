@@ -73,14 +73,14 @@ class SearchEngine:
 
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
-        version = f"{self.papers_version()}|{self.fusion.weights}"
+        version = f"{self.papers_version()}|{self.fusion.bm25}"
         idx = self._bm25
         if idx is None or idx.version != version:
             with self._bm25_lock:  # API threads: one rebuild, the others wait for it
                 idx = self._bm25
                 if idx is None or idx.version != version:
                     cache = self.cache_dir / "bm25-index.npz" if self.cache_dir else None
-                    idx = self._bm25 = build_from_store(self.store, self.fusion.weights, cache)
+                    idx = self._bm25 = build_from_store(self.store, self.fusion.bm25, cache)
         return idx
 
     def facets(self, idx: BM25Index | None = None) -> Facets:

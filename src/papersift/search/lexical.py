@@ -6,7 +6,7 @@ index keeps one postings list per stemmed term with the BM25 contribution precom
 query is a handful of numpy scatter-adds into a score vector, then one argpartition.
 
 Scoring follows FTS5's bm25 with column weights: tf = sum of weight(column) * count in that
-column, document length = all tokens, k1 = 1.2, b = 0.75, idf = log((N - n + 0.5) / (n + 0.5))
+column, document length = all tokens, k1 and b from BM25Params (FTS5 fixes 1.2 and 0.75), idf = log((N - n + 0.5) / (n + 0.5))
 floored at 1e-6. Tokens: letters/digits runs, lower-cased, diacritics removed, Porter-stemmed
 (PyStemmer's "porter", which agrees with FTS5's porter tokenizer on >99% of words).
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,18 @@ from ..text import WORD, strip_accents
 
 _stem_words = Stemmer.Stemmer("porter").stemWords
 
-K1, B = 1.2, 0.75
-# BM25 column weights (title, abstract, authors): title 4 ranked best on SciFact train
-# (docs/search.md). The engine's Fusion and a plain BM25Index.build() default to them.
-COLUMN_WEIGHTS: tuple[float, float, float] = (4.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class BM25Params:
+    """BM25 saturation k1, length normalisation b and column weights (title, abstract,
+    authors). Defaults chosen on SciFact train only (docs/search-quality.md)."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    weights: tuple[float, float, float] = (4.0, 1.0, 1.0)
+
+
 FORMAT = 1  # bump when the cached file layout or the scoring changes
 
 
@@ -86,7 +95,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, rows: list[tuple[str, str, str, str]], version: str,
-              weights: tuple[float, float, float] = COLUMN_WEIGHTS) -> BM25Index:
+              params: BM25Params = BM25Params()) -> BM25Index:
         """rows: (id, title, abstract, authors text)."""
         analyze = Analyzer()
         vocab: dict[str, int] = {}
@@ -98,7 +107,7 @@ class BM25Index:
         lengths = np.zeros(n_docs, dtype=np.float32)
         for d, row in enumerate(rows):
             n = 0
-            for text, w in zip(row[1:4], weights, strict=True):
+            for text, w in zip(row[1:4], params.weights, strict=True):
                 words = _words(text)
                 if not words:
                     continue
@@ -127,8 +136,9 @@ class BM25Index:
         indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
         idf = np.maximum(np.log((n_docs - df + 0.5) / (df + 0.5)), 1e-6)
         avg = float(lengths.mean()) if n_docs else 1.0
-        norm = K1 * (1 - B + B * lengths[all_docs] / (avg or 1.0))
-        wts = (idf[all_terms] * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+        k1, b = params.k1, params.b
+        norm = k1 * (1 - b + b * lengths[all_docs] / (avg or 1.0))
+        wts = (idf[all_terms] * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
         keys = [title_key(r[1]) for r in rows]
         return cls([r[0] for r in rows], keys, vocab, indptr, all_docs, wts, version)
 
@@ -214,16 +224,16 @@ def _unpack(buf: np.ndarray) -> list[str]:
     return text.split("\n") if text else []
 
 
-def build_from_store(store: SearchSource, weights: tuple[float, float, float], cache: Path | None) -> BM25Index:
+def build_from_store(store: SearchSource, params: BM25Params, cache: Path | None) -> BM25Index:
     """Load the cached index if the papers did not change, else rebuild (and cache) it."""
-    version = f"{store.papers_version()}|{weights}"
+    version = f"{store.papers_version()}|{params}"
     if cache is not None and cache.exists():
         idx = BM25Index.load(cache, version)
         if idx is not None:
             return idx
     t0 = time.perf_counter()
     rows = list(store.search_texts(with_authors=True))
-    idx = BM25Index.build(rows, version, weights)
+    idx = BM25Index.build(rows, version, params)
     idx.build_seconds = time.perf_counter() - t0
     if cache is not None:
         with contextlib.suppress(OSError):  # a read-only data dir only costs a rebuild later

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..model import Enrichment, Paper
 from ..store.base import SearchFilters
 from .highlight import Span
-from .lexical import COLUMN_WEIGHTS
+from .lexical import BM25Params
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 
@@ -24,7 +24,7 @@ class Fusion:
     method: Literal["rrf", "convex"] = "convex"  # convex beat RRF by ~0.015 nDCG on train
     rrf_k: int = 60
     alpha: float = 0.4  # convex: weight of the semantic score (after min-max scaling)
-    weights: tuple[float, float, float] = COLUMN_WEIGHTS  # BM25 column weights: title, abstract, authors
+    bm25: BM25Params = BM25Params()  # k1, b and column weights of the lexical ranker
     depth: int = 100  # candidates taken from each ranker
     min_similarity: float = 0.3  # semantic-only hits below this cosine are not results
 

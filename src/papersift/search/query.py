@@ -18,8 +18,10 @@ from ..store.base import LexicalQuery
 from ..text import SEARCH_STOPWORDS as STOPWORDS
 from ..text import WORD
 
-MAX_QUERY_CHARS = 2000  # longer input is cut: nobody types more, and FTS cost grows with terms
-MAX_TERMS = 48
+# Longer input is cut. Pasted text (an abstract, a claim, an argument) runs to a few thousand
+# characters, and cutting it at 48 words lost most of a long query (docs/search-quality.md).
+MAX_QUERY_CHARS = 4000
+MAX_TERMS = 256
 
 _PART = re.compile(r'(?P<field>author|authors):(?P<aval>"[^"]*"?|\S+)|"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+)',
                    re.IGNORECASE)

@@ -11,11 +11,13 @@ per 20,000 papers, not one per paper.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..dedup import same_paper, title_keys
-from ..ids import normalize_text, title_key
+from ..dedup import same_paper, surname, title_keys
+from ..ids import local_paper_id, normalize_text, title_key
 from ..model import PAPER_FIELDS, Paper
 from .base import UpsertStats
 from .merge import is_empty, merge_papers, paper_row_equal
@@ -29,6 +31,7 @@ class UpsertSource(Protocol):
     """What the planner reads from a backend, inside the chunk's write transaction."""
 
     def has_blocking_keys(self) -> bool: ...  # any stored paper without arXiv id has keys
+    def has_arxiv_papers(self) -> bool: ...  # any stored paper has an arXiv id
     def aliases_of(self, ids: list[str]) -> dict[str, str]: ...  # alias -> paper id
     def papers_by_id(self, ids: list[str]) -> list[Paper]: ...
     def papers_by_title_key(self, keys: list[str]) -> list[Paper]: ...
@@ -73,6 +76,11 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
     """Decide how `chunk` (with its prepare_papers() items, or None each) is stored."""
     plan = UpsertPlan()
     stats = plan.stats
+    ids = list({p.id for p in chunk})
+    alias = db.aliases_of(ids)
+    wanted = list({alias.get(k, k) for k in ids})
+    known: dict[str, Paper] = {p.id: p for p in db.papers_by_id(wanted)}
+    chunk, prep = _rekey_title_collisions(db, chunk, prep, alias, known)
     # One normalisation per title: the exact key and the near-duplicate blocking keys.
     # Blocking keys matter only where a near-duplicate can exist: papers without an
     # arXiv id, and arXiv papers while some stored or incoming paper lacks one.
@@ -82,10 +90,6 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
     key_of = {id(p): k[0] for p, k in zip(chunk, keys, strict=True)}
     # Keyed by object: a merged paper is a new object and gets its row computed below.
     prep_of = {id(p): r for p, r in zip(chunk, prep, strict=True) if r is not None}
-    ids = list({p.id for p in chunk})
-    alias = db.aliases_of(ids)
-    wanted = list({alias.get(k, k) for k in ids})
-    known: dict[str, Paper] = {p.id: p for p in db.papers_by_id(wanted)}
     missing = [i for i, p in enumerate(chunk) if alias.get(p.id, p.id) not in known]
     by_title: dict[str, list[str]] = {}  # exact title key -> paper ids
     by_block: dict[str, list[str]] = {}  # blocking key -> ids of papers without arXiv id
@@ -103,6 +107,13 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
         for k, pid in rows:
             by_block.setdefault(k, []).append(pid)
     original = dict(known)  # what is stored now, by id
+    arxiv_state: list[bool] = []  # asked once per chunk, when first needed
+
+    def arxiv_stored() -> bool:
+        if not arxiv_state:
+            arxiv_state.append(db.has_arxiv_papers())
+        return arxiv_state[0]
+
     renames: dict[str, str] = {}  # old id -> new id
     sources: list[SourceRow] = []
     block_rows: list[tuple[str, str]] = []
@@ -110,11 +121,19 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
         target = alias.get(p.id, p.id)
         target = renames.get(target, target)
         old = known.get(target)
+        if old is not None and _title_derived(p) and not same_paper(old, p):
+            # An earlier paper of this chunk took the id this title gives: another paper.
+            p = p.model_copy(update={"id": distinct_local_id(p)})
+            key_of[id(p)] = tk
+            old = known.get(p.id)
+            if old is not None and not same_paper(old, p):
+                old = None
         # An arXiv paper with no title or blocking-key candidate has no duplicate:
         # _find_duplicate would say so, at a call per paper of a bulk import.
         if old is None and (not p.arxiv_id or tk in by_title
                             or any(b in by_block for b in bks)):
-            old = _find_duplicate(db, p, tk, bks, known, original, renames, by_title, by_block)
+            old = _find_duplicate(db, p, tk, bks, known, original, renames, by_title, by_block,
+                                  arxiv_stored)
             if old is not None:
                 stats.merged += 1
         if old is None:
@@ -172,9 +191,44 @@ def plan_upsert(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None
     return plan
 
 
+def _title_derived(p: Paper) -> bool:
+    """A paper without arXiv id whose id is the one its title gives (no id of its own)."""
+    return not p.arxiv_id and p.id == local_paper_id(p.title)
+
+
+def distinct_local_id(p: Paper) -> str:
+    """The id of an id-less paper whose title another paper already holds: from its title,
+    abstract and authors, so the same record gets the same id on every import."""
+    text = "\n".join([title_key(p.title), normalize_text(p.abstract),
+                      " ".join(sorted(surname(a) for a in p.authors))])
+    return f"ps-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+def _rekey_title_collisions(db: UpsertSource, chunk: list[Paper], prep: list[Prepared | None],
+                            alias: dict[str, str], known: dict[str, Paper]
+                            ) -> tuple[list[Paper], list[Prepared | None]]:
+    """Papers whose title-derived id is held by a stored paper that is *not* the same
+    paper (one title, two papers) get their own id; the rows under those ids are fetched."""
+    moved = {i: distinct_local_id(p) for i, p in enumerate(chunk)
+             if _title_derived(p) and (old := known.get(alias.get(p.id, p.id))) is not None
+             and not same_paper(old, p)}
+    if not moved:
+        return chunk, prep
+    chunk, prep = list(chunk), list(prep)
+    for i, nid in moved.items():
+        chunk[i] = chunk[i].model_copy(update={"id": nid})
+        prep[i] = None  # its prepared row carries the old id
+    new_ids = list(set(moved.values()))
+    alias.update(db.aliases_of(new_ids))
+    for q in db.papers_by_id(list({alias.get(k, k) for k in new_ids})):
+        known.setdefault(q.id, q)
+    return chunk, prep
+
+
 def _find_duplicate(db: UpsertSource, p: Paper, tk: str, bks: list[str], known: dict[str, Paper],
                     original: dict[str, Paper], renames: dict[str, str],
-                    by_title: dict[str, list[str]], by_block: dict[str, list[str]]) -> Paper | None:
+                    by_title: dict[str, list[str]], by_block: dict[str, list[str]],
+                    arxiv_stored: Callable[[], bool]) -> Paper | None:
     """A stored (or earlier in this chunk) paper that `p` duplicates, via blocking."""
     seen: set[str] = set()
     cands = [*by_title.get(tk, ()), *(pid for b in bks for pid in by_block.get(b, ()))]
@@ -186,10 +240,11 @@ def _find_duplicate(db: UpsertSource, p: Paper, tk: str, bks: list[str], known: 
         seen.add(cid)
         if not (p.arxiv_id and cand.arxiv_id) and same_paper(cand, p):
             return cand
-    if p.arxiv_id:
+    if p.arxiv_id or not arxiv_stored():
         return None
-    # A paper without arXiv id may duplicate an arXiv paper whose title was edited:
-    # ask the full-text index for titles sharing the first or last words.
+    # A paper without arXiv id may duplicate an arXiv paper whose title was edited (arXiv
+    # papers have no blocking keys): ask the full-text index for titles sharing the first
+    # or last words. An id-less import into a store without arXiv papers skips this query.
     words = normalize_text(p.title).split()
     phrases = {" ".join(words[:4]), " ".join(words[-4:])} - {""}
     if not phrases:

@@ -67,6 +67,9 @@ class PapersMixin(SQLiteBase):
     def has_blocking_keys(self) -> bool:
         return self.conn.execute("SELECT 1 FROM title_blocks LIMIT 1").fetchone() is not None
 
+    def has_arxiv_papers(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM papers WHERE arxiv_id IS NOT NULL LIMIT 1").fetchone() is not None
+
     def aliases_of(self, ids: list[str]) -> dict[str, str]:
         return dict(self.conn.execute(
             f"SELECT alias, paper_id FROM aliases WHERE alias IN ({qs(ids)})", ids).fetchall())
