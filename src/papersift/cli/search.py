@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 
 from ..search.embed import EmbedderError
 from ..search.engine import SearchEngine, SearchQuery, SearchResults
@@ -106,19 +108,34 @@ def similar(
 
 def index(
     embedder: EmbedOpt = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=4096)] = 128,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=4096,
+                                       help="Papers embedded and committed together.")] = 128,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Compute vectors for new or changed papers (incremental) with a progress bar."""
+    """Compute vectors for new or changed papers (incremental and resumable: stop it any
+    time, the next run goes on where it stopped; search uses the vectors made so far)."""
     ctx = Ctx(config, data_dir, embedder=embedder)
-    with progress_bar(eta=True) as bar:
-        task = bar.add_task("embedding", total=None)
+    done = [0, 0]
+    t0 = time.perf_counter()
+
+    def update(bar: Progress, task: TaskID, n: int, todo: int) -> None:
+        done[:] = [n, todo]
+        rate = n / max(time.perf_counter() - t0, 1e-9)
+        bar.update(task, completed=n, total=todo, status=f"{rate:.1f} docs/s" if n else "")
+
+    with progress_bar(eta=True, status=True) as bar:
+        task = bar.add_task("embedding", total=None, status="")
         try:
             report = run_index(ctx.store, ctx.settings, batch=batch,
-                               progress=lambda done, todo: bar.update(task, completed=done, total=todo))
+                               progress=lambda n, todo: update(bar, task, n, todo))
         except EmbedderError as e:
             fail(str(e))
+        except KeyboardInterrupt:
+            bar.stop()
+            console.print(f"stopped: {done[0]} of {done[1]} papers embedded and kept; run "
+                          "papersift index again to go on (search uses them already)", markup=False)
+            raise typer.Exit(130) from None
     console.print(report.summary(), markup=False)
 
 

@@ -47,7 +47,7 @@ class SearchEngine:
                  cache_dir: Path | None = None):
         self.store, self.embedder = store, embedder
         self.fusion = fusion or Fusion.for_embedder(embedder.name if embedder else None)
-        self.vectors = VectorIndex(store, embedder.name) if embedder else None
+        self.vectors = VectorIndex(store, embedder.key) if embedder else None
         # The BM25 index is cached beside the SQLite file unless told otherwise.
         db_path = getattr(store, "path", None)
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from ..config import Settings
 from ..store.base import Store
-from .embed import Embedder, EmbedderError, get_embedder, minilm_available
+from .embed import Embedder, EmbedderError, get_embedder, key_for, minilm_available
 from .engine import SearchEngine
 from .index import vectors_version_key
 
@@ -34,7 +34,9 @@ def embedder_name(setting: str | None) -> str:
 
 
 def has_vectors(store: Store, name: str) -> bool:
-    return store.get_meta(vectors_version_key(name)) is not None
+    """Whether the store holds vectors made by `name` with its current recipe."""
+    key = key_for(name)
+    return key is not None and store.get_meta(vectors_version_key(key)) is not None
 
 
 def load_embedder(settings: Settings, store: Store, purpose: Purpose) -> Embedder | None:
