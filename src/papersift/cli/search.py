@@ -53,8 +53,11 @@ def print_results(res: SearchResults, as_json: bool) -> None:
         if h.snippet:
             console.print("   " + _rich(h.snippet), highlight=False)
     shown = f"{res.offset + 1}-{res.offset + len(res.hits)}"
+    partial = res.semantic_coverage is not None and res.semantic_coverage < 1.0
     console.print(f"[dim]{shown} of {res.total} results · {res.mode}"
                   + (f" ({res.embedder})" if res.embedder and res.mode != "lexical" else "")
+                  + (f" · vectors for {res.semantic_coverage:.0%} of papers so far, the rest "
+                     "ranked by BM25 (papersift index)" if partial else "")
                   + f" · {res.took_ms:.1f} ms[/]")
 
 

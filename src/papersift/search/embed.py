@@ -26,6 +26,7 @@ import importlib.metadata
 import json
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -304,6 +305,44 @@ class HashingEmbedder:
                     b, s = self._bucket(f)
                     out[i, b] += s
         return _normalize(out)
+
+
+class QueryCache:
+    """An embedder that remembers the vectors of the last `size` single texts it embedded.
+
+    For servers: people repeat queries (and pages of the same query), and a MiniLM query
+    encode is most of a hybrid search's CPU. Batches (indexing) pass straight through. The
+    cached rows are read-only, so a caller cannot change what the next caller gets."""
+
+    def __init__(self, inner: Embedder, size: int = 4096):
+        self.inner, self.size = inner, size
+        self.name, self.dim, self.recipe, self.key = inner.name, inner.dim, inner.recipe, inner.key
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.embed(texts)
+        text = texts[0]
+        with self._lock:
+            row = self._cache.get(text)
+            if row is not None:
+                self._cache.move_to_end(text)
+                self.hits += 1
+                return row[None, :]
+        row = self.inner.embed([text])[0]
+        row.setflags(write=False)
+        with self._lock:
+            self.misses += 1
+            self._cache[text] = row
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return row[None, :]
+
+    def warm(self) -> None:
+        """One encode before serving: the first call of a torch model pays its set-up."""
+        self.inner.embed(["warming up the query encoder"])
 
 
 def get_embedder(name: str, data_dir: Path | None = None) -> Embedder | None:
