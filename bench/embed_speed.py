@@ -221,6 +221,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--levers", action="store_true")
     ap.add_argument("--lever-sample", type=int, default=200)
+    ap.add_argument("--cache-only", choices=["ref", "fast", "both"], default=None,
+                    help="only fill the --work cache of corpus vectors (no timing; run it niced)")
     a = ap.parse_args()
     corpus, queries, qrels = load(a.path)
     work = a.work or Path(tempfile.mkdtemp(prefix="embed-speed-"))
@@ -233,6 +235,13 @@ def main() -> None:
 
     ref = reference()
     fast = MiniLMEmbedder()
+    ref_name = "ref-st256-" + hashlib.sha1(str(minilm_path()).encode()).hexdigest()[:6]
+    if a.cache_only:
+        if a.cache_only in ("ref", "both"):
+            corpus_vectors(work, ref_name, ref, texts)
+        if a.cache_only in ("fast", "both"):
+            corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
+        return
     print(f"fast path: {fast.key} {json.dumps(fast.recipe, sort_keys=True)}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     ref(sample[:8])
@@ -263,7 +272,6 @@ def main() -> None:
         levers(work, sample[:a.lever_sample], ref_vecs[:a.lever_sample])
 
     print(f"SciFact test nDCG@10, pure semantic ranking over {len(texts)} docs, {len(qids)} claims:")
-    ref_name = "ref-st256-" + hashlib.sha1(str(minilm_path()).encode()).hexdigest()[:6]
     ref_docs = corpus_vectors(work, ref_name, ref, texts)
     fast_docs = corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
     ref_nd = ndcg10(ref_docs, doc_ids, np.asarray(ref(qtexts)), qids, qrels)

@@ -120,14 +120,19 @@ def index(
     time, the next run goes on where it stopped; search uses the vectors made so far)."""
     ctx = Ctx(config, data_dir, embedder=embedder)
     done = [0, 0]
-    t0 = time.perf_counter()
+    t0 = [time.perf_counter()]
 
     def update(bar: Progress, task: TaskID, n: int, todo: int) -> None:
+        if n == 0:  # embedding starts: the BM25 index and the model load are behind us
+            t0[0] = time.perf_counter()
         done[:] = [n, todo]
-        rate = n / max(time.perf_counter() - t0, 1e-9)
-        bar.update(task, completed=n, total=todo, status=f"{rate:.1f} docs/s" if n else "")
+        rate = n / max(time.perf_counter() - t0[0], 1e-9)
+        # Our own ETA from the whole run's rate: rich's estimate looks back 30 s only, and a
+        # batch of minilm on a busy machine can take longer than that (it showed -:--:--).
+        status = f"{rate:.1f} docs/s, {_duration((todo - n) / rate)} left" if n else ""
+        bar.update(task, completed=n, total=todo, status=status)
 
-    with progress_bar(eta=True, status=True) as bar:
+    with progress_bar(status=True) as bar:
         task = bar.add_task("embedding", total=None, status="")
         try:
             report = run_index(ctx.store, ctx.settings, batch=batch,
@@ -140,6 +145,11 @@ def index(
                           "papersift index again to go on (search uses them already)", markup=False)
             raise typer.Exit(130) from None
     console.print(report.summary(), markup=False)
+
+
+def _duration(seconds: float) -> str:
+    m = int(seconds // 60)
+    return f"{m // 60}h {m % 60:02d}m" if m >= 60 else f"{m}m {int(seconds % 60):02d}s"
 
 
 def register(app: typer.Typer) -> None:
