@@ -173,7 +173,8 @@ def test_serve_hybrid_in_search_processes(tmp_path):
                 r = c.get("/api/search", params={"q": "diffusion policy"})
                 assert r.status_code == 200
                 answers.append(r.json())
-        assert all(a["engine"] == "hybrid" and a["results"] for a in answers)
+        assert all(a["engine"] == "hybrid" and a["semantic_coverage"] == 1.0 and a["results"]
+                   for a in answers)
         assert len({tuple((x["id"], x["score"]) for x in a["results"]) for a in answers}) == 1
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -118,7 +118,7 @@ def index(
 ) -> None:
     """Compute vectors for new or changed papers (incremental and resumable: stop it any
     time, the next run goes on where it stopped; search uses the vectors made so far)."""
-    ctx = Ctx(config, data_dir, embedder=embedder)
+    ctx = Ctx(config, data_dir, job="index", embedder=embedder)
     done = [0, 0]
     t0 = [time.perf_counter()]
 
