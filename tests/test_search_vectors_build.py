@@ -32,8 +32,8 @@ def papers(n: int) -> list[Paper]:
 class StopsAfter(HashingEmbedder):
     """A real hashing embedder whose process is stopped (Ctrl-C) during its `calls`+1-th batch."""
 
-    def __init__(self, calls: int):
-        super().__init__(64)
+    def __init__(self, calls: int, dim: int = 64):
+        super().__init__(dim)
         self.calls = calls
 
     def embed(self, texts):
@@ -148,3 +148,25 @@ def test_killed_index_command_resumes_where_it_stopped(tmp_path):
     assert f"{3000 - kept} embedded" in out and f"{kept} unchanged" in out
     assert len(s.vector_hashes(key)) == 3000
     s.close()
+
+
+def test_cli_search_and_stats_say_when_the_index_is_partial(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from papersift.cli import app
+
+    monkeypatch.setenv("PAPERSIFT_EMBEDDER", "hash")
+    data = tmp_path / "data"
+    s = open_store(data / "papersift.db")
+    s.upsert_papers(papers(8))
+    with pytest.raises(KeyboardInterrupt):
+        build_vectors(s, StopsAfter(calls=1, dim=256), batch=2)  # what `hash` loads
+    s.close()
+    runner = CliRunner()
+    r = runner.invoke(app, ["search", "protein structure", "--data-dir", str(data)], catch_exceptions=False)
+    out = " ".join(r.output.split())
+    assert r.exit_code == 0 and "hybrid (hash256)" in out and "vectors for 25% of papers so far" in out
+    r = runner.invoke(app, ["stats", "--data-dir", str(data)], catch_exceptions=False)
+    out = " ".join(r.output.split())
+    assert "2 of 8 papers (25%): search is hybrid for those and lexical for the rest" in out
+
