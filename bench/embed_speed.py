@@ -248,7 +248,9 @@ def main() -> None:
         if a.cache_only in ("ref", "both"):
             corpus_vectors(work, ref_name, ref, texts)
         if a.cache_only in ("fast", "both"):
-            corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
+            vecs = corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
+            nd = ndcg10(vecs, doc_ids, fast.embed(qtexts), qids, qrels)
+            print(f"fast path SciFact test nDCG@10 (pure semantic, {len(texts)} docs): {nd:.4f}")
         return
     lock = None
     if a.lock:
