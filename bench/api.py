@@ -1,7 +1,8 @@
 """Benchmark: `papersift serve` on loopback under a bounded search load.
 
-    python bench/api.py PATH/arxiv-papers.jsonl.gz [--work DIR] [--seconds 30] [--concurrency 32]
-                        [--workers N] [--baseline/--no-baseline] [--embedder model2vec]
+    python bench/api.py PATH/arxiv-papers.jsonl.gz [--work DIR] [--mode lexical|hybrid]
+                        [--seconds 30] [--concurrency 32] [--workers N] [--embedder minilm]
+                        [--baseline/--no-baseline] [--index/--no-index]
 
 Imports the papers with `papersift import` (skipped when --work already holds the store),
 starts `papersift serve` on 127.0.0.1 as a separate process, then runs `concurrency` clients
@@ -12,15 +13,20 @@ traffic; the load stops by itself.
 The load generator shares the machine's cores with the server, so it is kept light: HTTP/1.1
 requests are pre-encoded and responses read by Content-Length on raw asyncio streams (httpx
 spent about as much CPU per request as the search itself). Every response's status line is
-checked, and one in 25 bodies is parsed as JSON and checked for results.
+checked, and one in 25 bodies is parsed as JSON and checked for results (and, in hybrid
+mode, that the engine answered "hybrid").
 
-By default the store holds no vectors, so search is BM25 (lexical). `--embedder model2vec`
-first runs `papersift index` with that embedder (incremental: a second run reuses the
-vectors) and the server then answers hybrid searches (a query embedding + vector scan each).
+--mode lexical: the server has no embedder (BM25). --mode hybrid: `papersift index` first
+brings the `--embedder` vectors up to date (incremental: with --work a second run reuses
+them; --no-index serves what is there), and every search process loads the model once,
+warms it, and encodes each query (a query-vector cache repeats no encode).
 
-Side by side in one run: the server as `papersift serve` starts it (one process per core)
-and, as baseline, the same server in one process (`--workers 1`).
-Last line: api requests=N rps=R p99_ms=P errors=E  (for the default server)
+Side by side in one run: the server as `papersift serve` starts it (one search process per
+core) in the chosen mode, the same server in one process (`--workers 1`) in that mode as
+baseline, and, in hybrid mode, the default server in lexical mode.
+Last line (hybrid): api mode=hybrid requests=N rps=R p99_ms=P errors=E baseline_rps=R0
+baseline_p99_ms=P0 lexical_p99_ms=L; (lexical): api mode=lexical requests=N rps=R p99_ms=P
+errors=E baseline_rps=R0 baseline_p99_ms=P0
 """
 
 from __future__ import annotations
@@ -80,7 +86,12 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reque
     return status, await reader.readexactly(length)
 
 
-async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int) -> tuple[list[float], int]:
+def _good(payload: dict, engine: str | None) -> bool:
+    return "results" in payload and (engine is None or payload.get("engine") == engine)
+
+
+async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int,
+               engine: str | None = None) -> tuple[list[float], int]:
     """`conc` clients, each on one keep-alive connection, sending requests back to back."""
     reqs = [(f"GET /api/search?{urllib.parse.urlencode(q)} HTTP/1.1\r\n"
              f"Host: 127.0.0.1:{port}\r\n\r\n").encode() for q in qs]
@@ -97,7 +108,7 @@ async def load(port: int, qs: list[dict[str, str]], seconds: float, conc: int) -
                 if conn is None:
                     conn = await asyncio.open_connection("127.0.0.1", port)
                 status, body = await asyncio.wait_for(_get(*conn, reqs[i % len(reqs)]), 10.0)
-                if status != 200 or (i % 25 == 0 and "results" not in json.loads(body)):
+                if status != 200 or (i % 25 == 0 and not _good(json.loads(body), engine)):
                     errors += 1
             except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
                 errors += 1
@@ -136,7 +147,7 @@ def server_cpu_seconds(pid: int) -> float:
 
 
 def run_server(env: dict[str, str], workers: int | None, qs: list[dict[str, str]], seconds: float,
-               conc: int) -> tuple[list[float], int, float, float]:
+               conc: int, engine: str | None = None) -> tuple[list[float], int, float, float]:
     """Start `papersift serve`, wait until it answers, load it; (latencies, errors, startup s,
     server CPU seconds during the load)."""
     with socket.socket() as s:
@@ -161,7 +172,7 @@ def run_server(env: dict[str, str], workers: int | None, qs: list[dict[str, str]
         startup = time.perf_counter() - t
         asyncio.run(load(port, qs[:64], 3.0, conc))  # warm-up (every worker process), not counted
         cpu0 = server_cpu_seconds(proc.pid)
-        lat, errors = asyncio.run(load(port, qs, seconds, conc))
+        lat, errors = asyncio.run(load(port, qs, seconds, conc, engine))
         cpu = server_cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
@@ -181,46 +192,66 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", type=Path)
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--mode", choices=["lexical", "hybrid"], default="lexical")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=None, help="serve --workers (default: serve's own)")
     ap.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                     help="also load a one-process server, side by side")
-    ap.add_argument("--embedder", default=None, help="index vectors with this embedder first (hybrid search)")
+    ap.add_argument("--embedder", default="minilm", help="the hybrid mode's embedder")
+    ap.add_argument("--index", action=argparse.BooleanOptionalAction, default=True,
+                    help="hybrid: run papersift index first (--no-index: serve the vectors there)")
     a = ap.parse_args()
     if not a.path.is_file():
         sys.exit(f"error: {a.path}: not found; pass the path to arxiv-papers.jsonl.gz")
     work = a.work or Path(tempfile.mkdtemp(prefix="ps-bench-api-"))
     data = work / "data"
-    env = {**os.environ, "PAPERSIFT_DATA_DIR": str(data), "PAPERSIFT_SITE_DIR": str(work / "site")}
+    env = {**os.environ, "PAPERSIFT_DATA_DIR": str(data), "PAPERSIFT_SITE_DIR": str(work / "site"),
+           "PAPERSIFT_EMBEDDER": "none"}
     if not (data / "papersift.db").exists():
         t = time.perf_counter()
         subprocess.run(CLI + ["import", str(a.path)], env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"setup: imported {a.path.name} in {time.perf_counter() - t:.1f}s")
-    if a.embedder:
-        env["PAPERSIFT_EMBEDDER"] = a.embedder
-        t = time.perf_counter()
-        subprocess.run(CLI + ["index"], env=env, check=True, stdout=subprocess.DEVNULL)
-        print(f"setup: vectors ({a.embedder}) ready in {time.perf_counter() - t:.1f}s")
+    hybrid_env = {**env, "PAPERSIFT_EMBEDDER": a.embedder}
+    if a.mode == "hybrid":
+        if a.index:
+            t = time.perf_counter()
+            subprocess.run(CLI + ["index"], env=hybrid_env, check=True, stdout=subprocess.DEVNULL)
+            print(f"setup: vectors ({a.embedder}) up to date in {time.perf_counter() - t:.1f}s")
+        status = subprocess.run(CLI + ["stats"], env=hybrid_env, check=True, capture_output=True,
+                                text=True).stdout
+        print("setup: " + next((ln for ln in status.splitlines() if ln.startswith("vectors")), "?"))
     qs = queries(a.path)
     print(f"load: {a.concurrency} clients x {a.seconds:.0f}s, {len(qs)} distinct queries, "
-          f"{'hybrid (' + a.embedder + ')' if a.embedder else 'lexical'} search; "
+          f"{a.mode} search{' (' + a.embedder + ' query encoding in the search processes)' if a.mode == 'hybrid' else ''}; "
           f"load average {os.getloadavg()[0]:.2f}")
-    runs = [("ours", a.workers)] + ([("baseline 1 process", 1)] if a.baseline else [])
+    mode_env = hybrid_env if a.mode == "hybrid" else env
+    runs = [("ours " + a.mode, a.workers, mode_env, a.mode)]
+    if a.baseline:
+        runs.append((f"baseline 1 process {a.mode}", 1, mode_env, a.mode))
+    if a.mode == "hybrid":
+        runs.append(("ours lexical", a.workers, env, "lexical"))
     figures = {}
-    for name, workers in runs:
-        lat, errors, startup, cpu = run_server(env, workers, qs, a.seconds, a.concurrency)
+    for name, workers, run_env, engine in runs:
+        lat, errors, startup, cpu = run_server(run_env, workers, qs, a.seconds, a.concurrency, engine)
         rps, p50, p99 = summary(lat, a.seconds)
         figures[name] = (len(lat), rps, p99, errors)
-        print(f"{name:<20} startup={startup:5.1f}s requests={len(lat):6d} rps={rps:7.1f} "
+        print(f"{name:<26} startup={startup:5.1f}s requests={len(lat):6d} rps={rps:7.1f} "
               f"p50={p50:7.1f}ms p99={p99:7.1f}ms errors={errors} "
               f"server_cpu={cpu * 1000 / max(len(lat), 1):.2f}ms/request")
-    n, rps, p99, errors = figures["ours"]
+    n, rps, p99, errors = figures["ours " + a.mode]
+    errors_all = sum(f[3] for f in figures.values())
+    b = figures.get(f"baseline 1 process {a.mode}", (0, 0.0, 0.0, 0))
     if a.baseline:
-        b = figures["baseline 1 process"]
-        print(f"ratio: rps {rps / max(b[1], 1e-9):.2f}x, p99 {b[2] / max(p99, 1e-9):.2f}x lower "
-              f"(target p99 <= 100 ms, errors = 0)")
-    print(f"api requests={n} rps={rps:.1f} p99_ms={p99:.1f} errors={errors}")
+        print(f"ratio vs one process: rps {rps / max(b[1], 1e-9):.2f}x, p99 {b[2] / max(p99, 1e-9):.2f}x lower "
+              f"(targets: both ahead, 0 errors in every mode; errors in all runs: {errors_all})")
+    last = (f"api mode={a.mode} requests={n} rps={rps:.1f} p99_ms={p99:.1f} errors={errors} "
+            f"baseline_rps={b[1]:.1f} baseline_p99_ms={b[2]:.1f}")
+    if a.mode == "hybrid":
+        lex_p99 = figures["ours lexical"][2]
+        print(f"hybrid p99 / lexical p99: {p99 / max(lex_p99, 1e-9):.2f} (target <= 2)")
+        last += f" lexical_p99_ms={lex_p99:.1f}"
+    print(last)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,23 @@ def test_model2vec_distills_locally_and_caches(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda t: again.embed([t])[0], texts))
     assert np.allclose(np.stack(got), again.embed(texts), atol=1e-5)
+
+
+def test_query_cache_repeats_no_encode_and_hands_out_read_only_rows():
+    from papersift.search.embed import QueryCache
+
+    inner = HashingEmbedder(64)
+    cache = QueryCache(inner, size=2)
+    assert (cache.name, cache.key, cache.dim) == (inner.name, inner.key, 64)
+    a = cache.embed(["sparse attention"])
+    assert np.array_equal(a, inner.embed(["sparse attention"])) and (cache.hits, cache.misses) == (0, 1)
+    b = cache.embed(["sparse attention"])
+    assert np.array_equal(a, b) and (cache.hits, cache.misses) == (1, 1)
+    with pytest.raises(ValueError):
+        b[0, 0] = 5.0  # a caller cannot change what the next caller gets
+    cache.embed(["graph networks"])
+    cache.embed(["protein folding"])  # size 2: the least recently used one goes
+    cache.embed(["sparse attention"])
+    assert cache.misses == 4
+    both = cache.embed(["graph networks", "protein folding"])  # batches pass through
+    assert both.shape == (2, 64) and cache.misses == 4

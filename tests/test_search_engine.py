@@ -185,7 +185,7 @@ def test_vectors_are_incremental_and_engine_reloads(store):
     third = build_vectors(store, emb)
     assert (third.embedded, third.unchanged) == (2, 6)
     assert engine.search(SearchQuery(q="mixture experts", mode="semantic")).hits[0].id == "2501.00009"
-    ids, mat = store.load_vectors(emb.name)
+    ids, mat = store.load_vectors(emb.key)
     assert mat.dtype == np.float32 and mat.shape == (8, 64)
     assert np.allclose(np.linalg.norm(mat, axis=1), 1.0, atol=1e-5)
 

@@ -139,3 +139,43 @@ def test_pool_warm_checks_what_a_search_process_says():
     with pytest.raises(SearchError, match="4242 exited while loading"):
         pool.warm(timeout=5)
     mine.close()
+
+
+def test_serve_hybrid_in_search_processes(tmp_path):
+    """With vectors indexed, every search process loads the embedder once (warmed before it
+    says ready) and answers hybrid searches; a repeated query gets the same answer."""
+    open_site_store(tmp_path / "papersift.db").close()
+    env = {**os.environ, "PAPERSIFT_DATA_DIR": str(tmp_path), "PAPERSIFT_EMBEDDER": "hash",
+           "PAPERSIFT_SITE_DIR": str(tmp_path / "site")}
+    subprocess.run([sys.executable, "-m", "papersift", "index"], env=env, cwd=tmp_path, check=True,
+                   capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "papersift", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(base + "/api/tags", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "serve did not come up in 90 s"
+            time.sleep(0.2)
+        answers = []
+        for _ in range(4):  # fresh connections: both search processes answer
+            with httpx.Client(base_url=base, timeout=10) as c:
+                r = c.get("/api/search", params={"q": "diffusion policy"})
+                assert r.status_code == 200
+                answers.append(r.json())
+        assert all(a["engine"] == "hybrid" and a["semantic_coverage"] == 1.0 and a["results"]
+                   for a in answers)
+        assert len({tuple((x["id"], x["score"]) for x in a["results"]) for a in answers}) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

@@ -47,8 +47,8 @@ def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str
             "day": c["day"], "published": c["published"], "method": c["method"],
             "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
             "links": c["links"]})
-    return {"query": p["q"], "engine": res.mode, "total": res.total, "offset": p["offset"],
-            "limit": p["limit"], "results": results}
+    return {"query": p["q"], "engine": res.mode, "semantic_coverage": res.semantic_coverage,
+            "total": res.total, "offset": p["offset"], "limit": p["limit"], "results": results}
 
 
 def similar_ids(engine: Any, paper_id: str, limit: int) -> list[str]:

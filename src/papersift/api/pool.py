@@ -26,6 +26,7 @@ import pickle
 import signal
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +48,11 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
 
     settings = Settings.model_validate(spec["settings"])
     engine = serving_engine(engine_factory(settings), open_store(settings.db_target))
+    torch = sys.modules.get("torch")  # loaded by a neural embedder or the vector index
+    if torch is not None:
+        # One search process per core: torch's intra-op threads would only fight the other
+        # search processes (and the server process) for the same cores.
+        torch.set_num_threads(1)
     gc.collect()
     gc.freeze()  # the indexes' millions of objects stay out of every later collection
     return {"engine": engine, "langs": settings.languages}

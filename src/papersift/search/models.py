@@ -99,6 +99,9 @@ class SearchResults(BaseModel):
     query: str
     mode: str  # what actually ran (hybrid falls back to lexical without vectors)
     embedder: str | None
+    # Share of papers with a vector when the semantic ranker ran (< 1 while `papersift
+    # index` is still building: those papers are ranked by BM25 alone); None otherwise.
+    semantic_coverage: float | None = None
     total: int
     offset: int
     limit: int
