@@ -160,7 +160,7 @@ def main() -> None:
         try:
             pg = browser.new_page()
             pg.goto(base + "/search.html")
-            pg.wait_for_selector("#results[data-done]")
+            pg.wait_for_selector("#results[data-done]", state="attached")
             pg.evaluate("performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000)")
             first = typed(pg, qs[0])
             entries = pg.evaluate("performance.getEntriesByType('resource').map(e => [e.name, e.encodedBodySize])")
@@ -177,7 +177,7 @@ def main() -> None:
             pg.close()
             pg = browser.new_page()
             pg.goto((site / "search.html").as_uri())
-            pg.wait_for_selector("#results[data-done]")
+            pg.wait_for_selector("#results[data-done]", state="attached")
             typed(pg, qs[0])
             file_ms = [typed(pg, q)["ms"] for q in qs[1:]]
             pg.close()
@@ -214,7 +214,7 @@ def main() -> None:
         api_nd, site_nd = [], []
         pg = browser.new_page()
         pg.goto((sdir / "site" / "search.html").as_uri())
-        pg.wait_for_selector("#results[data-done]")
+        pg.wait_for_selector("#results[data-done]", state="attached")
         for qid, rel in sorted(qrels.items()):
             got = typed(pg, texts[qid])
             site_nd.append(ndcg10([d for s in got["slugs"] for d in to_doc.get(s, [])], rel))

@@ -118,18 +118,22 @@
             var need = p.mode === "and" ? tags.length : 1;
             for (k = 0; k < total; k++) if (hits[k] < need) live[k] = 0;
           }
+          var dead = new Uint8Array(total);
+          m.dead.forEach(function (k) { dead[k] = 1; });
           var score = new Float32Array(total), any = false;
           entries.slice(0, terms.length).forEach(function (perSeg) {
-            var df = 0;
-            perSeg.forEach(function (e) { if (e) df += e[0]; });
-            if (!df) return;
-            var idf = Math.max(Math.log((nAll - df + 0.5) / (df + 0.5)), 1e-6);
+            // df over the papers the index still holds: a changed paper's old base
+            // document is dead, its new one in the delta
+            var docs = [], imps = [], df = 0;
             perSeg.forEach(function (e, si) {
               if (!e || !e[1]) return;
-              any = true;
               var off = offsets[si];
-              eachPosting(e[1], function (doc, imp) { score[off + doc] += idf * imp; });
+              eachPosting(e[1], function (doc, imp) { docs.push(off + doc); imps.push(imp); if (!dead[off + doc]) df++; });
             });
+            if (!df) return;
+            any = true;
+            var idf = Math.max(Math.log((nAll - df + 0.5) / (df + 0.5)), 1e-6);
+            for (var j = 0; j < docs.length; j++) score[docs[j]] += idf * imps[j];
           });
           var found = [];
           if (terms.length) {
