@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import feedparser
@@ -37,6 +38,7 @@ pytestmark = [
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("search")
     store = open_site_store(tmp / "p.db")
+    time.sleep(2)  # built_at has 1 s steps: the second build then sees only the new paper
     build_site(store, tmp / "site")
     # A paper added after the first build: the incremental build puts it in the index's delta.
     store.upsert_papers([Paper(arxiv_id="2502.09999", title="Zebrafish embryo segmentation",
