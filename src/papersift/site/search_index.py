@@ -44,7 +44,8 @@ from .output import SiteWriter
 
 FORMAT = 1
 DIR = "search"
-CHUNK = 16  # documents per card file: a first query fetches ~10 of them
+CHUNK = 8  # documents per card file: a query shows 10 results, from up to 10 files
+CARD_TEXT = 480  # characters of abstract (and review) a result card carries for its snippet
 SHARD_BYTES = 8192  # target size of a term shard
 DELTA_MIN, DELTA_SHARE = 1000, 0.05  # the base is rebuilt when the delta holds more papers
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -94,8 +95,16 @@ def _doc_record(c: dict[str, Any]) -> list[Any]:
     review = en.get("review", "") if c["method"] else ""
     catchy = en.get("title", "") if c["method"] and en.get("title") != c["title"] else ""
     return [c["slug"], c["title"], ", ".join(c["authors"][:8]) + (" et al." if len(c["authors"]) > 8 else ""),
-            c["day"], c["tags"], c["emoji"], catchy, c["abstract"], review if review != c["abstract"] else "",
-            c["upvotes"]]
+            c["day"], c["tags"], c["emoji"], catchy, _cut(c["abstract"]),
+            _cut(review) if review != c["abstract"] else "", c["upvotes"]]
+
+
+def _cut(text: str) -> str:
+    """The start of `text`, cut at a word: the whole abstract is on the paper page, and the
+    cards of a query's results are most of what it fetches."""
+    if len(text) <= CARD_TEXT:
+        return text
+    return text[:CARD_TEXT].rsplit(" ", 1)[0] + " …"
 
 
 class _Segment:
@@ -136,7 +145,7 @@ class _Segment:
             authors = words(" ".join(c["authors"]))
             extra = [w for t in _review_texts(c) for w in words(t)]
             toks = title * tw[0] + abstract * tw[1] + authors * tw[2] + extra
-            new = [w for w in set(toks) if w not in word_id]
+            new = list(set(toks).difference(word_id))
             if new:
                 for w, stem in zip(new, analyze.stem(new), strict=True):
                     word_id[w] = self._term(stem)

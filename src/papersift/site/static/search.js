@@ -6,7 +6,7 @@
 (function () {
   "use strict";
   var root = document.body.getAttribute("data-root") || "";
-  var LIMIT = 20, K1 = 1.2;
+  var LIMIT = 10;
   var WORD = /[\p{L}\p{N}]+/gu;
 
   function el(tag, cls, text) {
