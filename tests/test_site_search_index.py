@@ -109,6 +109,11 @@ def test_incremental_build_writes_a_delta_then_merges_it(built, monkeypatch):
     assert m["dead"] == [old]
     assert [d for d, _ in term(site, delta, "zebrafish")] == [0]
     assert all_docs(site, delta, m["chunk"])[0][0] == "2502.00003"
+    # What the index holds equals a full rebuild's: the live base documents plus the delta.
+    live = [r for k, r in enumerate(base_recs) if k not in m["dead"]] + all_docs(site, delta, m["chunk"])
+    build_site(store, site.parent / "full", full=True)
+    fm = manifest(site.parent / "full")
+    assert sorted(map(json.dumps, live)) == sorted(map(json.dumps, all_docs(site.parent / "full", fm["segments"][0], fm["chunk"])))
     unchanged = (site / "search" / "index.js").stat().st_mtime_ns
     build_site(store, site)  # nothing changed: the index is left alone
     assert (site / "search" / "index.js").stat().st_mtime_ns == unchanged

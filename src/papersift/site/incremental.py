@@ -160,7 +160,7 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]
     state["papers"] = kept + sorted(touched - built)
     ts = time.perf_counter()
-    state["search"] = write_incremental(w, cards, old.get("search"), touched, gone)
+    state["search"] = write_incremental(SiteWriter(out_dir), cards, old.get("search"), touched, gone)
     res.timings["search_index"] = time.perf_counter() - ts
     save_state(out_dir, state)
     st = w.stats

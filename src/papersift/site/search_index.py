@@ -34,6 +34,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ..search.lexical import COLUMN_WEIGHTS, K1, Analyzer, B
 from ..taxonomy import TAGS
@@ -97,6 +98,12 @@ def _doc_record(c: dict[str, Any]) -> list[Any]:
     return [c["slug"], c["title"], ", ".join(c["authors"][:8]) + (" et al." if len(c["authors"]) > 8 else ""),
             c["day"], c["tags"], c["emoji"], catchy, _cut(c["abstract"]),
             _cut(review) if review != c["abstract"] else "", c["upvotes"]]
+
+
+def _doc_hash(c: dict[str, Any]) -> str:
+    """What the index holds of a paper: a touched paper whose hash is unchanged stays put."""
+    data = [_doc_record(c), c["abstract"], c["authors"], _review_texts(c)]
+    return hashlib.blake2b(orjson.dumps(data), digest_size=6).hexdigest()
 
 
 def _cut(text: str) -> str:
@@ -237,7 +244,8 @@ def _base(w: SiteWriter, cc: dict[str, dict[str, Any]], ids: list[str]) -> dict[
             days.append([k, dn])
     _write(w, seg)
     st = {"v": FORMAT, "id": seg.id, "n": seg.n, "shards": seg.shards, "days": days,
-          "avgdl": seg.avgdl, "docs": order, "delta": [], "removed": []}
+          "avgdl": seg.avgdl, "docs": order, "hashes": [_doc_hash(cc[i]) for i in order],
+          "delta": [], "removed": []}
     w.write(f"{DIR}/index.js", _manifest(st, None, [], []))
     _prune(w, {seg.id})
     return st
@@ -252,17 +260,23 @@ def write_incremental(w: SiteWriter, cards: Cards, old: dict[str, Any] | None,
                       touched: set[str], gone: set[str]) -> dict[str, Any]:
     """Update the index for the papers touched or gone since the last build; returns the new
     state (unchanged when nothing searchable changed)."""
-    if old is None or old.get("v") != FORMAT or not w.path(f"{DIR}/index.js").is_file():
+    if old is None or old.get("v") != FORMAT or "hashes" not in old or not w.path(f"{DIR}/index.js").is_file():
         return _base(w, cards.cards, _all_ids(cards))
-    if not touched and not gone:
+    row = {pid: k for k, pid in enumerate(old["docs"])}
+    in_delta = set(old["delta"])
+    hashes = old["hashes"]
+    # Touched but holding the same searchable data (e.g. a listing re-imported): left alone.
+    changed = sorted(i for i in touched if i in cards.cards and (
+        i in in_delta or i not in row or _doc_hash(cards.cards[i]) != hashes[row[i]]))
+    gone = {i for i in gone if i in row or i in in_delta} - set(old["removed"])
+    if not changed and not gone:
         return old
-    delta = [i for i in dict.fromkeys([*old["delta"], *sorted(touched)]) if i not in gone]
+    delta = [i for i in dict.fromkeys([*old["delta"], *changed]) if i not in gone]
     if len(delta) > max(DELTA_MIN, DELTA_SHARE * old["n"]):
         return _base(w, cards.cards, _all_ids(cards))
     cards.load(delta)
     cc = cards.cards
     delta = _order(cc, [i for i in delta if i in cc])
-    row = {pid: k for k, pid in enumerate(old["docs"])}
     # Base documents stay dead while the base lasts: papers now in the delta, and papers
     # gone from the store in this build or an earlier one.
     removed = sorted((set(old["removed"]) | gone) & row.keys())
