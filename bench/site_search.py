@@ -138,6 +138,9 @@ def main() -> None:
     ap.add_argument("scifact", type=Path, help="SciFact folder (corpus.jsonl.gz, queries.jsonl, qrels/)")
     ap.add_argument("--work", type=Path, default=None, help="keeps the 89k store between runs")
     ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--reuse-site", action="store_true",
+                    help="search the 89k site already built in --work (no build figures); its "
+                         "static/ files are refreshed from this checkout")
     a = ap.parse_args()
     if not a.arxiv.is_file():
         sys.exit(f"error: {a.arxiv}: not found; pass the path to arxiv-papers.jsonl.gz")
@@ -149,7 +152,16 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    store, site, titles = arxiv_site(a.arxiv, work)
+    if a.reuse_site and (work / "arxiv-site" / "search" / "index.js").is_file():
+        from papersift.site.render import STATIC
+        site = work / "arxiv-site"
+        for f in STATIC.iterdir():
+            shutil.copyfile(f, site / "static" / f.name)
+        store = SQLiteStore(work / "arxiv.db")
+        titles = [p.title for p in _bench_site().load(a.arxiv, 550, START)[0]]
+        print("builds: skipped (--reuse-site)")
+    else:
+        store, site, titles = arxiv_site(a.arxiv, work)
     n_papers = store.count_papers()
     store.close()
     rnd = random.Random(12)

@@ -124,26 +124,37 @@
           entries.slice(0, terms.length).forEach(function (perSeg) {
             // df over the papers the index still holds: a changed paper's old base
             // document is dead, its new one in the delta
-            var docs = [], imps = [], df = 0;
+            var n = 0, df = 0;
+            perSeg.forEach(function (e) { if (e && e[1]) n += e[0]; });
+            if (!n) return;
+            var docs = new Int32Array(n), imps = new Uint8Array(n), j = 0;
             perSeg.forEach(function (e, si) {
               if (!e || !e[1]) return;
               var off = offsets[si];
-              eachPosting(e[1], function (doc, imp) { docs.push(off + doc); imps.push(imp); if (!dead[off + doc]) df++; });
+              eachPosting(e[1], function (doc, imp) { docs[j] = off + doc; imps[j++] = imp; if (!dead[off + doc]) df++; });
             });
             if (!df) return;
             any = true;
             var idf = Math.max(Math.log((nAll - df + 0.5) / (df + 0.5)), 1e-6);
-            for (var j = 0; j < docs.length; j++) score[docs[j]] += idf * imps[j];
+            for (var x = 0; x < j; x++) score[docs[x]] += idf * imps[x];
           });
-          var found = [];
+          // The page's documents by a bounded selection (a full sort of 60k matches is most
+          // of a query's time): best first; ties: the newer paper (higher number).
+          var want = p.offset + LIMIT, best = [], count = 0;
+          function better(a, b) { return score[a] > score[b] || (score[a] === score[b] && a > b); }
           if (terms.length) {
-            for (k = 0; k < total; k++) if (live[k] && score[k] > 0) found.push(k);
-            // best first; ties: the newer paper (base documents run oldest to newest, the delta is newest)
-            found.sort(function (a, b) { return score[b] - score[a] || b - a; });
+            for (k = 0; k < total; k++) {
+              if (!live[k] || !(score[k] > 0)) continue;
+              count++;
+              if (best.length === want && !better(k, best[want - 1])) continue;
+              var at = best.length < want ? best.length : want - 1;
+              while (at > 0 && better(k, best[at - 1])) { best[at] = best[at - 1]; at--; }
+              best[at] = k;
+            }
           } else {
-            for (k = total - 1; k >= 0; k--) if (live[k]) found.push(k);
+            for (k = total - 1; k >= 0; k--) if (live[k]) { count++; if (best.length < want) best.push(k); }
           }
-          var page = found.slice(p.offset, p.offset + LIMIT);
+          var page = best.slice(p.offset, p.offset + LIMIT);
           return Promise.all(page.map(function (k) {
             var si = 0;
             while (si + 1 < offsets.length && k >= offsets[si + 1]) si++;
@@ -151,7 +162,7 @@
             return load(seg.id + "/d/" + chunk, root + "search/" + seg.id + "/d/" + chunk + ".js")
               .then(function (recs) { return recs[local % m.chunk]; });
           })).then(function (recs) {
-            return { total: found.length, engine: terms.length ? "static" : "browse", terms: terms,
+            return { total: count, engine: terms.length ? "static" : "browse", terms: terms,
                      matchedAny: any || !terms.length, results: recs, filtered: nLive };
           });
         });
