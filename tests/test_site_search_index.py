@@ -114,6 +114,10 @@ def test_incremental_build_writes_a_delta_then_merges_it(built, monkeypatch):
     build_site(store, site.parent / "full", full=True)
     fm = manifest(site.parent / "full")
     assert sorted(map(json.dumps, live)) == sorted(map(json.dumps, all_docs(site.parent / "full", fm["segments"][0], fm["chunk"])))
+    # A full build into the same site (new templates, say) keeps the base and the delta's papers.
+    kept = manifest(site)
+    build_site(store, site, full=True)
+    assert manifest(site) == kept
     unchanged = (site / "search" / "index.js").stat().st_mtime_ns
     build_site(store, site)  # nothing changed: the index is left alone
     assert (site / "search" / "index.js").stat().st_mtime_ns == unchanged

@@ -202,7 +202,7 @@ def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
         state["similar"] = sims
         state["papers"] = ids
         ts = time.perf_counter()
-        state["search"] = search_index.write_full(SiteWriter(tmp, fresh=True), cards, ids)
+        state["search"] = search_index.write_full(SiteWriter(tmp, fresh=True), cards, ids, out_dir)
         res.timings["search_index"] = time.perf_counter() - ts
         save_state(tmp, state)
         res.written_paths.extend(w.stats.paths)

@@ -31,6 +31,7 @@ import datetime as dt
 import hashlib
 import shutil
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ from ..taxonomy import TAGS
 from ..text import SEARCH_STOPWORDS, WORD, strip_accents
 from .cards import script_json_bytes
 from .data import Cards
-from .output import SiteWriter
+from .output import SiteWriter, load_state
 
 FORMAT = 1
 DIR = "search"
@@ -245,15 +246,36 @@ def _base(w: SiteWriter, cc: dict[str, dict[str, Any]], ids: list[str]) -> dict[
     _write(w, seg)
     st = {"v": FORMAT, "id": seg.id, "n": seg.n, "shards": seg.shards, "days": days,
           "avgdl": seg.avgdl, "docs": order, "hashes": [_doc_hash(cc[i]) for i in order],
-          "delta": [], "removed": []}
+          "delta": [], "removed": [], "delta_id": None}
     w.write(f"{DIR}/index.js", _manifest(st, None, [], []))
     _prune(w, {seg.id})
     return st
 
 
-def write_full(w: SiteWriter, cards: Cards, ids: list[str]) -> dict[str, Any]:
-    """A full build's index over `ids` (loaded in `cards`); returns the state to keep."""
-    return _base(w, cards.cards, ids)
+def write_full(w: SiteWriter, cards: Cards, ids: list[str], previous: Path | None = None) -> dict[str, Any]:
+    """A full build's index over `ids` (loaded in `cards`) into w's fresh directory; returns
+    the state to keep. A full build is mostly a template or settings change: when the site
+    at `previous` has an index whose delta would stay small, its segments are copied over
+    and only the papers whose searchable data changed are indexed again (as a delta)."""
+    old = (load_state(previous) or {}).get("search") if previous is not None else None
+    if not old or old.get("v") != FORMAT or "hashes" not in old or previous is None:
+        return _base(w, cards.cards, ids)
+    base = previous / DIR / old["id"]
+    if not base.is_dir():
+        return _base(w, cards.cards, ids)
+    live = set(ids)
+    gone = (set(old["docs"]) | set(old["delta"])) - live
+    known = set(old["docs"])
+    touched = {i for i in ids if i not in known} | set(old["delta"]) | {
+        i for k, i in enumerate(old["docs"]) if i in live and _doc_hash(cards.cards[i]) != old["hashes"][k]}
+    if len(touched) > max(DELTA_MIN, DELTA_SHARE * old["n"]):
+        return _base(w, cards.cards, ids)
+    for f in base.rglob("*.js"):  # the base is copied; the delta is rebuilt from its papers
+        w.write(str(f.relative_to(previous)), f.read_bytes())
+    new = _update(w, cards, old, touched, gone)
+    if new is old:  # nothing changed: the same manifest
+        w.write(f"{DIR}/index.js", (previous / DIR / "index.js").read_bytes())
+    return new
 
 
 def write_incremental(w: SiteWriter, cards: Cards, old: dict[str, Any] | None,
@@ -262,6 +284,10 @@ def write_incremental(w: SiteWriter, cards: Cards, old: dict[str, Any] | None,
     state (unchanged when nothing searchable changed)."""
     if old is None or old.get("v") != FORMAT or "hashes" not in old or not w.path(f"{DIR}/index.js").is_file():
         return _base(w, cards.cards, _all_ids(cards))
+    return _update(w, cards, old, touched, gone)
+
+
+def _update(w: SiteWriter, cards: Cards, old: dict[str, Any], touched: set[str], gone: set[str]) -> dict[str, Any]:
     row = {pid: k for k, pid in enumerate(old["docs"])}
     in_delta = set(old["delta"])
     hashes = old["hashes"]
@@ -286,7 +312,7 @@ def write_incremental(w: SiteWriter, cards: Cards, old: dict[str, Any] | None,
         _write(w, seg)
     w.write(f"{DIR}/index.js", _manifest(old, seg, [day_number(cc[i]["day"]) for i in delta], dead))
     _prune(w, {old["id"]} | ({seg.id} if seg else set()))
-    return {**old, "delta": delta, "removed": removed}
+    return {**old, "delta": delta, "removed": removed, "delta_id": seg.id if seg else None}
 
 
 def _all_ids(cards: Cards) -> list[str]:
