@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from ..config import DEFAULT_LANGUAGES
 from ..search.engines import lexical_engine
 from ..site.cards import card
+from ..site.feeds import WRITERS
 from ..store import open_store
 from ..store.base import Store
 from ..taxonomy import TAGS
@@ -31,6 +32,7 @@ from .pool import SearchPool, SearchUnavailable
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 MAX_POOL = 1000  # candidates fetched before filters and paging
+FEED_LIMIT = 50  # entries in a per-query feed
 
 T = TypeVar("T")
 
@@ -160,6 +162,42 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
             except SearchUnavailable as e:
                 return _unavailable(e)
         return await run_search(lambda: FastJSON(search_payload(engine(), langs, params)))
+
+    @app.get("/api/feed", summary="A search as a feed (Atom, RSS or JSON Feed): follow it to get new matches",
+             response_class=Response)
+    async def api_feed(
+        request: Request,
+        q: Annotated[str, Query(max_length=256, description="query text (empty: every paper)")] = "",
+        tags: Annotated[str | None, Query(max_length=1000, description="comma-separated tags")] = None,
+        tag_mode: Annotated[Literal["and", "or"], Query(description='"and": all the tags, "or": any')] = "or",
+        from_: Annotated[dt.date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+        min_upvotes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+        format: Annotated[Literal["atom", "rss", "json"], Query(description="feed format")] = "atom",
+        limit: Annotated[int, Query(ge=1, le=100, description="entries")] = FEED_LIMIT,
+    ) -> Response:
+        tag_list = _parse_tags(tags)
+        # The best matches (the search's relevance pool), newest first: a reader polling the
+        # feed sees new papers that match at the top.
+        params = {"q": q.strip() or "*", "tags": tag_list, "mode": tag_mode,
+                  "from": from_.isoformat() if from_ else None, "to": None, "min_upvotes": min_upvotes,
+                  "sort": "date", "limit": limit, "offset": 0}
+        if pool is not None:
+            try:
+                payload = orjson.loads(await pool.search(params))
+            except SearchUnavailable as e:
+                return _unavailable(e)
+        else:
+            payload = await run_search(lambda: search_payload(engine(), langs, params))
+        cards = cards_for([r["id"] for r in payload["results"]])
+        what = " ".join([f"“{q.strip()}”" if q.strip() else "all papers", *(f"#{t}" for t in tag_list)])
+        if from_:
+            what += f" from {from_.isoformat()}"
+        if min_upvotes:
+            what += f" ▲{min_upvotes}+"
+        write, media = WRITERS[format]
+        self_path = "api/feed" + (f"?{request.url.query}" if request.url.query else "")
+        body = write(cards, f"papersift search: {what}", str(request.base_url), self_path)
+        return Response(body, media_type=f"{media}; charset=utf-8")
 
     def _paper_or_404(paper_id: str) -> dict[str, Any]:
         if len(paper_id) > 200:

@@ -25,6 +25,7 @@ from typing import Any
 from ..config import DEFAULT_LANGUAGES
 from ..store.base import PublishSource
 from ..taxonomy import TAGS
+from . import search_index
 from .cards import month_range, week_range
 from .data import Cards
 from .incremental import incremental
@@ -200,6 +201,9 @@ def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
         state["topics"] = {t: topic_entries(tag_ids.get(t, []), cc) for t in TAGS}
         state["similar"] = sims
         state["papers"] = ids
+        ts = time.perf_counter()
+        state["search"] = search_index.write_full(SiteWriter(tmp, fresh=True), cards, ids, out_dir)
+        res.timings["search_index"] = time.perf_counter() - ts
         save_state(tmp, state)
         res.written_paths.extend(w.stats.paths)
         res.timings["site_wide"] = time.perf_counter() - t

@@ -116,3 +116,8 @@ def all_feeds(cards: list[dict[str, Any]], title: str, base_url: str, stem: str)
     return {f"{stem}.rss.xml": rss(cards, title, base_url, f"{stem}.rss.xml"),
             f"{stem}.atom.xml": atom(cards, title, base_url, f"{stem}.atom.xml"),
             f"{stem}.json": json_feed(cards, title, base_url, f"{stem}.json")}
+
+
+# format -> (writer, media type): the site's feed files and the API's per-query feeds.
+WRITERS = {"atom": (atom, "application/atom+xml"), "rss": (rss, "application/rss+xml"),
+           "json": (json_feed, "application/feed+json")}

@@ -24,6 +24,7 @@ from .cards import iso_week, month_range, week_range
 from .data import Cards
 from .output import SiteWriter, save_state
 from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
+from .search_index import write_incremental
 from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 
 
@@ -158,6 +159,9 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     state["similar"] = sims
     kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]
     state["papers"] = kept + sorted(touched - built)
+    ts = time.perf_counter()
+    state["search"] = write_incremental(SiteWriter(out_dir), cards, old.get("search"), touched, gone)
+    res.timings["search_index"] = time.perf_counter() - ts
     save_state(out_dir, state)
     st = w.stats
     res.rendered, res.written, res.unchanged = st.rendered, st.written, st.unchanged

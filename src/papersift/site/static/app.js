@@ -141,51 +141,7 @@
     }
   }
 
-  // ---- search: only when served (the API lives next to the pages) ----
-  var form = document.getElementById("search-form");
-  if (form && served) form.hidden = false;
-
-  function appendHighlighted(parent, segments, fallback) {
-    if (!segments || !segments.length) { parent.appendChild(document.createTextNode(fallback || "")); return; }
-    segments.forEach(function (s) {
-      parent.appendChild(s.type === "highlight" ? el("mark", null, s.text) : document.createTextNode(s.text));
-    });
-  }
-
-  var results = document.getElementById("results");
-  if (results && served) {
-    var status = document.getElementById("search-status");
-    var q = new URLSearchParams(location.search).get("q") || "";
-    var input = form && form.querySelector("input[name=q]");
-    if (input) input.value = q;
-    if (!q) { status.textContent = "Type a query in the search box."; }
-    else {
-      status.textContent = "Searching…";
-      var api = root + "api/search?limit=50&q=" + encodeURIComponent(q);
-      var tagsParam = new URLSearchParams(location.search).get("tags");
-      if (tagsParam) api += "&tags=" + encodeURIComponent(tagsParam);
-      fetch(api).then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
-      }).then(function (res) {
-        status.textContent = res.total + " results for “" + q + "”";
-        res.results.forEach(function (it) {
-          var li = el("li", "result");
-          var a = el("a");
-          a.href = root + "p/" + encodeURIComponent(it.slug) + ".html";
-          a.appendChild(document.createTextNode((it.emoji || "📄") + " "));
-          appendHighlighted(a, it.title_hl, it.title);
-          li.appendChild(a);
-          var meta = el("div", "sub", (it.day || "") + " · ▲ " + (it.upvotes || 0) + (it.tags && it.tags.length ? " · #" + it.tags.join(" #") : ""));
-          li.appendChild(meta);
-          var snip = el("p", "snippet");
-          appendHighlighted(snip, it.snippet_hl, it.snippet);
-          li.appendChild(snip);
-          results.appendChild(li);
-        });
-      }).catch(function (e) { status.textContent = "Search failed: " + e.message; });
-    }
-  }
+  // ---- search: the box is on every page; search.html (static/search.js) answers it ----
 
   // ---- paper page: similar papers from the API when served and none were built in ----
   var simEmpty = document.getElementById("similar-empty");
