@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from .bulk import BulkWrites
 from .days import DaysMixin
 from .enrichments import EnrichmentsMixin
+from .images import ImagesMixin
 from .papers import PapersMixin
 from .publish import PublishMixin
 from .runs import RunsMixin
@@ -22,7 +23,7 @@ __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
-                  SearchMixin, PublishMixin):
+                  SearchMixin, PublishMixin, ImagesMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
             base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
-            base.PublishSource, base.Store, UpsertSource]:
+            base.PublishSource, base.ImageReader, base.ImageStore, base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
