@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -48,6 +48,9 @@ class Settings(BaseModel):
     hf_base_url: str = "https://huggingface.co"
     arxiv_base_url: str = "https://export.arxiv.org"
     hf_token: SecretStr | None = None
+    # images
+    arxiv_web_url: str = "https://arxiv.org"  # where /pdf/<id> and /html/<id> are fetched
+    card_image: Literal["title", "figure", "thumbnail", "none"] = "title"  # the one a card shows
 
     @property
     def db_target(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import Settings
 from .enrich.llm import make_llm
 from .enrich.runner import run_enrich, select_papers
+from .images.job import images_dir, images_step
 from .ingest import ImportSummary, import_paths
 from .search.engine import SearchQuery
 from .search.engines import open_engine, similar_function
@@ -48,7 +49,8 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
     sim = similar_function(settings, store) if similar else None
     return build_site(store, Path(site_dir or settings.site_dir), site_title=settings.site_title,
                       site_url=settings.site_url, langs=settings.languages, similar=sim,
-                      full=full, progress=progress)
+                      full=full, progress=progress, images_dir=images_dir(settings),
+                      card_image=settings.card_image)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class JobReport:
 def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
               site_dir: Path | None = None, on_line: Say = _quiet,
               build_progress: BuildProgress | None = None) -> JobReport:
-    """collect -> enrich -> index -> build for one day. Each stage's failure is reported and
+    """collect -> enrich -> images -> index -> build for one day. Each stage's failure is reported and
     the next still runs on what the store holds; `published` says whether the site exists.
     Safe to re-run: a second run changes nothing and makes no LLM call."""
     s = settings
@@ -95,6 +97,11 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
              f"{c['failed']} failed ({c['method']})")
     except Exception as e:
         rep.errors.append(f"enrich: {e}")
+    if collect:  # title images and figures, affiliations from the same PDF downloads
+        try:
+            line(images_step(store, s, select_papers(store, date=day), llm=make_llm(s)).summary())
+        except Exception as e:
+            rep.errors.append(f"images: {e}")
     try:
         line("index: " + run_index(store, s).summary())
     except Exception as e:

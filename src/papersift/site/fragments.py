@@ -38,6 +38,12 @@ def _join(items: list[Any], sep: str) -> str:
     return _e(sep.join(map(str, items)))
 
 
+def _img(v: dict[str, Any], root: str, alt: str) -> str:
+    """A stored image: its size given (no layout shift), loaded only when scrolled to."""
+    return (f'<img src="{_e(root)}img/{_e(v["file"])}" width="{_e(v["w"])}" height="{_e(v["h"])}" '
+            f'loading="lazy" decoding="async" alt="{_e(alt)}">')
+
+
 def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en") -> str:
     """One card of a listing page (day, week, month, topic)."""
     revs = c["reviews"]
@@ -50,8 +56,14 @@ def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en"
     if rank:
         out.append(f'<span class="rank">#{_e(rank)}</span>')
     out.append(f'    <span class="up" title="Hugging Face upvotes">▲ {_e(c["upvotes"])}</span>\n'
-               f'  </div>\n'
-               f'  <h2 class="ctitle"><a href="{r}p/{slug}.html">{_e(rv["title"])}</a></h2>\n')
+               f'  </div>\n')
+    # -- the card's image (images step; see site/images.py) --
+    img = c.get("card_img")
+    if img:
+        out.append(f'<a class="card-img" href="{r}p/{slug}.html" tabindex="-1">'
+                   f'{_img(img, root, c["title"])}</a>')
+    # -- end of the card's image --
+    out.append(f'  <h2 class="ctitle"><a href="{r}p/{slug}.html">{_e(rv["title"])}</a></h2>\n')
     if rv["title"] != c["title"]:
         out.append(f'<div class="otitle">{_e(c["title"])}</div>')
     out.append(f'  <p class="review">{_e(rv["review"])}</p>\n'
@@ -93,6 +105,14 @@ def paper_main(c: dict[str, Any], similar: list[dict[str, Any]], root: str,
         out.append('<p class="badge offline">offline summary (no language model)</p>')
     elif not method:
         out.append('<p class="badge raw">not yet enriched: abstract only</p>')
+    imgs = c.get("images")
+    if imgs:
+        title, fig = imgs.get("title"), imgs.get("figure")
+        if title:
+            out.append(f'<figure class="title-img">{_img(title, root, c["title"])}</figure>')
+        if fig:
+            out.append(f'<figure class="teaser">{_img(fig, root, "First figure of: " + c["title"])}'
+                       f'<figcaption>{_e(fig["caption"])}</figcaption></figure>')
     out.append(f'  <p class="meta">▲ {_e(c["upvotes"])}')
     if c["published"]:
         out.append(f' · arXiv {_e(c["published"])}')
