@@ -5,6 +5,7 @@ of a paper (LaTeXML's markup for figures) and a figure picture to go with it."""
 
 from __future__ import annotations
 
+import html
 import io
 import random
 import textwrap
@@ -171,7 +172,8 @@ def figure_png(seed: int = 0, size: tuple[int, int] = (1400, 900)) -> bytes:
 
 def html_version(arxiv_id: str, caption: str = "Overview of our method: the teacher & the student.",
                  image: str = "x1.png") -> str:
-    """An arXiv HTML (LaTeXML) page: the first figure has a picture and a caption."""
+    """An arXiv HTML (LaTeXML) page: the first figure has a picture and a caption (plain
+    text, escaped into the page)."""
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>{arxiv_id}</title><base href="/html/{arxiv_id}v1/"></head><body>
 <div class="ltx_page_main"><article class="ltx_document">
@@ -179,6 +181,33 @@ def html_version(arxiv_id: str, caption: str = "Overview of our method: the teac
 <figure class="ltx_figure ltx_figure_panel" id="S0.F0"><span class="ltx_text">no picture here</span></figure>
 <figure class="ltx_figure" id="S1.F1"><img src="{image}" id="S1.F1.g1" class="ltx_graphics ltx_centering"
  width="598" height="384" alt="Refer to caption"><figcaption class="ltx_caption ltx_centering">
-<span class="ltx_tag ltx_tag_figure">Figure 1: </span>{caption}</figcaption></figure>
+<span class="ltx_tag ltx_tag_figure">Figure 1: </span>{html.escape(caption)}</figcaption></figure>
 <figure class="ltx_figure" id="S2.F2"><img src="x2.png" class="ltx_graphics"><figcaption>Figure 2: later</figcaption></figure>
 </article></div></body></html>"""
+
+
+TITLES = ["Teacher Hacking in Language Model Distillation", "Scaling Laws for Sparse Mixtures of Experts",
+          "Diffusion Policies That Plan Ahead", "Reasoning Traces Without Supervision",
+          "Vision Transformers Need Registers Too", "Small Models Can Retrieve Better",
+          "Long Context Without Quadratic Cost", "Reward Models Are Secretly Rankers"]
+
+
+def day_papers(day: str, n: int, prefix: str = "2502") -> list[dict]:
+    """n papers of one day, each with a distinct title, arXiv id, authors and affiliations."""
+    out = []
+    for i in range(n):
+        title = f"{TITLES[i % len(TITLES)]}{'' if i < len(TITLES) else f' {i // len(TITLES) + 1}'}"
+        out.append({"arxiv_id": f"{prefix}.{10000 + i:05d}", "title": title,
+                    "authors": [f"Author {k} {i}" for k in range(3)],
+                    "affiliations": (f"University of Place {i}", f"Institute {i} for Learning"),
+                    "day": day, "upvotes": 100 - i})
+    return out
+
+
+def serve_paper(server, p: dict, *, html: bool = True, seed: int = 0) -> None:
+    """Put a paper's PDF (and HTML version with its figure) on a FakeServer."""
+    server.add_pdf(p["arxiv_id"], paper_pdf(p["title"], tuple((a, "1") for a in p["authors"]),
+                                            p["affiliations"], seed=seed))
+    if html:
+        server.add_html(p["arxiv_id"], html_version(p["arxiv_id"], f"Overview of {p['title']}."),
+                        {"x1.png": figure_png(seed, (900, 560))})

@@ -142,6 +142,12 @@ def wants_pdf(store: Store, p: Paper, llm: LLM | None, force: bool) -> bool:
     return force or (not p.affiliations and store.cache_get(cache_key(p, llm)) is None)
 
 
+def _for_good(e: Exception) -> bool:
+    if isinstance(e, AffiliationError):
+        return True
+    return isinstance(e, HttpError) and e.status is not None and 400 <= e.status < 500 and e.status != 429
+
+
 def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
                        llm: LLM | None = None,
                        pdf_url: Callable[[Paper], str | None] | None = None,
@@ -198,6 +204,8 @@ async def _fetch_all(store: Store, papers: list[Paper], header_of: HeaderFn, llm
                         else heuristic_affiliations(header))
             except (AffiliationError, HttpError, LLMError, PayloadError) as e:
                 rep.failed[p.id] = str(e)[:300]
+                if _for_good(e):  # a broken or missing PDF stays so: not asked again
+                    store.cache_put(key, {"affiliations": [], "method": model, "failed": str(e)[:300]})
                 note(p.id, "failed")
                 continue
             store.cache_put(key, {"affiliations": affs, "method": model})

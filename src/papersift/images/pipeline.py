@@ -101,7 +101,7 @@ class _Result:
     paper: Paper
     records: list[ImageRecord] = field(default_factory=list)
     header: str | None = None
-    header_error: str | None = None
+    header_error: Exception | None = None  # why there is no header (kept for affiliations)
     downloaded: bool = False
 
 
@@ -152,18 +152,18 @@ class _Maker:
             try:
                 res.header = checked_header(fp.header, fp.chars)
             except AffiliationError as e:
-                res.header_error = str(e)
+                res.header_error = e
             if want_image:
                 img = trim(fp.image)
                 if ink_fraction(img) < _MIN_INK:
                     raise ImageError("the title block renders blank")
                 out.append(self.store(p, "title", img, pdf, url))
         except HttpError as e:
-            res.header_error = str(e)
+            res.header_error = e
             if want_image:
                 out.append(_failed(p.id, "title", str(e), _retry(e), url or ""))
         except ImageError as e:
-            res.header_error = res.header_error or str(e)
+            res.header_error = res.header_error or AffiliationError(str(e))
             if want_image:
                 out.append(_failed(p.id, "title", str(e), False, url or ""))
         return out
@@ -259,7 +259,7 @@ def run_images(store: Store, papers: list[Paper], http: HttpClient, files: Image
                 if fails:
                     rep.failed[pid] = "; ".join(fails)
                 headers[pid] = (res.header if res.header is not None
-                                else AffiliationError(res.header_error or "no PDF text"))
+                                else res.header_error or AffiliationError("no PDF text"))
                 if progress:
                     progress(pid, "failed" if fails else "done")
         if affiliations:
