@@ -109,9 +109,9 @@ def test_images_command_and_incremental_site_copies(tmp_path, day):
         assert res.exit_code == 0 and "made 3 figure, 2 title" in " ".join(res.output.split()), res.output
         r2 = build(store, s, similar=False)
         assert r2.mode == "incremental" and r2.images_added == 5 and r2.images_removed == 0
-        # a stored image no longer shown (deleted) leaves the site on the next build
+        # an image replaced by a failure leaves the site (and its page) on the next build
         gone = store.get_images([first])[first]["figure"].file
-        store.delete_images(first, ["figure"])
+        store.save_images([ImageRecord(first, "figure", failure="no arXiv HTML version")])
         r3 = build(store, s, similar=False)
         assert r3.images_removed == 1 and not (tmp_path / "site" / "img" / gone).exists()
         page = (tmp_path / "site" / "p" / f"{first}.html").read_text()

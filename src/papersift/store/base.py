@@ -225,8 +225,8 @@ class ImageStore(ImageReader, Protocol):
     """Metadata of the papers' images (images/ writes; site/ reads). Saving a record
     counts as a change of its paper for touched_since (its pages show the image)."""
 
+    # one record per paper and kind: a record replaces the one before (a failure too)
     def save_images(self, records: Iterable[ImageRecord]) -> None: ...
-    def delete_images(self, paper_id: str, kinds: Iterable[str] | None = None) -> None: ...
 
 
 class PublishSource(PaperReader, DayReader, EnrichmentReader, ImageReader, Protocol):

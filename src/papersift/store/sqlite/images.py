@@ -22,15 +22,6 @@ class ImagesMixin(SQLiteBase):
             self.conn.executemany(f"INSERT OR REPLACE INTO paper_images ({_COLS}) "
                                   f"VALUES ({qs(range(13))})", rows)
 
-    def delete_images(self, paper_id: str, kinds: Iterable[str] | None = None) -> None:
-        with self._tx():
-            if kinds is None:
-                self.conn.execute("DELETE FROM paper_images WHERE paper_id = ?", (paper_id,))
-            else:
-                ks = list(kinds)
-                self.conn.execute(f"DELETE FROM paper_images WHERE paper_id = ? AND kind IN ({qs(ks)})",
-                                  [paper_id, *ks])
-
     def get_images(self, ids: Iterable[str] | None = None) -> dict[str, dict[str, ImageRecord]]:
         cur = self.conn.cursor()
         cur.row_factory = None
