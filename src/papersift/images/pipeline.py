@@ -204,6 +204,14 @@ class _Maker:
             return _failed(p.id, "thumbnail", str(e), False, url)
 
 
+def _require() -> None:
+    try:
+        import PIL  # noqa: F401
+        import pypdfium2  # noqa: F401
+    except ImportError as e:
+        raise ImageError(f"images need {e.name}: pip install 'papersift[images]'") from None
+
+
 def _needed(rec: ImageRecord | None, files: ImageFiles, force: bool) -> bool:
     if force or rec is None or rec.retry:
         return True
@@ -219,6 +227,7 @@ def run_images(store: Store, papers: list[Paper], http: HttpClient, files: Image
     """Make the missing images of `papers` (and, with `affiliations`, read the affiliations
     from the same PDF downloads); record the run. One paper's failure never stops the rest."""
     src = sources or arxiv_sources()
+    _require()
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise ImageError(f"unknown image kind {bad[0]!r}: use {', '.join(KINDS)}")
