@@ -29,6 +29,7 @@ _WHITE = 235  # fill at or above this on all channels reads as white paper
 _MIN_FONT = 1.0  # points
 _MIN_GLYPH = 0.5  # points: the height of a letter below which nobody can read it
 _MAX_CHARS = 20000  # of page 1; a real first page has a few thousand
+_MARGIN = 10.0  # points kept around the title block's text when rendering
 _HEADER_CHARS = 6000  # looked at when no abstract heading is found
 
 
@@ -95,7 +96,7 @@ def _read(page: Any, render_width: int | None) -> FirstPage:
         cl, cr, cb, ct = (ctypes.c_double() for _ in range(4))
         text: list[str] = []
         tops: list[float] = []  # per kept character: its top, in points from the page top
-        xs: list[tuple[float, float]] = []
+        xs: list[tuple[float, float, float]] = []  # left, right, top of each visible char
         hidden = 0
         for i in range(n):
             ch = chr(raw.FPDFText_GetUnicode(tp.raw, i) or 32)
@@ -116,7 +117,7 @@ def _read(page: Any, render_width: int | None) -> FirstPage:
                 continue
             text.append(ch)
             tops.append(top - ct.value)
-            xs.append((cl.value - left, cr.value - left))
+            xs.append((cl.value - left, cr.value - left, top - ct.value))
     finally:
         tp.close()
     visible = "".join(text)
@@ -130,7 +131,7 @@ def _read(page: Any, render_width: int | None) -> FirstPage:
         if not xs:
             # Scanned pages: nothing says where the title block is or what it says.
             raise ImageError("image-only PDF (no text layer): no title block to find")
-        fp.image = _render_title(page, fp, render_width)
+        fp.image = _render_title(page, fp, xs, render_width)
     return fp
 
 
@@ -143,13 +144,21 @@ def title_bottom(fp: FirstPage) -> float:
     return fp.height / 3
 
 
-def _render_title(page: Any, fp: FirstPage, render_width: int) -> Any:
+def _render_title(page: Any, fp: FirstPage, xs: list[tuple[float, float, float]],
+                  render_width: int) -> Any:
     bottom = title_bottom(fp)
-    # Text rarely spans the full width (margins are ~15% each side): render the width so
-    # that the trimmed block lands near render_width pixels without upscaling afterwards.
-    scale = max(1.0, min(3.0, render_width / (fp.width * 0.72)))
+    # Only the text's own box (plus a margin) is rendered, at the scale that makes it about
+    # render_width pixels wide: no pixels drawn only to be trimmed or scaled down later.
+    above = [x for x in xs if x[2] < bottom] or xs
+    x0 = max(0.0, min(x[0] for x in above) - _MARGIN)
+    x1 = min(fp.width, max(x[1] for x in above) + _MARGIN)
+    y0 = max(0.0, min(x[2] for x in above) - 2 * _MARGIN)
+    if x1 - x0 < fp.width / 3:  # a narrow header (one short line): keep the page's width
+        x0, x1 = 0.0, fp.width
+    scale = max(1.0, min(3.0, render_width / (x1 - x0)))
     # crop = (left, bottom, right, top) amounts to cut, in points
-    bm = page.render(scale=scale, crop=(0, fp.height - bottom, 0, 0), may_draw_forms=False)
+    bm = page.render(scale=scale, crop=(x0, fp.height - bottom, fp.width - x1, y0),
+                     may_draw_forms=False)
     try:
         return bm.to_pil().convert("RGB")
     finally:
