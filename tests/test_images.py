@@ -134,8 +134,12 @@ def test_thumbnails_are_downloaded_once_and_resized(store, server, tmp_path):
     store.upsert_papers([p])
     files = ImageFiles(tmp_path / "images")
     with http() as h:
+        # a thumbnail from anywhere but Hugging Face (here: the configured HF root) is not fetched
         run_images(store, [p], h, files, kinds=("thumbnail",), affiliations=False)
-        run_images(store, [p], h, files, kinds=("thumbnail",), affiliations=False)
+        assert store.get_images()[GOOD]["thumbnail"].failure == "the thumbnail is not on Hugging Face"
+        src = arxiv_sources(server.url, hf_base=server.url)
+        run_images(store, [p], h, files, sources=src, kinds=("thumbnail",), affiliations=False, force=True)
+        run_images(store, [p], h, files, sources=src, kinds=("thumbnail",), affiliations=False)
     rec = store.get_images()[GOOD]["thumbnail"]
     assert (rec.width, rec.height) == (800, 432) and rec.bytes <= 60_000
     assert len(server.requests_to("/social-thumbnails/papers/2502.00001.png")) == 1
@@ -172,3 +176,12 @@ def test_trust_check_forgives_case_punctuation_and_small_slips():
                     "Google DeepMind", "OpenAI", "Tsinghua  University."], header) == [
         "Tsinghua University", "ETH ZURICH", "Dept of Computer Science, Tsinghua Univ",
         "Tsinghua  University."]
+
+
+def test_a_figure_on_another_host_is_not_fetched(store, server, tmp_path):
+    server.add_html(GOOD, html_version(GOOD, image="http://169.254.169.254/latest/x.png"))
+    ps = papers(store, [GOOD])
+    with http() as h:
+        run_images(store, ps, h, ImageFiles(tmp_path / "images"), sources=arxiv_sources(server.url),
+                   kinds=("figure",), affiliations=False)
+    assert store.get_images()[GOOD]["figure"].failure == "the first figure is on another host"

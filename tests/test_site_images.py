@@ -122,6 +122,13 @@ def test_images_command_and_incremental_site_copies(tmp_path, day):
         assert r4.mode == "full"
         assert "card-img" not in (tmp_path / "site" / "d" / f"{DAY}.html").read_text()
         assert 'class="title-img"' in (tmp_path / "site" / "p" / f"{first}.html").read_text()
+        # card_image = figure: the figure where there is one, else the title image
+        s3 = s.model_copy(update={"card_image": "figure"})
+        build(store, s3, similar=False)
+        html = (tmp_path / "site" / "d" / f"{DAY}.html").read_text()
+        shown = re.findall(r'class="card-img"[^>]*><img src="\.\./img/([^"]+)"', html)
+        assert len(shown) == 3 and sum(".figure." in f for f in shown) == 2
+        assert any(f.startswith(first + ".title.") for f in shown)
         # a record whose file is missing from the data dir is not shown (no broken image)
         store.save_images([ImageRecord(ps[3]["arxiv_id"], "title", file="nowhere.webp", bytes=1,
                                        width=1, height=1, hash="x", source_hash="img-v1:x")])

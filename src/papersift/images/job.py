@@ -33,6 +33,6 @@ def images_step(store: Store, settings: Settings, papers: list[Paper], *, llm: L
     pace = {host: 1.0} if host.endswith("arxiv.org") else {}
     with HttpClient(timeout=settings.request_timeout, min_interval=pace) as http:
         return run_images(store, papers, http, ImageFiles(images_dir(settings)),
-                          sources=arxiv_sources(settings.arxiv_web_url),
+                          sources=arxiv_sources(settings.arxiv_web_url, settings.hf_base_url),
                           kinds=kinds or kinds_for(settings), affiliations=affiliations, llm=llm,
                           force=force, concurrency=concurrency, progress=progress)

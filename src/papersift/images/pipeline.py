@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..enrich.affiliations import (
     AffiliationReport,
@@ -48,17 +49,26 @@ Progress = Callable[[str, str], None]  # (paper id, status)
 
 @dataclass
 class ImageSources:
-    """Where a paper's PDF and HTML version are (arXiv by default; tests use loopback)."""
+    """Where a paper's PDF and HTML version are (arXiv by default; tests use loopback), and
+    which hosts a thumbnail may come from (a URL in a record is untrusted: no fetching of
+    arbitrary addresses)."""
 
     pdf_url: Callable[[Paper], str | None]
     html_url: Callable[[Paper], str | None]
+    thumbnail_hosts: tuple[str, ...] = ("huggingface.co", "hf.co")
+
+    def thumbnail_ok(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == h or host.endswith("." + h) for h in self.thumbnail_hosts)
 
 
-def arxiv_sources(base: str = "https://arxiv.org") -> ImageSources:
+def arxiv_sources(base: str = "https://arxiv.org", hf_base: str | None = None) -> ImageSources:
     b = base.rstrip("/")
+    extra = (urlsplit(hf_base).hostname or "",) if hf_base else ()
     return ImageSources(
         pdf_url=lambda p: f"{b}/pdf/{p.arxiv_id}" if p.arxiv_id else _web(p.links.get("pdf")),
-        html_url=lambda p: f"{b}/html/{p.arxiv_id}" if p.arxiv_id else None)
+        html_url=lambda p: f"{b}/html/{p.arxiv_id}" if p.arxiv_id else None,
+        thumbnail_hosts=("huggingface.co", "hf.co", *extra))
 
 
 def _web(url: str | None) -> str | None:
@@ -184,6 +194,8 @@ class _Maker:
                 return _failed(p.id, "figure", "the HTML version has no figure with a picture",
                                False, page)
             src, caption = fig
+            if urlsplit(src).netloc != urlsplit(final).netloc:
+                return _failed(p.id, "figure", "the first figure is on another host", False, page)
             raw = self.get(src)
             return self.store(p, "figure", trim(decode(raw)), raw, src, caption)
         except HttpError as e:
@@ -195,6 +207,8 @@ class _Maker:
         url = _web(p.links.get("thumbnail"))
         if not url:
             return _failed(p.id, "thumbnail", "no Hugging Face thumbnail")
+        if not self.sources.thumbnail_ok(url):
+            return _failed(p.id, "thumbnail", "the thumbnail is not on Hugging Face", False, url)
         try:
             raw = self.get(url)
             return self.store(p, "thumbnail", decode(raw), raw, url)

@@ -57,7 +57,9 @@ class SiteImages:
         mine = self.views.get(card["id"])
         if mine:
             card["images"] = mine
-            card["card_img"] = mine.get(self.card_kind)
+            # a paper without the chosen kind shows its title image rather than nothing
+            card["card_img"] = (None if self.card_kind == "none"
+                                else mine.get(self.card_kind) or mine.get("title"))
 
     def copy_into(self, site_dir: Path, prune: bool = False) -> tuple[int, int]:
         """Make `<site_dir>/img/` hold every shown file (only the missing ones are copied);
