@@ -44,6 +44,10 @@ def _img(v: dict[str, Any], root: str, alt: str) -> str:
             f'loading="lazy" decoding="async" alt="{_e(alt)}">')
 
 
+def _card_img(v: dict[str, Any], root: str, slug: str, title: str) -> str:
+    return f'<a class="card-img" href="{_e(root)}p/{slug}.html" tabindex="-1">{_img(v, root, title)}</a>'
+
+
 def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en") -> str:
     """One card of a listing page (day, week, month, topic)."""
     revs = c["reviews"]
@@ -55,15 +59,11 @@ def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en"
            f'    <span class="emoji" aria-hidden="true">{_e(c["emoji"])}</span>\n']
     if rank:
         out.append(f'<span class="rank">#{_e(rank)}</span>')
+    img = c.get("card_img")  # the card's image block (images step; see site/images.py)
     out.append(f'    <span class="up" title="Hugging Face upvotes">▲ {_e(c["upvotes"])}</span>\n'
-               f'  </div>\n')
-    # -- the card's image (images step; see site/images.py) --
-    img = c.get("card_img")
-    if img:
-        out.append(f'<a class="card-img" href="{r}p/{slug}.html" tabindex="-1">'
-                   f'{_img(img, root, c["title"])}</a>')
-    # -- end of the card's image --
-    out.append(f'  <h2 class="ctitle"><a href="{r}p/{slug}.html">{_e(rv["title"])}</a></h2>\n')
+               f'  </div>\n'
+               f'{_card_img(img, root, slug, c["title"]) if img else ""}'
+               f'  <h2 class="ctitle"><a href="{r}p/{slug}.html">{_e(rv["title"])}</a></h2>\n')
     if rv["title"] != c["title"]:
         out.append(f'<div class="otitle">{_e(c["title"])}</div>')
     out.append(f'  <p class="review">{_e(rv["review"])}</p>\n'
