@@ -25,14 +25,19 @@ def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
     every store it opened is closed after the test."""
     opened = []
 
-    def make(name: str = "papersift"):
+    def location(name: str = "papersift") -> str:
+        """What open_store takes to reach the store `make(name)` opens (another process
+        opens the same store with it)."""
         if backend == "sqlite":
-            s = open_store(tmp_path / f"{name}.db")
-        else:  # pragma: no cover - backends are added to BACKENDS with their branch here
-            raise AssertionError(f"unknown backend {backend}")
+            return str(tmp_path / f"{name}.db")
+        raise AssertionError(f"unknown backend {backend}")  # pragma: no cover
+
+    def make(name: str = "papersift"):
+        s = open_store(location(name))
         opened.append(s)
         return s
 
+    make.location = location  # type: ignore[attr-defined]
     yield make
     for s in opened:
         s.close()

@@ -23,12 +23,15 @@ def test_run_twice_is_idempotent(tmp_path):
     assert (tmp_path / "site" / "d" / "2025-02-05.html").is_file()
     # the un-enriched paper of that day got an offline enrichment, marked as such
     assert "offline summary" in (tmp_path / "site" / "p" / "2502.00005.html").read_text()
-    pages = {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html")}
+    status = tmp_path / "site" / "status.html"
+    pages = {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html") if p != status}
     second = runner.invoke(app, ["run", "--offline", "--date", "2025-02-05"], env=_env(tmp_path))
     assert second.exit_code == 0, second.output
     assert "0 enriched with 0 calls" in second.output
     assert " 0 written" in second.output
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html")} == pages
+    # every page is as it was, but the status page, which reports the last run
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "site").rglob("*.html") if p != status} == pages
+    assert "Last run:" in status.read_text(encoding="utf-8")
 
 
 def test_run_fails_when_nothing_can_be_published(tmp_path):

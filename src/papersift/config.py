@@ -48,6 +48,10 @@ class Settings(BaseModel):
     hf_base_url: str = "https://huggingface.co"
     arxiv_base_url: str = "https://export.arxiv.org"
     hf_token: SecretStr | None = None
+    # jobs: how long a writing command waits for another one on the same store (seconds)
+    lock_timeout: float = Field(600.0, ge=0)
+    # run: how many days back a run fills in days it missed (0: only the day asked for)
+    backfill_days: int = Field(7, ge=0, le=366)
     # images
     arxiv_web_url: str = "https://arxiv.org"  # where /pdf/<id> and /html/<id> are fetched
     card_image: Literal["title", "figure", "thumbnail", "none"] = "title"  # the one a card shows

@@ -1,5 +1,5 @@
-"""The jobs, as library functions: the daily run (collect -> enrich -> index -> build) and the
-demo (the same chain, offline, on the bundled sample). They return what they did; the CLI
+"""The jobs, as library functions: the daily run (collect -> enrich -> images -> index ->
+build) and the demo (the same chain, offline, on the bundled sample). They return what they did; the CLI
 prints it. `on_line` (optional) receives each stage's summary line as soon as it is done;
 lines are plain text (paper titles in them are untrusted: print them without markup).
 """
@@ -22,7 +22,9 @@ from .search.engine import SearchQuery
 from .search.engines import open_engine, similar_function
 from .search.indexing import run_index
 from .site.build import BuildResult, build_site
+from .site.status_page import write_status_page
 from .sources.collect import collect_hf_day
+from .status import day_statuses
 from .store.base import Store
 
 BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -47,10 +49,46 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
           similar: bool = True, progress: BuildProgress | None = None) -> BuildResult:
     """The build stage with the settings' title, URL and languages (incremental unless full)."""
     sim = similar_function(settings, store) if similar else None
-    return build_site(store, Path(site_dir or settings.site_dir), site_title=settings.site_title,
-                      site_url=settings.site_url, langs=settings.languages, similar=sim,
-                      full=full, progress=progress, images_dir=images_dir(settings),
-                      card_image=settings.card_image)
+    out = Path(site_dir or settings.site_dir)
+    res = build_site(store, out, site_title=settings.site_title, site_url=settings.site_url,
+                     langs=settings.languages, similar=sim, full=full, progress=progress,
+                     images_dir=images_dir(settings), card_image=settings.card_image)
+    # The 30 days up to the newest one the store holds (today, on a daily schedule).
+    days = store.days()
+    since = (days[-1][0] if days else dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=29)
+    write_status_page(out, day_statuses(store, since=since, site_dir=out),
+                      site_title=settings.site_title, langs=settings.languages)
+    return res
+
+
+def days_to_collect(store: Store, day: dt.date, *, since: dt.date | None = None,
+                    limit: int = 7) -> list[dt.date]:
+    """The HF days a run collects: `day`, and the days missed before it. By hand (`since`):
+    every day from `since`. Else (backfill), within the `limit` days before `day`: the days
+    never collected since the first one that was (or whose collect failed), and the
+    incomplete ones: a schedule that was down for 3 days is filled in by the next run, and a
+    run killed midway is completed by the next."""
+    if since is not None:
+        return [since + dt.timedelta(days=i) for i in range((day - since).days + 1)]
+    start = day - dt.timedelta(days=limit)
+    covered = {c.period for c in store.coverage("hf")}
+    collected = sorted(p for p in covered if len(p) == 10 and p < day.isoformat())
+    if not collected or limit <= 0:
+        return [day]
+    # Days a collect was asked for (also the ones whose collect failed, which left no coverage).
+    asked = {str(r.params.get("date")) for r in store.recent_runs(500) if r.kind == "collect-hf"}
+    status = {d.day: d for d in day_statuses(store, since=start, until=day).days}
+    out = []
+    for i in range(limit):
+        d = start + dt.timedelta(days=i)
+        iso = d.isoformat()
+        st = status.get(d)
+        missed = iso not in covered and (iso > collected[0] or iso in asked)
+        # publishing is the build's job in this same run: incomplete means an earlier stage
+        unfinished = st is not None and any(not p.endswith("published") for p in st.problems)
+        if missed or unfinished:
+            out.append(d)
+    return [*out, day]
 
 
 @dataclass
@@ -66,40 +104,48 @@ class JobReport:
 
 
 def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
-              site_dir: Path | None = None, on_line: Say = _quiet,
-              build_progress: BuildProgress | None = None) -> JobReport:
-    """collect -> enrich -> images -> index -> build for one day. Each stage's failure is reported and
-    the next still runs on what the store holds; `published` says whether the site exists.
-    Safe to re-run: a second run changes nothing and makes no LLM call."""
+              since: dt.date | None = None, site_dir: Path | None = None,
+              on_line: Say = _quiet, build_progress: BuildProgress | None = None) -> JobReport:
+    """collect -> enrich -> images -> index -> build for `day` and the days missed before it (see
+    days_to_collect). Each stage's failure is reported and the next still runs on what the
+    store holds; `published` says whether the site exists. Safe to re-run: a second run
+    changes nothing and makes no LLM call."""
     s = settings
     rep = JobReport(on_line=on_line)
     line = rep.say
     t0 = time.perf_counter()
 
+    days = days_to_collect(store, day, since=since, limit=s.backfill_days) if collect else [day]
     if collect:
-        try:
-            res = collect_hf_day(store, s, day)
-            c = res.counts()
-            line(f"collect: HF {day}: {c['fetched']} papers ({c['inserted']} new, "
-                 f"{c['updated']} updated), {c['errors']} record errors")
-            if res.failed:
-                rep.errors.append(f"collect: {res.failed}")
-        except Exception as e:  # network down, bad config: publish what we have
-            rep.errors.append(f"collect: {e}")
+        if len(days) > 1:
+            line(f"collect: {len(days)} days ({days[0]} .. {days[-1]}): the days missed or "
+                 "left incomplete since the last run, and this one")
+        for d in days:
+            try:
+                res = collect_hf_day(store, s, d)
+                c = res.counts()
+                line(f"collect: HF {d}: {c['fetched']} papers ({c['inserted']} new, "
+                     f"{c['updated']} updated), {c['errors']} record errors")
+                if res.failed:
+                    rep.errors.append(f"collect {d}: {res.failed}")
+            except Exception as e:  # network down, bad config: publish what we have
+                rep.errors.append(f"collect {d}: {e}")
     else:
         line("collect: skipped (--offline)")
     try:
-        papers = select_papers(store, date=day)
+        papers = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
         er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)
         c = er.counts()
-        line(f"enrich: {c['selected']} papers of {day}: {c['done']} enriched with "
+        span = str(day) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+        line(f"enrich: {c['selected']} papers of {span}: {c['done']} enriched with "
              f"{c['calls']} calls, {c['cached']} cached, {c['skipped']} already done, "
              f"{c['failed']} failed ({c['method']})")
     except Exception as e:
         rep.errors.append(f"enrich: {e}")
     if collect:  # title images and figures, affiliations from the same PDF downloads
         try:
-            line(images_step(store, s, select_papers(store, date=day), llm=make_llm(s)).summary())
+            todo = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
+            line(images_step(store, s, todo, llm=make_llm(s)).summary())
         except Exception as e:
             rep.errors.append(f"images: {e}")
     try:

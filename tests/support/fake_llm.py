@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,6 +94,14 @@ class FakeLLM:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        default_error = self.server.handle_error
+
+        def handle_error(request: Any, address: Any) -> None:
+            # a client killed mid-request (the fault trials do it on purpose) is no error here
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                default_error(request, address)
+
+        self.server.handle_error = handle_error  # type: ignore[method-assign]
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()

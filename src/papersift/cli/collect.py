@@ -56,7 +56,7 @@ def collect_hf(
             paper_ids.append(normalize_arxiv_id(raw))
         except InvalidArxivId as e:
             fail(f"--paper: {e}")
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="collect")
     token = ctx.settings.hf_token.get_secret_value() if ctx.settings.hf_token else None
     with http_client(timeout, retries) as http:
         client = HFClient(http, ctx.settings.hf_base_url, token=token, page_size=page_size)
@@ -103,7 +103,7 @@ def collect_arxiv(
         fail("collect arxiv: give --category cs.CL --from YYYY-MM-DD [--to ...], or --ids ID...")
     if by_ids and not ids:
         fail("collect arxiv --ids: no ids given (e.g. --ids 2502.02671 hep-th/9901001)")
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="collect")
     with http_client(timeout, retries) as http:
         client = ArxivClient(http, ctx.settings.arxiv_base_url, min_interval=min_interval,
                              page_size=page_size)
@@ -124,11 +124,13 @@ def collect_arxiv(
             except PapersiftError as e:
                 fail(str(e))
         _run(ctx.store, http, pages, kind="collect-arxiv", params=params, record_days=False,
-             label="arxiv " + " ".join(f"{k}={v}" for k, v in params.items()))
+             label="arxiv " + " ".join(f"{k}={v}" for k, v in params.items()),
+             coverage=(f"arxiv:{category}", f"{params['from']}..{params['to']}") if category else None)
 
 
 def _run(store: Store, http: HttpClient, pages: Iterable[Page], *, kind: str,
-         params: dict[str, Any], record_days: bool, label: str) -> None:
+         params: dict[str, Any], record_days: bool, label: str,
+         coverage: tuple[str, str] | None = None) -> None:
     t0 = time.monotonic()
     with progress_bar(unit="papers", spinner=True, transient=False) as progress:
         task = progress.add_task(label, total=None)
@@ -142,7 +144,7 @@ def _run(store: Store, http: HttpClient, pages: Iterable[Page], *, kind: str,
                             description=f"{label} (page {res.pages})")
 
         result = collect(store, pages, kind=kind, params=params, record_days=record_days,
-                         on_page=on_page)
+                         on_page=on_page, coverage=coverage)
         progress.update(task, total=result.fetched or 1, completed=result.fetched or 1)
     _summary(result, http, time.monotonic() - t0)
     if result.failed:

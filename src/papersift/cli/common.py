@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec
 
@@ -39,21 +40,41 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Where the S
 SiteDirOpt = Annotated[Path | None, typer.Option("--site-dir", help="Where the site is written (default: site).")]
 
 
-class Ctx:
-    """Settings + store for one command, opened lazily."""
+# Job locks taken by the running command; `guarded` releases them when it ends.
+_held_jobs = ExitStack()
 
-    def __init__(self, config: Path | None = None, data_dir: Path | None = None, **overrides: object):
+
+class Ctx:
+    """Settings + store for one command, opened lazily. A writing command names its `job`:
+    its store is then held for it (another job on the same store waits, see `job`)."""
+
+    def __init__(self, config: Path | None = None, data_dir: Path | None = None, *,
+                 job: str | None = None, **overrides: object):
         try:
             self.settings: Settings = load_settings(config, data_dir=data_dir, **overrides)
         except ConfigError as e:
             fail(str(e))
         self._store: Store | None = None
+        self._job = job
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = open_store(self.settings.db_target)
+            if self._job is not None:
+                _held_jobs.enter_context(self.job(self._job))
         return self._store
+
+    @contextmanager
+    def job(self, name: str) -> Iterator[Store]:
+        """The store, held for one writing job: a second job on the same store waits for
+        this one (up to the lock_timeout setting), then stops with a one-line error."""
+        def waiting(line: str) -> None:
+            err_console.print(f"[yellow]{escape(line)}[/]", highlight=False)
+
+        store = self.store
+        with store.job_lock(name, self.settings.lock_timeout, waiting):
+            yield store
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -71,6 +92,8 @@ def guarded(command: Callable[P, None]) -> Callable[P, None]:
             command(*args, **kwargs)
         except PapersiftError as e:
             fail(str(e))
+        finally:
+            _held_jobs.close()
 
     return run
 

@@ -32,7 +32,7 @@ def enrich(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Enrich papers: one validated LLM call each (or offline), cached, resumable."""
-    ctx = Ctx(config, data_dir, provider=provider, model=model, base_url=base_url,
+    ctx = Ctx(config, data_dir, job="enrich", provider=provider, model=model, base_url=base_url,
               concurrency=concurrency)
     s = ctx.settings
     if s.concurrency < 1:
@@ -82,7 +82,7 @@ def reading(
     data_dir: DataDirOpt = None,
 ) -> None:
     """The Chinese reading task for a day (needs an LLM; skipped offline)."""
-    ctx = Ctx(config, data_dir, provider=provider, model=model, base_url=base_url)
+    ctx = Ctx(config, data_dir, job="reading", provider=provider, model=model, base_url=base_url)
     try:
         llm = make_llm(ctx.settings)
     except PapersiftError as e:

@@ -111,7 +111,7 @@ def index(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Compute vectors for new or changed papers (incremental) with a progress bar."""
-    ctx = Ctx(config, data_dir, embedder=embedder)
+    ctx = Ctx(config, data_dir, job="index", embedder=embedder)
     with progress_bar(eta=True) as bar:
         task = bar.add_task("embedding", total=None)
         try:

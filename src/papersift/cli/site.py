@@ -26,8 +26,8 @@ from .common import (
 
 
 def _build(ctx: Ctx, site_dir: Path | None, full: bool = False) -> BuildResult:
-    with progress_bar() as bar:
-        return build(ctx.store, ctx.settings, site_dir, full=full, progress=stage_progress(bar))
+    with ctx.job("build") as store, progress_bar() as bar:
+        return build(store, ctx.settings, site_dir, full=full, progress=stage_progress(bar))
 
 
 def build_cmd(site_dir: SiteDirOpt = None,
@@ -69,12 +69,18 @@ def serve_cmd(site_dir: SiteDirOpt = None,
 def run_cmd(date: Annotated[str | None, typer.Option("--date", help="HF day to collect, YYYY-MM-DD "
                                                       "(default: today, UTC).")] = None,
             offline: Annotated[bool, typer.Option("--offline", help="Skip collecting (no network).")] = False,
+            since: Annotated[str | None, typer.Option("--since", help="Also collect every day from "
+                                                       "this one, YYYY-MM-DD (default: the days "
+                                                       "missed, up to backfill_days).")] = None,
             site_dir: SiteDirOpt = None,
             config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """The scheduled job: collect -> enrich -> index -> build. Safe to re-run: a second run
     changes nothing and makes no LLM call. Exits non-zero only if nothing was published."""
     day = parse_day("--date", date) or dt.datetime.now(dt.UTC).date()
-    ctx = Ctx(config, data_dir)
+    first = parse_day("--since", since)
+    if first is not None and first > day:
+        fail(f"--since {first} is after the day of the run ({day})")
+    ctx = Ctx(config, data_dir, job="run")
 
     def say(line: str) -> None:
         if line.startswith("warning: "):
@@ -83,7 +89,7 @@ def run_cmd(date: Annotated[str | None, typer.Option("--date", help="HF day to c
             console.print(line, markup=False, highlight=False)
 
     with progress_bar() as bar:
-        report = run_daily(ctx.store, ctx.settings, day, collect=not offline, site_dir=site_dir,
+        report = run_daily(ctx.store, ctx.settings, day, collect=not offline, since=first, site_dir=site_dir,
                            on_line=say, build_progress=stage_progress(bar))
     if not report.published:
         fail("run: nothing could be published (" + "; ".join(report.errors[:3]) + ")")

@@ -61,6 +61,10 @@ class Renderer:
     def _render(self, name: str, **ctx: Any) -> str:
         return self._template(name).render(**self.common, **ctx)
 
+    def page(self, name: str, **ctx: Any) -> bytes:
+        """A whole page from one template (base.html's shell around its main block)."""
+        return self._render(name, **ctx).encode("utf-8")
+
     def card(self, c: dict[str, Any], root: str, rank: int | None = None) -> bytes:
         """One card's HTML (fragments.card) as UTF-8. Unranked cards are cached: a
         paper's card is the same on its day page and its topic pages."""

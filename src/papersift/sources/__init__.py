@@ -8,6 +8,7 @@ good ones.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,10 @@ class Page:
     papers: list[Paper] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     total: int | None = None  # results the server says the whole query has, when it says
+    # What the source listed on this page (records that failed to parse included), and the
+    # one day they were all listed on when the request was for a day: coverage (status).
+    listed: int | None = None
+    day: dt.date | None = None
 
 
 _WEB_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)

@@ -39,12 +39,18 @@ class CollectResult:
 
 
 def collect(store: Store, pages: Iterable[Page], *, kind: str, params: dict[str, Any],
-            record_days: bool, on_page: Callable[[Page, CollectResult], None] | None = None
-            ) -> CollectResult:
+            record_days: bool, on_page: Callable[[Page, CollectResult], None] | None = None,
+            coverage: tuple[str, str] | None = None) -> CollectResult:
     """Store every page as it arrives and record the run; never raises for a failed fetch
-    (the result says `failed`), so the caller can still report what was stored."""
+    (the result says `failed`), so the caller can still report what was stored.
+
+    Coverage (what the source says it has, beside what was stored) is recorded per HF day
+    for day listings, and for `coverage` = (source, period) from the query's total."""
     result = CollectResult()
     day_ids: dict[dt.date, list[str]] = {}
+    listed: dict[dt.date, int] = {}  # day -> records the source listed on it
+    day_errors: dict[dt.date, int] = {}
+    total: int | None = None
     with record_run(store, kind, params) as run:
         try:
             for page in pages:
@@ -53,6 +59,11 @@ def collect(store: Store, pages: Iterable[Page], *, kind: str, params: dict[str,
                 result.pages += 1
                 result.fetched += len(page.papers)
                 result.errors.extend(page.errors)
+                if total is None:
+                    total = page.total
+                if page.day is not None and page.listed is not None:
+                    listed[page.day] = listed.get(page.day, 0) + page.listed
+                    day_errors[page.day] = day_errors.get(page.day, 0) + len(page.errors)
                 if record_days:
                     # stats.ids is the stored id of each input paper, in input order.
                     for paper, stored_id in zip(page.papers, stats.ids, strict=True):
@@ -73,6 +84,16 @@ def collect(store: Store, pages: Iterable[Page], *, kind: str, params: dict[str,
                 ds = store.record_day(day, ids, "hf")
                 result.days[day] = len(ids)
                 result.moved.extend((pid, old, day.isoformat()) for pid, old in ds.moved)
+            if record_days and not result.failed:  # a broken-off listing says nothing of its size
+                # A week or month listing does not attribute its unparsable records to a day:
+                # there the day's parsed records are what the source is known to list.
+                for day in sorted(set(listed) | set(day_ids)):
+                    n = len(day_ids.get(day, []))
+                    store.record_coverage("hf", day.isoformat(), listed.get(day, n), n,
+                                          day_errors.get(day, 0), run.id)
+            if coverage is not None and not result.failed:
+                store.record_coverage(coverage[0], coverage[1], total, result.fetched,
+                                      len(result.errors), run.id)
             run.counts = result.counts()
             run.errors = list(result.errors)
         if result.failed:

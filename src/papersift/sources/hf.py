@@ -128,7 +128,7 @@ def _period_params(date: dt.date | None, week: str | None, month: str | None) ->
 
 def parse_items(items: list[Any], *, ref: str, daily: bool, day: dt.date | None = None) -> Page:
     """Parse a list of HF items (daily entries, search results or bare papers) into a Page."""
-    page = Page(ref=ref)
+    page = Page(ref=ref, listed=len(items), day=day if daily else None)
     for i, item in enumerate(items):
         try:
             page.papers.append(parse_item(item, ref=ref, daily=daily, day=day))

@@ -9,9 +9,10 @@ SQLiteStore does. Bulk loading (`BulkLoader`) is optional: callers test for it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
@@ -81,6 +82,31 @@ PUBLISH_COLUMNS = ("id", "arxiv_id", "title", "abstract", "authors", "affiliatio
                    "published", "hf_date", "upvotes", "github_repo", "github_stars",
                    "project_page", "organization", "categories", "ai_summary", "links",
                    "num_authors", "created_at", "changed_at", "enrichment", "enriched_at")
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """What a source said it has for one period (an HF day, an arXiv query's date range)
+    at the last collect of it, beside what that collect stored."""
+
+    source: str  # "hf", "arxiv:cs.CL", ...
+    period: str  # "2025-02-06" or "2025-02-01..2025-02-03"
+    expected: int | None  # None: the source did not say
+    collected: int
+    errors: int
+    run_id: int | None
+    at: str  # ISO time of that collect
+
+
+@dataclass
+class DaySummary:
+    """One day as the store holds it: its papers and what the stages did to them."""
+
+    day: dt.date
+    papers: int  # listed on the day (HF) or dated on it, minus papers HF moved away
+    enriched: dict[str, int] = field(default_factory=dict)  # method -> papers
+    failed: dict[str, int] = field(default_factory=dict)  # enrichment failure reason -> papers
+    indexed: int = 0  # papers with a vector of the asked model
 
 
 @dataclass(frozen=True)
@@ -194,6 +220,64 @@ class BulkLoader(Protocol):
     def bulk_writes(self) -> AbstractContextManager[Any]: ...
 
 
+class CoverageStore(Protocol):
+    """Coverage (papersift status): what sources said they have, and per-day summaries."""
+
+    def record_coverage(self, source: str, period: str, expected: int | None, collected: int,
+                        errors: int, run_id: int | None) -> None: ...
+    def coverage(self, source: str | None = None) -> list[CoverageRow]: ...
+    def day_summaries(self, since: dt.date | None = None, until: dt.date | None = None,
+                      vector_model: str | None = None) -> list[DaySummary]: ...
+
+
+class JobLocks(Protocol):
+    """One writing job at a time per store: a second job waits for the first, up to
+    `timeout` seconds, then raises StoreError naming the holder. Reentrant in one process
+    (`run` holds it while its stages take it again). A killed holder releases it, and the
+    next job to take it marks the runs the dead one left `running` as failed."""
+
+    def job_lock(self, job: str, timeout: float,
+                 on_wait: Callable[[str], None] | None = None) -> AbstractContextManager[None]: ...
+
+
+# What an archive holds (papersift export / import DIR, and store-to-store copies): every
+# table of primary data, with the columns that order its rows. Derived data (full-text and
+# blocking indexes, import fingerprints, search counters) is rebuilt by the backend.
+ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
+    "papers": ("id",),
+    "paper_sources": ("paper_id", "source", "ref"),
+    "aliases": ("alias",),
+    "day_papers": ("day", "paper_id"),
+    "enrichments": ("paper_id",),
+    "enrich_failures": ("paper_id",),
+    "readings": ("day",),
+    "llm_cache": ("key",),
+    "runs": ("id",),
+    "vectors": ("model", "paper_id"),
+    "coverage": ("source", "period"),
+}
+
+
+class ArchiveStore(Protocol):
+    """Rows of ARCHIVE_TABLES as plain values (JSON columns decoded, dates as ISO text,
+    vectors as float32 bytes), in key order; restoring adds only rows whose key is new, in
+    transactions, and keeps every row already stored."""
+
+    def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]: ...
+    def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int: ...  # rows added
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """Optional: consistent copies of a live store (papersift backup / restore)."""
+
+    # A consistent copy of the store at `target` (atomic: temp file + rename), taken while
+    # other processes read and write; returns its size in bytes.
+    def backup_to(self, target: Path) -> int: ...
+    # Replace the store's content with the snapshot at `source` (checked first).
+    def restore_from(self, source: Path) -> None: ...
+
+
 class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, Protocol):
     """What search/ reads (engine, facets, lexical and vector indexes)."""
 
@@ -244,7 +328,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, ImageReader, Proto
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, ImageStore, Protocol):
-    """Everything a backend implements (BulkLoader apart, which is optional)."""
+            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, Protocol):
+    """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

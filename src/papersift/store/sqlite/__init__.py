@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .archive import ArchiveMixin
 from .bulk import BulkWrites
+from .coverage import CoverageMixin
 from .days import DaysMixin
 from .enrichments import EnrichmentsMixin
 from .images import ImagesMixin
+from .locks import LocksMixin
 from .papers import PapersMixin
 from .publish import PublishMixin
 from .runs import RunsMixin
 from .search import SearchMixin
+from .snapshots import SnapshotsMixin
 from .vectors import VectorsMixin
 
 __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
-                  SearchMixin, PublishMixin, ImagesMixin):
+                  SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin,
+                  CoverageMixin, ImagesMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -45,7 +50,8 @@ if TYPE_CHECKING:
             base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
-            base.PublishSource, base.ImageReader, base.ImageStore, base.Store, UpsertSource]:
+            base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.CoverageStore,
+            base.ImageReader, base.ImageStore, base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

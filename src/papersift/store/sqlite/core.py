@@ -80,11 +80,17 @@ def id_batches(ids: Iterable[str]) -> Iterator[tuple[list[str], str]]:
         yield part, qs(part)
 
 
-class Transaction:
-    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op)."""
+# SQLite errors that are about the machine, not the data: reported as one StoreError line.
+_DISK_ERRORS = ("database or disk is full", "disk i/o error", "attempt to write a readonly",
+                "unable to open database")
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock):
-        self.conn, self.lock, self.outer = conn, lock, False
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK under the store lock; nestable (inner is a no-op).
+    A full disk or an I/O error rolls back and is raised as StoreError (one clear line)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, path: Path | None = None):
+        self.conn, self.lock, self.outer, self.path = conn, lock, False, path
 
     def __enter__(self) -> None:
         self.lock.acquire()
@@ -92,12 +98,32 @@ class Transaction:
             self.conn.execute("BEGIN IMMEDIATE")
             self.outer = True
 
-    def __exit__(self, exc_type: object, *_: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, _tb: object) -> None:
         try:
-            if self.outer:
-                self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if self.outer and exc_type is None:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.OperationalError as e:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise (_disk_error(self.path, e) or e) from e
+            elif self.outer and self.conn.in_transaction:
+                # (SQLite may already have rolled back: after SQLITE_FULL, for one)
+                self.conn.execute("ROLLBACK")
         finally:
             self.lock.release()
+        if self.outer and isinstance(exc, sqlite3.OperationalError):
+            err = _disk_error(self.path, exc)
+            if err is not None:
+                raise err from exc
+
+
+def _disk_error(path: Path | None, e: sqlite3.OperationalError) -> StoreError | None:
+    msg = str(e)
+    if not any(m in msg.lower() for m in _DISK_ERRORS):
+        return None
+    return StoreError(f"{path or 'the store'}: {msg}; the transaction was rolled back and "
+                      "nothing stored is lost: free disk space (or fix the disk) and run again")
 
 
 class SQLiteBase:
@@ -139,7 +165,7 @@ class SQLiteBase:
                 self.conn.execute(f"PRAGMA user_version={i}")
 
     def _tx(self) -> Transaction:
-        return Transaction(self.conn, self._lock)
+        return Transaction(self.conn, self._lock, self.path)
 
     def close(self) -> None:
         with self._seen_lock:

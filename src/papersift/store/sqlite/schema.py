@@ -144,7 +144,15 @@ MIGRATIONS: list[str] = [
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'enrichments_version';
     END;
     """,
-    # 9: the papers' images (title crop, teaser figure, HF thumbnail): one row per paper and
+    # 9: coverage: what each source said it has per period at its last collect (status).
+    """
+    CREATE TABLE coverage (
+        source TEXT NOT NULL, period TEXT NOT NULL, expected INTEGER, collected INTEGER NOT NULL,
+        errors INTEGER NOT NULL DEFAULT 0, run_id INTEGER, at TEXT NOT NULL,
+        PRIMARY KEY (source, period)
+    ) WITHOUT ROWID;
+    """,
+    # 10: the papers' images (title crop, teaser figure, HF thumbnail): one row per paper and
     # kind, a file name under the data dir's images/ or the reason there is none.
     """
     CREATE TABLE paper_images (

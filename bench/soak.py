@@ -1,0 +1,160 @@
+"""Benchmark: `papersift serve` keeps answering while `papersift run`'s stages write (issue 15).
+
+    python bench/soak.py PATH/arxiv-papers.jsonl.gz [--minutes 10] [--clients 16]
+                         [--papers 30000] [--work DIR]
+
+The first `--papers` real papers are split 60/20/20: the first part is imported, enriched
+(offline) and built before the server starts. `papersift serve` then takes a steady search
+load from `--clients` keep-alive clients (bench/api.py's load generator) twice: first with
+nothing else running (the baseline, a quarter of the time), then while a writer imports the
+second part, enriches, indexes and rebuilds the site, and does it all again with the third
+part (the server reloads its indexes after each). Every response is checked; RSS of the
+server and its search processes is read before and after the writer.
+Last line: soak requests=N errors=E p99_ms=P rss_growth_mb=M
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import CLI, load, queries, summary  # noqa: E402
+
+
+def tree_rss_mb(pid: int) -> float:
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo += [c for c, pp in parent.items() if pp == p and c not in tree]
+    total = 0
+    for p in tree:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def split(path: Path, work: Path, n: int) -> list[Path]:
+    lines = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            lines.append(line)
+            if len(lines) >= n:
+                break
+    cuts = [0, int(n * 0.6), int(n * 0.8), len(lines)]
+    out = []
+    for k in range(3):
+        p = work / f"part{k}.jsonl.gz"
+        with gzip.open(p, "wt", encoding="utf-8") as f:
+            f.writelines(lines[cuts[k]:cuts[k + 1]])
+        out.append(p)
+    return out
+
+
+def cli(env: dict[str, str], *args: str) -> float:
+    t = time.perf_counter()
+    r = subprocess.run(CLI + list(args), env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"error: papersift {' '.join(args)} failed: {r.stderr[-500:]}")
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("path", type=Path)
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--papers", type=int, default=30000)
+    ap.add_argument("--work", type=Path, default=None)
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="papersift-soak-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PAPERSIFT_DATA_DIR": str(work / "data"), "PAPERSIFT_SITE_DIR": str(work / "site"),
+           "PAPERSIFT_EMBEDDER": "none", "PAPERSIFT_PROVIDER": "", "PAPERSIFT_CONFIG": str(work / "none.toml"),
+           "PAPERSIFT_LOCK_TIMEOUT": "3600"}
+    for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "PAPERSIFT_API_KEY"):
+        env.pop(k, None)
+    parts = split(args.path, work, args.papers)
+    print(f"setup: import {cli(env, 'import', str(parts[0])):.1f}s, enrich "
+          f"{cli(env, 'enrich'):.1f}s, build {cli(env, 'build'):.1f}s", flush=True)
+    qs = queries(args.path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(CLI + ["serve", "--no-build", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 600
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/tags", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                sys.exit("error: papersift serve did not come up")
+            time.sleep(0.5)
+        asyncio.run(load(port, qs[:64], 3.0, args.clients))  # warm-up
+        base_s = max(30.0, args.minutes * 60 / 4)
+        lat0, err0 = asyncio.run(load(port, qs, base_s, args.clients))
+        rps0, p50_0, p99_0 = summary(lat0, base_s)
+        print(f"without writer: {len(lat0)} requests in {base_s:.0f}s, rps {rps0:.1f}, "
+              f"p50 {p50_0:.1f} ms, p99 {p99_0:.1f} ms, errors {err0}", flush=True)
+
+        rss0 = tree_rss_mb(server.pid)
+        steps: list[str] = []
+
+        def writer() -> None:
+            for k in (1, 2):
+                for cmd in (["import", str(parts[k])], ["enrich"], ["index"], ["build"]):
+                    steps.append(f"{' '.join(cmd[:1])} {cli(env, *cmd):.1f}s")
+
+        w = threading.Thread(target=writer)
+        t0 = time.perf_counter()
+        w.start()
+        lat, errors = [], 0
+        rest = max(30.0, args.minutes * 60 - base_s)
+        while w.is_alive() or time.perf_counter() - t0 < rest:
+            chunk, e = asyncio.run(load(port, qs, 5.0, args.clients))
+            lat += chunk
+            errors += e
+        w.join()
+        secs = time.perf_counter() - t0
+        time.sleep(5)  # let the search processes finish reloading before reading RSS
+        rss1 = tree_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    rps, p50, p99 = summary(lat, secs)
+    print("writer: " + ", ".join(steps))
+    print(f"with writer: {len(lat)} requests in {secs:.0f}s, rps {rps:.1f}, p50 {p50:.1f} ms, "
+          f"p99 {p99:.1f} ms, errors {errors}; p99 ratio to no writer {p99 / max(p99_0, 1e-9):.2f}x")
+    print(f"server RSS (all processes): {rss0:.0f} MB before the writer, {rss1:.0f} MB after")
+    print(f"soak requests={len(lat)} errors={errors} p99_ms={p99:.1f} rss_growth_mb={rss1 - rss0:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Archive rows in and out of SQLite (store/base.py ArchiveStore).
+
+Papers are restored with their own created_at/changed_at and their derived columns (title
+key, content hash, day, author count) recomputed, then indexed in the same transaction like
+an upsert: full text for the new rows, blocking keys when near-duplicates can exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ...dedup import title_keys
+from ...errors import InputError
+from ...model import PAPER_FIELDS, trusted_paper
+from ..base import ARCHIVE_TABLES, TX_CHUNK
+from .bulk import insert_rows
+from .core import COLUMNS, SQLiteBase, _from_db, _loads, dumps
+from .papers import _ROW_COLUMNS, _new_row
+
+_PAPER_OUT = COLUMNS + ("created_at", "changed_at")
+# Columns of other tables that hold JSON text here.
+_JSON: dict[str, frozenset[str]] = {
+    "enrichments": frozenset({"data"}), "readings": frozenset({"data"}),
+    "llm_cache": frozenset({"value"}), "runs": frozenset({"params", "counts", "errors"}),
+}
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "paper_sources": ("paper_id", "source", "ref", "first_seen"),
+    "aliases": ("alias", "paper_id"),
+    "day_papers": ("day", "paper_id", "source", "rank", "first_seen", "moved_to"),
+    "enrichments": ("paper_id", "method", "model", "prompt_version", "input_hash", "data",
+                    "created_at"),
+    "enrich_failures": ("paper_id", "reason", "attempts", "at"),
+    "readings": ("day", "data"),
+    "llm_cache": ("key", "value", "created_at"),
+    "runs": ("id", "kind", "started_at", "finished_at", "status", "params", "counts", "errors"),
+    "vectors": ("model", "paper_id", "text_hash", "vec"),
+    "coverage": ("source", "period", "expected", "collected", "errors", "run_id", "at"),
+}
+
+
+def _table(table: str) -> tuple[str, ...]:
+    if table not in ARCHIVE_TABLES:
+        raise InputError(f"archive table {table!r} is not known; known: {', '.join(ARCHIVE_TABLES)}")
+    return ARCHIVE_TABLES[table]
+
+
+class ArchiveMixin(SQLiteBase):
+    def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        keys = _table(table)
+        cols = _PAPER_OUT if table == "papers" else _COLUMNS[table]
+        json_cols = _JSON.get(table, frozenset())
+        order = ", ".join(keys)
+        # Keyset pagination: a long export never holds one read transaction open.
+        last: tuple[Any, ...] | None = None
+        while True:
+            where, params = "", []
+            if last is not None:
+                where = f"WHERE ({order}) > ({', '.join('?' for _ in keys)})"
+                params = list(last)
+            rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM {table} {where} "
+                                     f"ORDER BY {order} LIMIT ?", [*params, batch]).fetchall()
+            for r in rows:
+                if table == "papers":
+                    yield {c: (_from_db(c, r[c]) if c in PAPER_FIELDS else r[c]) for c in cols}
+                else:
+                    yield {c: (_loads(r[c]) if c in json_cols else r[c]) for c in cols}
+            if len(rows) < batch:
+                return
+            last = tuple(rows[-1][k] for k in keys)
+
+    def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
+        _table(table)
+        added = 0
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= TX_CHUNK:
+                added += self._restore_chunk(table, chunk)
+                chunk = []
+        if chunk:
+            added += self._restore_chunk(table, chunk)
+        return added
+
+    def _restore_chunk(self, table: str, chunk: list[dict[str, Any]]) -> int:
+        with self._tx():
+            if table == "papers":
+                return self._restore_papers(chunk)
+            cols = _COLUMNS[table]
+            json_cols = _JSON.get(table, frozenset())
+            values = [[dumps(r.get(c)) if c in json_cols else r.get(c) for c in cols]
+                      for r in chunk]
+            count = f"SELECT count(*) FROM {table}"
+            before = self.conn.execute(count).fetchone()[0]
+            insert_rows(self.conn, f"INSERT OR IGNORE INTO {table} ({', '.join(cols)})", values)
+            return int(self.conn.execute(count).fetchone()[0] - before)
+
+    def _restore_papers(self, chunk: list[dict[str, Any]]) -> int:
+        ids = [r["id"] for r in chunk]
+        have = self.existing_ids(ids)  # type: ignore[attr-defined]
+        new = [r for r in chunk if r["id"] not in have]
+        if not new:
+            return 0
+        # Values the caller validated (archive.py builds each row from a validated Paper).
+        papers = [trusted_paper({**{c: r.get(c) for c in COLUMNS}, "sources": []})
+                  for r in new]
+        need_blocks = (any(not p.arxiv_id for p in papers)
+                       or self.conn.execute("SELECT 1 FROM title_blocks LIMIT 1").fetchone())
+        values, blocks = [], []
+        for p, r in zip(papers, new, strict=True):
+            tk, bks = title_keys(p.title)
+            values.append((*_new_row(p, tk), r["created_at"], r["changed_at"]))
+            blocks += [(b, p.id) for b in bks] if need_blocks else []
+        top = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
+        insert_rows(self.conn, f"INSERT INTO papers ({', '.join(_ROW_COLUMNS)})", values)
+        self.conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
+            "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ?", (top,))
+        insert_rows(self.conn, "INSERT OR IGNORE INTO title_blocks (key, paper_id)", blocks)
+        return len(new)
