@@ -1,7 +1,7 @@
 """The jobs, as library functions: the daily run (collect -> enrich -> images -> index ->
-build) and the demo (the same chain, offline, on the bundled sample). They return what they did; the CLI
-prints it. `on_line` (optional) receives each stage's summary line as soon as it is done;
-lines are plain text (paper titles in them are untrusted: print them without markup).
+build) and the demo (the same chain, offline, on the bundled sample). They return what they
+did; the CLI prints it. `on_line` (optional) receives each stage's summary line as soon as it
+is done; lines are plain text (paper titles in them are untrusted: print them without markup).
 """
 
 from __future__ import annotations
