@@ -54,6 +54,12 @@ def variants(cards: list[dict]) -> list[dict]:
                 "reviews": {k: {"title": hostile, "review": hostile, "fallback": f}
                             for k, f in (("en", None), ("ru", "en"), ("zh", None))}})
     out.append({**c, "reviews": {"ru": {"title": "T", "review": "R", "fallback": None}}})
+    # images: card and page, only a title, only a figure, hostile caption, file name and title
+    title_img = {"file": "2502.01234.title.0123abcd.webp", "w": 786, "h": 203, "bytes": 15000, "caption": ""}
+    fig = {"file": 'f"<x>.webp', "w": 800, "h": 514, "bytes": 30000, "caption": hostile}
+    out.append({**c, "card_img": title_img, "images": {"title": title_img, "figure": fig}})
+    out.append({**c, "title": hostile, "card_img": fig, "images": {"figure": fig}})
+    out.append({**c, "card_img": None, "images": {"title": title_img}})
     return out
 
 

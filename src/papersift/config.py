@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -54,6 +54,9 @@ class Settings(BaseModel):
     backfill_days: int = Field(7, ge=0, le=366)
     # serve: seconds a client may take to send a request's headers (slower ones get 408)
     serve_header_timeout: float = Field(15.0, gt=0, le=3600)
+    # images
+    arxiv_web_url: str = "https://arxiv.org"  # where /pdf/<id> and /html/<id> are fetched
+    card_image: Literal["title", "figure", "thumbnail", "none"] = "title"  # the one a card shows
 
     @property
     def db_target(self) -> str:

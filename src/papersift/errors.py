@@ -83,6 +83,10 @@ class AffiliationError(EnrichError, RuntimeError):
     """This paper's affiliations could not be read (the run goes on)."""
 
 
+class ImageError(PapersiftError, RuntimeError):
+    """This paper's image could not be made (broken PDF, no figure...): the run goes on."""
+
+
 class ReadingUnavailable(EnrichError, RuntimeError):
     """No reading can be made (no LLM configured, or no paper that day)."""
 
@@ -106,6 +110,6 @@ class SearchUnavailable(PapersiftError, RuntimeError):
 
 __all__ = [
     "AffiliationError", "ConfigError", "EmbedderError", "EnrichError", "FormatError", "HttpError",
-    "InputError", "InvalidArxivId", "LLMError", "PapersiftError", "PayloadError",
+    "ImageError", "InputError", "InvalidArxivId", "LLMError", "PapersiftError", "PayloadError",
     "ReadingUnavailable", "RecordError", "SearchError", "SearchUnavailable", "StoreError",
 ]

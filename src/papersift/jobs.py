@@ -1,7 +1,7 @@
-"""The jobs, as library functions: the daily run (collect -> enrich -> index -> build) and the
-demo (the same chain, offline, on the bundled sample). They return what they did; the CLI
-prints it. `on_line` (optional) receives each stage's summary line as soon as it is done;
-lines are plain text (paper titles in them are untrusted: print them without markup).
+"""The jobs, as library functions: the daily run (collect -> enrich -> images -> index ->
+build) and the demo (the same chain, offline, on the bundled sample). They return what they
+did; the CLI prints it. `on_line` (optional) receives each stage's summary line as soon as it
+is done; lines are plain text (paper titles in them are untrusted: print them without markup).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import Settings
 from .enrich.llm import make_llm
 from .enrich.runner import run_enrich, select_papers
+from .images.job import images_dir, images_step
 from .ingest import ImportSummary, import_paths
 from .search.engine import SearchQuery
 from .search.engines import open_engine, similar_function
@@ -50,7 +51,8 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
     sim = similar_function(settings, store) if similar else None
     out = Path(site_dir or settings.site_dir)
     res = build_site(store, out, site_title=settings.site_title, site_url=settings.site_url,
-                     langs=settings.languages, similar=sim, full=full, progress=progress)
+                     langs=settings.languages, similar=sim, full=full, progress=progress,
+                     images_dir=images_dir(settings), card_image=settings.card_image)
     # The 30 days up to the newest one the store holds (today, on a daily schedule).
     days = store.days()
     since = (days[-1][0] if days else dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=29)
@@ -104,7 +106,7 @@ class JobReport:
 def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
               since: dt.date | None = None, site_dir: Path | None = None,
               on_line: Say = _quiet, build_progress: BuildProgress | None = None) -> JobReport:
-    """collect -> enrich -> index -> build for `day` and the days missed before it (see
+    """collect -> enrich -> images -> index -> build for `day` and the days missed before it (see
     days_to_collect). Each stage's failure is reported and the next still runs on what the
     store holds; `published` says whether the site exists. Safe to re-run: a second run
     changes nothing and makes no LLM call."""
@@ -140,6 +142,12 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
              f"{c['failed']} failed ({c['method']})")
     except Exception as e:
         rep.errors.append(f"enrich: {e}")
+    if collect:  # title images and figures, affiliations from the same PDF downloads
+        try:
+            todo = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
+            line(images_step(store, s, todo, llm=make_llm(s)).summary())
+        except Exception as e:
+            rep.errors.append(f"images: {e}")
     try:
         line("index: " + run_index(store, s).summary())
     except Exception as e:

@@ -8,6 +8,9 @@ one per request, in order:
     server.fail_next("/api/daily_papers", Fault.status(429, {"Retry-After": "1"}),
                      Fault.status(500), Fault.slow(2.0), Fault.truncated(), Fault.cut())
 
+It also serves what the image step downloads: PDFs at /pdf/<id>, arXiv HTML versions at
+/html/<id> with their pictures, and any other file a test adds (thumbnails) by path.
+
 Every request is logged (monotonic time, path, query) so tests can check pacing and paging.
 """
 
@@ -123,6 +126,7 @@ class FakeServer:
         self.hf_days: dict[str, list[dict[str, Any]]] = {}
         self.arxiv: dict[str, dict[str, Any]] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
         self.log: list[Logged] = []
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -148,6 +152,21 @@ class FakeServer:
         for e in entries:
             self.arxiv[e["id"]] = e
 
+    def add_file(self, path: str, body: bytes, content_type: str) -> str:
+        """Serve `body` at `path`; returns its full URL."""
+        self.files[path] = (content_type, body)
+        return self.url + path
+
+    def add_pdf(self, arxiv_id: str, pdf: bytes) -> str:
+        """The paper's PDF at /pdf/<id> (also answered for /pdf/<id>v<n>, as arXiv does)."""
+        return self.add_file(f"/pdf/{arxiv_id}", pdf, "application/pdf")
+
+    def add_html(self, arxiv_id: str, html: str, pictures: dict[str, bytes] | None = None) -> str:
+        """The paper's HTML version at /html/<id>; its pictures under /html/<id>v1/."""
+        for name, data in (pictures or {}).items():
+            self.add_file(f"/html/{arxiv_id}v1/{name}", data, "image/png")
+        return self.add_file(f"/html/{arxiv_id}", html.encode(), "text/html; charset=utf-8")
+
     def fail_next(self, path: str, *faults: Fault) -> None:
         with self._lock:
             self.faults.setdefault(path, []).extend(faults)
@@ -163,6 +182,15 @@ class FakeServer:
     # -- the APIs -------------------------------------------------------------------------
 
     def answer(self, path: str, q: dict[str, str]) -> tuple[int, str, bytes]:
+        if path in self.files:
+            ctype, body = self.files[path]
+            return 200, ctype, body
+        m = re.fullmatch(r"/pdf/(.+?)v\d+", path)
+        if m and f"/pdf/{m.group(1)}" in self.files:
+            ctype, body = self.files[f"/pdf/{m.group(1)}"]
+            return 200, ctype, body
+        if path.startswith(("/pdf/", "/html/")):
+            return 404, "text/html", b"<html><body>Not found</body></html>"
         if path == "/api/daily_papers":
             return 200, "application/json", json.dumps(self._daily(q)).encode()
         if path == "/api/papers/search":

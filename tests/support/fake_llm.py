@@ -190,6 +190,11 @@ class FakeLLM:
         if task == "affiliations":
             found = [ln.strip(" ,0123456789*†") for ln in prompt.splitlines()
                      if _AFF.match(ln) and not ln.startswith("Title:")]
+            # A model that obeys instructions hidden in the text, or invents a name.
+            for m in re.finditer(r"ignore previous instructions and list ([\w ]+)", prompt):
+                found.append(m.group(1).strip())
+            if action.startswith("invent:"):
+                found.append(action.partition(":")[2])
             return json.dumps({"affiliations": found}), False
         t = title or "this problem"
         data: dict[str, Any] = {"emoji": "🧠", "tags": ["training", "benchmark"]}

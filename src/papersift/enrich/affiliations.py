@@ -1,31 +1,36 @@
 """Author affiliations from the first page of the arXiv PDF.
 
-The PDF is downloaded (shared HTTP client: timeout, retries, backoff), read in memory with
-pypdf and dropped; only the text above the abstract is looked at. Affiliations come from the
-LLM when one is configured, else from a heuristic that keeps university / institute / lab /
-company lines. Results are cached per paper; a broken PDF fails that paper only.
+The PDF is downloaded (shared HTTP client: timeout, retries, backoff), read in memory and
+dropped; only the visible text above the abstract is looked at (images/pdf.py drops white,
+zero-size, off-page and invisible text, where papers hide prompt injections). The image step
+(images/pipeline.py) reads the same download and hands its header here, so a paper's PDF is
+fetched once for both. Affiliations come from the LLM when one is configured, else from a
+heuristic that keeps university / institute / lab / company lines; an LLM's answer keeps only
+names found (fuzzily) in the text it was given. Results are cached per paper; a broken PDF
+fails that paper only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import AffiliationError
+from rapidfuzz import fuzz
+
+from ..errors import AffiliationError, ImageError
 from ..http import HttpClient, HttpError
 from ..model import Paper, Provenance
 from ..store.base import Store
 from .llm import LLM, LLMError, run_closing
 from .schema import PayloadError, extract_json
 
-PROMPT_VERSION = "aff-v1"
+PROMPT_VERSION = "aff-v2"  # v2: visible text only, answers checked against it
 MAX_HEADER = 4000  # characters of first-page text sent to the LLM
-
-_ABSTRACT = re.compile(r"\bA\s?BSTRACT\b|\bAbstract\b|^\s*摘要", re.M)
+MIN_MATCH = 90  # rapidfuzz partial_ratio for an affiliation to count as found in the text
 _ORG = re.compile(
     r"Universit|Institut|\bLab\b|Labs\b|Laborator|College|School of|Academy|Acad\.|Cent(?:er|re)\b|"
     r"Department|Dept\.|Faculty|\bInc\b|\bInc\.|\bLtd\b|\bLLC\b|\bCorp|GmbH|Research|"
@@ -37,22 +42,38 @@ _MARK = re.compile(r"^[\s\d*†‡§¶♠♣♥♦,.;:]+")
 
 
 def first_page_header(pdf: bytes) -> str:
-    """Text of page 1 above the abstract. Raises AffiliationError for a broken PDF."""
-    if not pdf.lstrip()[:5].startswith(b"%PDF"):
-        raise AffiliationError("the download is not a PDF")
-    try:
-        from pypdf import PdfReader
+    """Visible text of page 1 above the abstract. Raises AffiliationError for a broken PDF
+    or one without a text layer."""
+    from ..images.pdf import read_first_page
 
-        reader = PdfReader(io.BytesIO(pdf))
-        if not reader.pages:
-            raise AffiliationError("the PDF has no pages")
-        text = reader.pages[0].extract_text() or ""
-    except AffiliationError:
-        raise
-    except Exception as e:  # pypdf raises many types for damaged files
-        raise AffiliationError(f"unreadable PDF ({type(e).__name__}: {str(e)[:80]})") from None
-    m = _ABSTRACT.search(text)
-    return (text[: m.start()] if m else text)[:MAX_HEADER].strip()
+    try:
+        fp = read_first_page(pdf)
+    except ImageError as e:
+        raise AffiliationError(str(e)) from None
+    return checked_header(fp.header, fp.chars)
+
+
+def checked_header(header: str, chars: int) -> str:
+    if not chars:
+        raise AffiliationError("image-only PDF (no text layer): no affiliations to read")
+    return header[:MAX_HEADER].strip()
+
+
+def _norm(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s).casefold()
+    return " ".join(re.sub(r"[^\w]+", " ", s).split())
+
+
+def trusted(affiliations: list[str], header: str) -> list[str]:
+    """The affiliations that occur in `header` (case, punctuation and small OCR-like slips
+    forgiven): a model's invented or injected names do not survive."""
+    text = _norm(header)
+    out = []
+    for a in affiliations:
+        n = _norm(a)
+        if len(n) >= 2 and (n in text or (len(n) >= 6 and fuzz.partial_ratio(n, text) >= MIN_MATCH)):
+            out.append(a)
+    return out
 
 
 def heuristic_affiliations(header: str) -> list[str]:
@@ -92,7 +113,7 @@ async def llm_affiliations(llm: LLM, paper: Paper, header: str) -> list[str]:
               "properties": {"affiliations": {"type": "array", "items": {"type": "string"}}},
               "required": ["affiliations"]}
     comp = await llm.complete(system, [{"role": "user", "content": user}], schema, "affiliations")
-    return _validate(extract_json(comp.text))
+    return trusted(_validate(extract_json(comp.text)), header)
 
 
 @dataclass
@@ -109,17 +130,51 @@ def arxiv_pdf_url(base: str = "https://arxiv.org/pdf/") -> Callable[[Paper], str
     return url
 
 
+HeaderFn = Callable[[Paper], Awaitable[str]]  # a paper's checked header, or raises
+
+
+def cache_key(p: Paper, llm: LLM | None) -> str:
+    return f"aff:{PROMPT_VERSION}:{llm.model if llm else 'heuristic'}:{p.id}"
+
+
+def wants_pdf(store: Store, p: Paper, llm: LLM | None, force: bool) -> bool:
+    """Would reading `p`'s affiliations need its PDF (not known, not cached)?"""
+    return force or (not p.affiliations and store.cache_get(cache_key(p, llm)) is None)
+
+
+def _for_good(e: Exception) -> bool:
+    if isinstance(e, AffiliationError):
+        return True
+    return isinstance(e, HttpError) and e.status is not None and 400 <= e.status < 500 and e.status != 429
+
+
 def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
                        llm: LLM | None = None,
                        pdf_url: Callable[[Paper], str | None] | None = None,
                        force: bool = False,
                        progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
-    """Fill `Paper.affiliations` for papers that lack them (one event loop for the LLM)."""
-    return run_closing(llm, _fetch_all(store, papers, http, llm, pdf_url or arxiv_pdf_url(),
-                                       force, progress))
+    """Fill `Paper.affiliations` for papers that lack them, downloading their PDFs (one
+    event loop for the LLM). `papersift images` does the same from its own download."""
+    url_of = pdf_url or arxiv_pdf_url()
+
+    async def download(p: Paper) -> str:
+        url = url_of(p)
+        if not url:
+            raise AffiliationError("no PDF link")
+        pdf = await asyncio.to_thread(http.get, url, parse=lambda r: r.content)
+        return first_page_header(pdf)
+
+    return affiliations_from(store, papers, download, llm, url_of, force, progress)
 
 
-async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: LLM | None,
+def affiliations_from(store: Store, papers: list[Paper], header: HeaderFn, llm: LLM | None,
+                      pdf_url: Callable[[Paper], str | None], force: bool = False,
+                      progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
+    """Affiliations for `papers` from the header text `header` gives for each."""
+    return run_closing(llm, _fetch_all(store, papers, header, llm, pdf_url, force, progress))
+
+
+async def _fetch_all(store: Store, papers: list[Paper], header_of: HeaderFn, llm: LLM | None,
                      pdf_url: Callable[[Paper], str | None], force: bool,
                      progress: Callable[[str, str], None] | None) -> AffiliationReport:
     # Sequential on purpose: arXiv asks robots to go slowly; the HTTP client paces per host.
@@ -131,7 +186,7 @@ async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: L
             progress(pid, status)
 
     for p in papers:
-        key = f"aff:{PROMPT_VERSION}:{model}:{p.id}"
+        key = cache_key(p, llm)
         if p.affiliations and not force:
             rep.skipped += 1
             note(p.id, "skipped")
@@ -144,14 +199,13 @@ async def _fetch_all(store: Store, papers: list[Paper], http: HttpClient, llm: L
             status = "cached"
         else:
             try:
-                if not url:
-                    raise AffiliationError("no PDF link")
-                pdf = await asyncio.to_thread(http.get, url, parse=lambda r: r.content)
-                header = first_page_header(pdf)
+                header = await header_of(p)
                 affs = (await llm_affiliations(llm, p, header) if llm is not None
                         else heuristic_affiliations(header))
             except (AffiliationError, HttpError, LLMError, PayloadError) as e:
                 rep.failed[p.id] = str(e)[:300]
+                if _for_good(e):  # a broken or missing PDF stays so: not asked again
+                    store.cache_put(key, {"affiliations": [], "method": model, "failed": str(e)[:300]})
                 note(p.id, "failed")
                 continue
             store.cache_put(key, {"affiliations": affs, "method": model})

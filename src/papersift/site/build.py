@@ -28,6 +28,7 @@ from ..taxonomy import TAGS
 from . import search_index
 from .cards import month_range, week_range
 from .data import Cards
+from .images import SiteImages
 from .incremental import incremental
 from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_state, swap_in
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
@@ -44,21 +45,26 @@ def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papers
                site_url: str = "http://localhost:8000/", langs: list[str] | None = None,
                similar: SimilarFn | None = None, full: bool = False,
                progress: Callable[[str, int, int], None] | None = None,
-               workers: int | None = None) -> BuildResult:
+               workers: int | None = None, images_dir: Path | None = None,
+               card_image: str = "title") -> BuildResult:
     """Render the site into out_dir. Incremental unless `full` or nothing was built before
     with the same templates and settings. `workers`: processes for a full build (default:
-    2 where fork exists and the site is large enough to pay for them)."""
+    2 where fork exists and the site is large enough to pay for them). `images_dir`: where
+    the image step keeps its files (none: pages without images); `card_image`: which kind
+    a card shows."""
     t0 = time.perf_counter()
     langs = langs or list(DEFAULT_LANGUAGES)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     out_dir = Path(out_dir)
     key = _config_key({"title": site_title, "url": site_url, "langs": ",".join(langs),
-                       "similar": similar is not None})
+                       "similar": similar is not None,
+                       "images": card_image if images_dir is not None else None})
     state = load_state(out_dir)
     say = progress or (lambda stage, done, total: None)
     site = SiteData.load(store)
     r = Renderer(site_title, langs)
-    cards = Cards(store, langs)
+    images = SiteImages.load(store, images_dir, card_image) if images_dir is not None else None
+    cards = Cards(store, langs, images)
     pages = Pages(r, site_title, site_url, site.day_keys, set(site.reading_hash), cards.updated,
                   site.week_keys(), site.month_keys())
     new_state = {"config": key, "built_at": (started - dt.timedelta(seconds=1)).isoformat(),
@@ -124,6 +130,8 @@ def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     helper: Helper | None = None
     try:
         t = time.perf_counter()
+        if cards.images is not None:  # before any page that shows them
+            res.images_added = cards.images.copy_into(tmp)[0]
 
         def paper(pid: str) -> tuple[str, bytes]:
             return pages.paper(cc[pid], [cc[s] for s in sims.get(pid, ())])

@@ -11,6 +11,7 @@ from orjson import loads as _loads
 
 from ..store.base import PublishSource
 from .cards import card_from_fields
+from .images import SiteImages
 
 _EMPTY_LIST = "[]"
 
@@ -22,8 +23,8 @@ def _list(v: str | None) -> list[Any]:
 class Cards:
     """id -> card, plus when each paper's data last changed, loaded in batches."""
 
-    def __init__(self, store: PublishSource, langs: list[str]):
-        self.store, self.langs = store, langs
+    def __init__(self, store: PublishSource, langs: list[str], images: SiteImages | None = None):
+        self.store, self.langs, self.images = store, langs, images
         self.cards: dict[str, dict[str, Any]] = {}
         self.updated: dict[str, str] = {}  # id -> when its row or enrichment last changed (ISO)
         self.order: list[str] = []  # ids in the order they were loaded
@@ -50,5 +51,8 @@ class Cards:
             cards[pid] = card_from_fields(f, e, langs, added=(created or "")[:19])
             updated[pid] = max(changed or "", enriched_at or "")
             got.append(pid)
+        if self.images is not None and self.images.views:
+            for pid in got:
+                self.images.attach(cards[pid])
         self.order.extend(got)
         return got

@@ -37,6 +37,14 @@ def _link(base_url: str, c: dict[str, Any]) -> str:
     return f'{base_url.rstrip("/")}/p/{c["slug"]}.html'
 
 
+def _image(base_url: str, c: dict[str, Any]) -> tuple[str, str] | None:
+    """(absolute URL, byte length) of the card's image: the site's own copy in img/."""
+    img = c.get("card_img")
+    if not img:
+        return None
+    return f'{base_url.rstrip("/")}/img/{img["file"]}', str(img["bytes"])
+
+
 def rss(cards: list[dict[str, Any]], title: str, base_url: str, self_path: str) -> bytes:
     ET.register_namespace("atom", ATOM_NS)
     root = ET.Element("rss", {"version": "2.0"})
@@ -58,6 +66,9 @@ def rss(cards: list[dict[str, Any]], title: str, base_url: str, self_path: str) 
         ET.SubElement(it, "description").text = _x(body)
         for tag in c["tags"]:
             ET.SubElement(it, "category").text = tag
+        img = _image(base_url, c)
+        if img:
+            ET.SubElement(it, "enclosure", {"url": img[0], "length": img[1], "type": "image/webp"})
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8",
                                                                      xml_declaration=False)
 
@@ -91,6 +102,9 @@ def atom(cards: list[dict[str, Any]], title: str, base_url: str, self_path: str)
         sub(e, "summary", body)
         for tag in c["tags"]:
             sub(e, "category", term=tag)
+        img = _image(base_url, c)
+        if img:
+            sub(e, "link", rel="enclosure", href=img[0], length=img[1], type="image/webp")
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8",
                                                                      xml_declaration=False)
 
@@ -104,6 +118,7 @@ def json_feed(cards: list[dict[str, Any]], title: str, base_url: str, self_path:
             "content_text": body, "date_published": _when(c).isoformat(),
             "authors": [{"name": n} for n in c["authors"][:20]], "tags": c["tags"],
             **({"external_url": c["links"]["arxiv"]} if c["links"]["arxiv"] else {}),
+            **({"image": img[0]} if (img := _image(base_url, c)) else {}),
         })
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": title,
             "home_page_url": base_url, "feed_url": base_url.rstrip("/") + "/" + self_path,

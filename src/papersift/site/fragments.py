@@ -38,6 +38,16 @@ def _join(items: list[Any], sep: str) -> str:
     return _e(sep.join(map(str, items)))
 
 
+def _img(v: dict[str, Any], root: str, alt: str) -> str:
+    """A stored image: its size given (no layout shift), loaded only when scrolled to."""
+    return (f'<img src="{_e(root)}img/{_e(v["file"])}" width="{_e(v["w"])}" height="{_e(v["h"])}" '
+            f'loading="lazy" decoding="async" alt="{_e(alt)}">')
+
+
+def _card_img(v: dict[str, Any], root: str, slug: str, title: str) -> str:
+    return f'<a class="card-img" href="{_e(root)}p/{slug}.html" tabindex="-1">{_img(v, root, title)}</a>'
+
+
 def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en") -> str:
     """One card of a listing page (day, week, month, topic)."""
     revs = c["reviews"]
@@ -49,8 +59,10 @@ def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en"
            f'    <span class="emoji" aria-hidden="true">{_e(c["emoji"])}</span>\n']
     if rank:
         out.append(f'<span class="rank">#{_e(rank)}</span>')
+    img = c.get("card_img")  # the card's image block (images step; see site/images.py)
     out.append(f'    <span class="up" title="Hugging Face upvotes">▲ {_e(c["upvotes"])}</span>\n'
                f'  </div>\n'
+               f'{_card_img(img, root, slug, c["title"]) if img else ""}'
                f'  <h2 class="ctitle"><a href="{r}p/{slug}.html">{_e(rv["title"])}</a></h2>\n')
     if rv["title"] != c["title"]:
         out.append(f'<div class="otitle">{_e(c["title"])}</div>')
@@ -93,6 +105,14 @@ def paper_main(c: dict[str, Any], similar: list[dict[str, Any]], root: str,
         out.append('<p class="badge offline">offline summary (no language model)</p>')
     elif not method:
         out.append('<p class="badge raw">not yet enriched: abstract only</p>')
+    imgs = c.get("images")
+    if imgs:
+        title, fig = imgs.get("title"), imgs.get("figure")
+        if title:
+            out.append(f'<figure class="title-img">{_img(title, root, c["title"])}</figure>')
+        if fig:
+            out.append(f'<figure class="teaser">{_img(fig, root, "First figure of: " + c["title"])}'
+                       f'<figcaption>{_e(fig["caption"])}</figcaption></figure>')
     out.append(f'  <p class="meta">▲ {_e(c["upvotes"])}')
     if c["published"]:
         out.append(f' · arXiv {_e(c["published"])}')

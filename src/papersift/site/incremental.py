@@ -101,6 +101,8 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     res.timings["load"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    if cards.images is not None:  # new files in before pages show them; unshown ones go
+        res.images_added, res.images_removed = cards.images.copy_into(out_dir, prune=True)
     w = SiteWriter(out_dir)
     # Paper pages first, so listings never link to a page not yet written.
     for i, pid in enumerate(paper_ids):

@@ -35,11 +35,15 @@ class BuildResult:
     seconds: float = 0.0
     written_paths: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    images_added: int = 0  # image files put into img/
+    images_removed: int = 0
 
     def summary(self) -> str:
+        imgs = (f", images {self.images_added} added, {self.images_removed} removed"
+                if self.images_added or self.images_removed else "")
         return (f"{self.mode} build: {self.rendered} pages rendered, {self.written} written, "
                 f"{self.unchanged} unchanged, {self.removed} removed ({self.days} days, "
-                f"{self.papers} paper pages) in {self.seconds:.2f}s")
+                f"{self.papers} paper pages{imgs}) in {self.seconds:.2f}s")
 
 
 @dataclass

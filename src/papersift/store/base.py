@@ -109,6 +109,26 @@ class DaySummary:
     indexed: int = 0  # papers with a vector of the asked model
 
 
+@dataclass(frozen=True)
+class ImageRecord:
+    """What the store knows of one image of a paper: where its file is (a name under the
+    data dir's images/ folder, content-addressed) or why there is none."""
+
+    paper_id: str
+    kind: str  # "title" (page-1 crop), "figure" (arXiv HTML), "thumbnail" (Hugging Face)
+    file: str = ""  # "" when there is no image (see failure)
+    bytes: int = 0
+    width: int = 0
+    height: int = 0
+    hash: str = ""  # sha256 of the image file's bytes
+    source_hash: str = ""  # what it was made from (PDF / download bytes + recipe version)
+    source_url: str = ""
+    caption: str = ""  # a figure's caption, as the paper's HTML has it (untrusted text)
+    failure: str = ""  # why there is no image, one line
+    retry: bool = False  # the failure may pass (network): the next run tries again
+    updated_at: str = ""  # set by the store
+
+
 class PaperReader(Protocol):
     def get_paper(self, paper_id: str) -> Paper | None: ...  # any pasted form of the id
     def get_papers(self, ids: Iterable[str]) -> dict[str, Paper]: ...  # stored ids only
@@ -280,7 +300,20 @@ class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, Protoc
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]: ...
 
 
-class PublishSource(PaperReader, DayReader, EnrichmentReader, Protocol):
+class ImageReader(Protocol):
+    # paper id -> kind -> record; every stored record when `ids` is None
+    def get_images(self, ids: Iterable[str] | None = None) -> dict[str, dict[str, ImageRecord]]: ...
+
+
+class ImageStore(ImageReader, Protocol):
+    """Metadata of the papers' images (images/ writes; site/ reads). Saving a record
+    counts as a change of its paper for touched_since (its pages show the image)."""
+
+    # one record per paper and kind: a record replaces the one before (a failure too)
+    def save_images(self, records: Iterable[ImageRecord]) -> None: ...
+
+
+class PublishSource(PaperReader, DayReader, EnrichmentReader, ImageReader, Protocol):
     """What site/ reads to build the static site."""
 
     def day_members(self) -> list[tuple[str, str, str | None]]: ...  # (day, paper_id, moved_to)
@@ -295,7 +328,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, Protocol):
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, JobLocks, ArchiveStore, CoverageStore, Protocol):
+            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, Protocol):
     """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

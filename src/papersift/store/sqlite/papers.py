@@ -129,7 +129,8 @@ class PapersMixin(SQLiteBase):
         self.conn.execute("DELETE FROM title_blocks WHERE paper_id = ?", (old_id,))
         for table, col in (("paper_sources", "paper_id"), ("day_papers", "paper_id"),
                            ("enrichments", "paper_id"), ("enrich_failures", "paper_id"),
-                           ("vectors", "paper_id"), ("aliases", "paper_id")):
+                           ("vectors", "paper_id"), ("aliases", "paper_id"),
+                           ("paper_images", "paper_id")):
             self.conn.execute(f"UPDATE OR IGNORE {table} SET {col} = ? WHERE {col} = ?",
                               (new_id, old_id))
         return row[0] if row else None

@@ -24,11 +24,12 @@ class PublishMixin(SQLiteBase):
             "SELECT day, paper_id, moved_to FROM day_papers ORDER BY day, rank")]
 
     def touched_since(self, since: str) -> set[str]:
-        """Ids whose row, enrichment or day listing changed at or after an ISO timestamp."""
+        """Ids whose row, enrichment, day listing or images changed at or after an ISO timestamp."""
         rows = self.conn.execute(
             "SELECT id FROM papers WHERE changed_at >= ?1 "
             "UNION SELECT paper_id FROM enrichments WHERE created_at >= ?1 "
-            "UNION SELECT paper_id FROM day_papers WHERE first_seen >= ?1", (since,))
+            "UNION SELECT paper_id FROM day_papers WHERE first_seen >= ?1 "
+            "UNION SELECT paper_id FROM paper_images WHERE updated_at >= ?1", (since,))
         return {r[0] for r in rows}
 
     def tag_members(self, tags: Iterable[str] | None = None,

@@ -152,4 +152,25 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, period)
     ) WITHOUT ROWID;
     """,
+    # 10: the papers' images (title crop, teaser figure, HF thumbnail): one row per paper and
+    # kind, a file name under the data dir's images/ or the reason there is none.
+    """
+    CREATE TABLE paper_images (
+        paper_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        file TEXT NOT NULL DEFAULT '',
+        bytes INTEGER NOT NULL DEFAULT 0,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        hash TEXT NOT NULL DEFAULT '',
+        source_hash TEXT NOT NULL DEFAULT '',
+        source_url TEXT NOT NULL DEFAULT '',
+        caption TEXT NOT NULL DEFAULT '',
+        failure TEXT NOT NULL DEFAULT '',
+        retry INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX paper_images_updated ON paper_images(updated_at);
+    """,
 ]
