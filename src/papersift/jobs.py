@@ -175,6 +175,9 @@ def run_demo(store: Store, settings: Settings, *, on_line: Say = _quiet,
     top = res.hits[0].paper.title if res.hits else "no result"
     line(f"search: 'exaggeration' -> {res.total} results ({res.mode}, {res.took_ms:.0f} ms); "
          f"top: {top}")
+    line("images: none offline; online, `papersift run` renders each paper's title block from "
+         "page 1 of its arXiv PDF and takes the HF thumbnail or the first figure of its arXiv "
+         "HTML version (`papersift images`)")
     built = build(store, settings, progress=build_progress)
     out = Path(settings.site_dir).resolve()
     line(f"build: {built.summary()}")
