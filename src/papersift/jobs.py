@@ -24,6 +24,7 @@ from .site.build import BuildResult, build_site
 from .site.status_page import write_status_page
 from .sources.collect import collect_hf_day
 from .status import day_statuses
+from .sources.links import run_links
 from .store.base import Store
 
 BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -126,6 +127,13 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
                 rep.errors.append(f"collect {d}: {e}")
     else:
         line("collect: skipped (--offline)")
+        line("links: skipped (--offline)")
+    if collect:  # code, stars and HF resources of the days collected (offline: no network call)
+        try:
+            linked = list({p.id: p for d in days for p in store.papers_for_day(d)}.values())
+            line(run_links(store, s, linked, params={"date": day.isoformat(), "by": "run"}).summary())
+        except Exception as e:
+            rep.errors.append(f"links: {e}")
     try:
         papers = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
         er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)

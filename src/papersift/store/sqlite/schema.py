@@ -152,8 +152,8 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (source, period)
     ) WITHOUT ROWID;
     """,
-    # 11 (after wt-images' migration): counts of the Hugging Face models, datasets and Spaces that cite a paper,
-    # and when its links (repo, stars, project page: columns of papers) were last refreshed.
+    # 11 (after wt-images' 10): counts of the Hugging Face models, datasets and Spaces that
+    # cite a paper, and when its links (repo, stars, project page: papers columns) were refreshed.
     """
     CREATE TABLE paper_links (
         paper_id TEXT PRIMARY KEY, hf_models INTEGER, hf_datasets INTEGER, hf_spaces INTEGER,
