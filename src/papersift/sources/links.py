@@ -54,8 +54,8 @@ _NOT_OWNERS = frozenset({"about", "apps", "collections", "enterprise", "features
                          "sponsors", "topics", "users"})
 _URL = r"https?://[^\s<>\"'(){}\[\]]+"
 _PAGES = re.compile(rf"{_URL}", re.IGNORECASE)
-_NAMED_PAGE = re.compile(rf"(?:project\s+page|project\s+website|homepage|website)\s*(?:is|at)?\s*[:\-]?\s*({_URL})",
-                         re.IGNORECASE)
+_NAMED_PAGE = re.compile(rf"(?:project\s+page|project\s+website|homepage|website)\s*[:\-]?\s*"
+                         rf"(?:(?:is|at|available|can\s+be\s+found)\s+)*[:\-]?\s*({_URL})", re.IGNORECASE)
 _TRAIL = ".,;:!?)]}>'\""
 
 
