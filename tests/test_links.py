@@ -214,9 +214,15 @@ def test_daily_run_refreshes_links_and_the_site_shows_them(tmp_path, monkeypatch
         gh.add_repo("example/2608.01001", 4321)
         gh.add_cited("2608.01001", models=2, spaces=1)
         # the Hub's listings live on the HF host: the fake HF server hands them to FakeLinks
-        hf_answer = hf.answer
-        hf.answer = lambda path, q: (lambda st, h, b: (st, "application/json", b))(*gh.answer(path, q)) \
-            if path.startswith(("/api/models", "/api/datasets", "/api/spaces")) else hf_answer(path, q)
+        papers_api = hf.answer
+
+        def hf_host(path, q):
+            if path.startswith(("/api/models", "/api/datasets", "/api/spaces")):
+                status, _, body = gh.answer(path, q)
+                return status, "application/json", body
+            return papers_api(path, q)
+
+        hf.answer = hf_host
         settings = load_settings(data_dir=tmp_path / "data",
                                  site_dir=tmp_path / "site", hf_base_url=hf.url, github_api_url=gh.url,
                                  provider="offline", embedder="none")
