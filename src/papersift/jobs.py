@@ -23,8 +23,8 @@ from .search.indexing import run_index
 from .site.build import BuildResult, build_site
 from .site.status_page import write_status_page
 from .sources.collect import collect_hf_day
-from .status import day_statuses
 from .sources.links import run_links
+from .status import day_statuses
 from .store.base import Store
 
 BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)

@@ -25,7 +25,7 @@ def links(
 ) -> None:
     """GitHub repo and stars, project page, and how many HF models, datasets and Spaces cite
     each paper (GITHUB_TOKEN optional: 5,000 GitHub requests an hour instead of 60)."""
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="links")
     try:
         papers = select_papers(ctx.store, parse_day("--date", date), parse_day("--since", since),
                                [x for x in (ids or "").split(",") if x.strip()])
