@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.live_server import LiveServer
-from support.site_fixture import XSS_REVIEW, XSS_TITLE, open_site_store
+from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, open_site_store
 
 from papersift.api.app import create_app
 from papersift.site import build_site
@@ -182,3 +182,45 @@ def test_search_through_the_api_when_served(site, page):
         page.goto(srv.url + "/p/hep-th_9901001.html")
         assert page.locator("article.paper h1").inner_text() == XSS_TITLE
     assert page.dialogs == [] and page.errors == []
+
+
+# -- code and linked resources: stars sort, has code / has weights filters (from file://) --
+
+@pytest.fixture(scope="module")
+def links_site(tmp_path_factory):
+    from papersift.store.base import PaperLinks
+
+    tmp = tmp_path_factory.mktemp("browser-links")
+    store = open_site_store(tmp / "p.db")
+    day = [p.id for p in store.papers_for_day(DAYS[0])]
+    # 2502.00001: code ★ 90 + weights; 00002: code ★ 900; 00003: weights only; 00004: code, stars unknown
+    store.save_links([PaperLinks("2502.00001", "https://github.com/a/one", 90, None, 2, 0, 0),
+                      PaperLinks("2502.00002", "https://github.com/a/two", 900, "https://two.example/", 0, 1, 0),
+                      PaperLinks("2502.00003", None, None, None, 5, 0, 3),
+                      PaperLinks("2502.00004", "https://github.com/a/four", None, None, 0, 0, 0)])
+    build_site(store, tmp / "site")
+    store.close()
+    return tmp, day
+
+
+def test_day_page_sorts_by_stars_and_filters_code_and_weights(links_site, page):
+    tmp, day = links_site
+    page.goto(url(tmp, "d/2025-02-05.html"))
+    assert len(visible_ids(page)) == len(day) == 6
+    assert page.locator('.card[data-id="2502.00002"] .res a.code').inner_text() == "code ★ 900"
+    page.select_option("#sort", "st")
+    order = page.eval_on_selector_all(".card", "els => els.map(e => e.dataset.id)")
+    assert order[:3] == ["2502.00002", "2502.00001", "2502.00004"]  # 900, 90, repo without stars
+    page.locator("button.fres[data-res=code]").click()
+    assert set(visible_ids(page)) == {"2502.00001", "2502.00002", "2502.00004"}
+    assert page.locator("#shown").inner_text() == "3 of 6 papers"
+    page.locator("button.fres[data-res=w]").click()
+    assert visible_ids(page) == ["2502.00001"]  # code and weights
+    assert "has=code%2Cw" in page.url
+    page.locator("button.fres[data-res=code]").click()
+    assert set(visible_ids(page)) == {"2502.00001", "2502.00003"}
+    page.goto(url(tmp, "d/2025-02-05.html") + "?has=code")
+    assert set(visible_ids(page)) == {"2502.00001", "2502.00002", "2502.00004"}
+    assert page.locator("button.fres[data-res=code]").get_attribute("aria-pressed") == "true"
+    assert page.locator("#sort").input_value() == "st"  # remembered
+    assert page.dialogs == [] and page.errors == [] and page.external == []

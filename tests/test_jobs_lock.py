@@ -16,6 +16,8 @@ import pytest
 from papersift.jobs import sample_path
 from papersift.store import open_store
 
+SAMPLE_PAPERS = 271  # the bundled sample's papers (tests/test_sample.py checks the file)
+
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERSIFT_")}
@@ -100,12 +102,12 @@ def test_backup_while_another_process_imports_then_restore(tmp_path):
         assert snap.execute("SELECT count(*) FROM papers_fts").fetchone()[0] == sizes[-1]
         snap.close()
     assert writer.wait(timeout=300) == 0, writer.communicate()
-    assert sizes == sorted(sizes) and sizes[0] >= 142
+    assert sizes == sorted(sizes) and sizes[0] >= SAMPLE_PAPERS
     print("papers in the snapshots taken during the import:", sizes)
 
     with open_store(data / "papersift.db") as s:
         total = s.count_papers()
-    assert total == 142 + 6000
+    assert total == SAMPLE_PAPERS + 6000
     r = subprocess.run([sys.executable, "-m", "papersift", "restore", str(tmp_path / "b0.db")],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -132,4 +134,4 @@ def test_restoring_a_bad_file_changes_nothing(tmp_path, content):
     err = r.stderr.strip()
     assert err.startswith("error:") and str(bad) in err.replace("\n", "") and "Traceback" not in err
     with open_store(data / "papersift.db") as s:
-        assert s.count_papers() == 142
+        assert s.count_papers() == SAMPLE_PAPERS

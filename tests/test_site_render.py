@@ -37,8 +37,8 @@ REFERENCE = Environment(loader=ChoiceLoader([FileSystemLoader(str(Path(__file__)
 
 def variants(cards: list[dict]) -> list[dict]:
     """The fixture's cards plus every branch the templates have: ranks aside, moved papers,
-    long author lists, affiliations, organizations, stars, missing dates and abstracts,
-    each enrichment state, hostile text in every field."""
+    long author lists, affiliations, organizations, stars, code / resource badges, missing
+    dates and abstracts, each enrichment state, hostile text in every field."""
     out = list(cards)
     c = cards[0]
     hostile = '<b x="1">&\'"'
@@ -60,6 +60,9 @@ def variants(cards: list[dict]) -> list[dict]:
     out.append({**c, "card_img": title_img, "images": {"title": title_img, "figure": fig}})
     out.append({**c, "title": hostile, "card_img": fig, "images": {"figure": fig}})
     out.append({**c, "card_img": None, "images": {"title": title_img}})
+    out.append({**c, "badges": [("code", "https://github.com/o/r", "code ★ 1.2k"),
+                                ("models", "https://huggingface.co/papers/1?a=1&b=<2>", "3 models"),
+                                (hostile, 'http://g/"x', hostile)]})
     return out
 
 

@@ -22,6 +22,7 @@ DEFAULT_LANGUAGES = ("en", "ru", "zh")  # what reviews are written in and pages 
 SECRET_ENV: dict[str, tuple[str, ...]] = {
     "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
     "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
+    "github_token": ("PAPERSIFT_GITHUB_TOKEN", "GITHUB_TOKEN"),
 }
 SECRET_ENV_VARS = tuple(var for names in SECRET_ENV.values() for var in names)
 
@@ -57,6 +58,10 @@ class Settings(BaseModel):
     # images
     arxiv_web_url: str = "https://arxiv.org"  # where /pdf/<id> and /html/<id> are fetched
     card_image: Literal["title", "figure", "thumbnail", "none"] = "title"  # the one a card shows
+    # code and linked resources (papersift links)
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None  # optional: 5,000 requests an hour instead of 60
+    links_max_age_hours: float = 24.0  # a paper's links are looked up again after this long
 
     @property
     def db_target(self) -> str:

@@ -6,8 +6,11 @@ Remote APIs fail in a handful of ways, and each has one right answer, decided he
   backoff plus jitter (jitter so that several cron jobs do not retry in lockstep);
 - 429: wait what the server asked for (`Retry-After`, else the IETF `RateLimit` header's
   `t=` reset, else the `RateLimit-Policy` window) and try again;
-- a response that says the quota is used up (`RateLimit: ...;r=0;t=N`) pauses that host
-  before the next request instead of earning a 429;
+- a response that says the quota is used up (`RateLimit: ...;r=0;t=N`, or GitHub's
+  `X-RateLimit-Remaining: 0` with `X-RateLimit-Reset`) pauses that host before the next
+  request instead of earning a 429;
+- GitHub answers a spent quota with 403 (primary: `X-RateLimit-Remaining: 0`; secondary:
+  `Retry-After`): that 403 is a rate limit like a 429, not a refusal;
 - other 4xx: fail at once (retrying a 404 or a 401 cannot help);
 - every host can have a minimum interval between requests (arXiv asks for one per 3 s).
 
@@ -122,9 +125,9 @@ class HttpClient:
                 finally:
                     self._finished(host)
                 self._note_quota(host, resp.headers)
-                if resp.status_code == 429:
+                if resp.status_code == 429 or (resp.status_code == 403 and _quota_spent(resp.headers)):
                     wait = server_wait(resp.headers)
-                    last = "HTTP 429 Too Many Requests"
+                    last = f"HTTP {resp.status_code} rate limited"
                     if wait is not None and wait > policy.max_wait:
                         raise HttpError(
                             f"GET {shown}: rate limited, server asks to wait {wait:.0f}s "
@@ -181,9 +184,10 @@ class HttpClient:
     def _note_quota(self, host: str, headers: httpx.Headers) -> None:
         """When the server says the window's quota is spent, hold off until it resets."""
         limit = parse_ratelimit(headers.get("ratelimit", ""))
-        if limit and limit.get("r") == 0 and limit.get("t"):
+        wait = limit["t"] if limit and limit.get("r") == 0 and limit.get("t") else _reset_wait(headers)
+        if wait:
             with self._lock:
-                until = time.monotonic() + min(limit["t"], self.retry.max_wait)
+                until = time.monotonic() + min(wait, self.retry.max_wait)
                 self._next_ok[host] = max(self._next_ok.get(host, 0.0), until)
 
 
@@ -216,6 +220,22 @@ def parse_ratelimit(value: str) -> dict[str, int] | None:
     return best
 
 
+def _reset_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds until GitHub's quota resets when it is spent (`X-RateLimit-Remaining: 0`,
+    `X-RateLimit-Reset`: epoch seconds), else None."""
+    if (headers.get("x-ratelimit-remaining") or "").strip() != "0":
+        return None
+    try:
+        return max(0.0, float(headers.get("x-ratelimit-reset") or "") - time.time())
+    except ValueError:
+        return None
+
+
+def _quota_spent(headers: Mapping[str, str]) -> bool:
+    """A 403 that is GitHub's rate limit (primary or secondary), not a refusal."""
+    return (headers.get("x-ratelimit-remaining") or "").strip() == "0" or bool(headers.get("retry-after"))
+
+
 def _policy_window(value: str) -> int | None:
     """`"fixed window";"api";q=500;w=300` -> 300 (the longest wait a window can need)."""
     m = re.search(r";\s*w\s*=\s*(\d+)", value or "")
@@ -225,7 +245,8 @@ def _policy_window(value: str) -> int | None:
 def server_wait(headers: Mapping[str, str] | None) -> float | None:
     """Seconds the server asked us to wait (None: it did not say): `retry-after-ms` (OpenAI
     sends it), `Retry-After` (seconds or an HTTP date), else the RateLimit header's `t=`
-    reset, else the RateLimit-Policy window. `headers` is httpx.Headers (any
+    reset, else GitHub's X-RateLimit-Reset (when the quota is spent), else the
+    RateLimit-Policy window. `headers` is httpx.Headers (any
     case, as both clients get them) or a mapping with lower-case names."""
     if headers is None:
         return None
@@ -248,6 +269,9 @@ def server_wait(headers: Mapping[str, str] | None) -> float | None:
     limit = parse_ratelimit(headers.get("ratelimit", ""))
     if limit and limit.get("t") is not None:
         return float(limit["t"])
+    reset = _reset_wait(headers)
+    if reset is not None:
+        return reset
     window = _policy_window(headers.get("ratelimit-policy", ""))
     return float(window) if window is not None else None
 

@@ -24,6 +24,7 @@ from .search.indexing import run_index
 from .site.build import BuildResult, build_site
 from .site.status_page import write_status_page
 from .sources.collect import collect_hf_day
+from .sources.links import run_links
 from .status import day_statuses
 from .store.base import Store
 
@@ -132,6 +133,13 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
                 rep.errors.append(f"collect {d}: {e}")
     else:
         line("collect: skipped (--offline)")
+        line("links: skipped (--offline)")
+    if collect:  # code, stars and HF resources of the days collected (offline: no network call)
+        try:
+            linked = list({p.id: p for d in days for p in store.papers_for_day(d)}.values())
+            line(run_links(store, s, linked, params={"date": day.isoformat(), "by": "run"}).summary())
+        except Exception as e:
+            rep.errors.append(f"links: {e}")
     try:
         papers = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
         er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)
@@ -187,6 +195,9 @@ def run_demo(store: Store, settings: Settings, *, on_line: Say = _quiet,
     top = res.hits[0].paper.title if res.hits else "no result"
     line(f"search: 'exaggeration' -> {res.total} results ({res.mode}, {res.took_ms:.0f} ms); "
          f"top: {top}")
+    line("images: none offline; online, `papersift run` renders each paper's title block from "
+         "page 1 of its arXiv PDF and takes the HF thumbnail or the first figure of its arXiv "
+         "HTML version (`papersift images`)")
     built = build(store, settings, progress=build_progress)
     out = Path(settings.site_dir).resolve()
     line(f"build: {built.summary()}")

@@ -115,7 +115,8 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         s = store()
         papers = s.get_papers(ids)
         enr = s.get_enrichments(list(papers))
-        return [card(papers[i], enr.get(i), langs) for i in ids if i in papers]
+        links = s.get_links(list(papers))
+        return [card(papers[i], enr.get(i), langs, links=links.get(i)) for i in ids if i in papers]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -232,8 +233,9 @@ def create_app(db: str | Path, site_dir: str | Path, *, languages: list[str] | N
         s = store()
         papers = s.papers_for_day(day)
         enr = s.get_enrichments([p.id for p in papers])
+        links = s.get_links([p.id for p in papers])
         return {"day": day.isoformat(), "count": len(papers),
-                "papers": [card(p, enr.get(p.id), langs) for p in papers]}
+                "papers": [card(p, enr.get(p.id), langs, links=links.get(p.id)) for p in papers]}
 
     @app.get("/api/tags", summary="The topic taxonomy")
     def api_tags() -> dict[str, str]:

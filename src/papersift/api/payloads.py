@@ -36,8 +36,10 @@ def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str
         min_upvotes=p["min_upvotes"], sort=p["sort"], limit=p["limit"], offset=p["offset"],
         summaries=False))  # results show snippets; the whole highlighted abstract is not sent
     results = []
+    links = engine.store.get_links([h.paper.id for h in res.hits]) if res.hits else {}
     for h in res.hits:
-        c = card(h.paper, h.enrichment, langs)
+        c = card(h.paper, h.enrichment, langs, links=links.get(h.paper.id))
+        r = c["resources"]
         en = c["reviews"].get("en") or {}
         snip = h.snippet  # spans are plain {type, text} dicts
         results.append({
@@ -46,7 +48,8 @@ def search_payload(engine: Any, langs: list[str], p: dict[str, Any]) -> dict[str
             "catchy_title": en.get("title"), "tags": c["tags"], "upvotes": c["upvotes"],
             "day": c["day"], "published": c["published"], "method": c["method"],
             "score": round(h.score, 6), "found_by": h.found_by, "duplicates": h.duplicates,
-            "links": c["links"]})
+            "links": c["links"], "github_stars": c["github_stars"], "hf_models": r["models"],
+            "hf_datasets": r["datasets"], "hf_spaces": r["spaces"]})
     return {"query": p["q"], "engine": res.mode, "semantic_coverage": res.semantic_coverage,
             "total": res.total, "offset": p["offset"], "limit": p["limit"], "results": results}
 

@@ -16,6 +16,7 @@ import orjson
 
 from ..ids import slug
 from ..model import Enrichment, Paper
+from ..store.base import PaperLinks
 from ..taxonomy import TAGS
 
 LANG_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
@@ -66,6 +67,39 @@ def _github(repo: str | None) -> str | None:
     return _safe_url(repo)
 
 
+def stars_text(n: int) -> str:
+    """GitHub's own short form: 950, 1.2k, 12k."""
+    if n < 1000:
+        return str(n)
+    k = n / 1000
+    return f"{k:.1f}k".replace(".0k", "k") if k < 10 else f"{round(k)}k"
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def badges(links: dict[str, str | None], stars: int | None,
+           res: dict[str, int | None]) -> list[tuple[str, str, str]]:
+    """(kind, url, text) of a paper's code / project / HF resource badges, in that order:
+    code (with its GitHub stars when known), project page, and the HF models, datasets and
+    Spaces that cite it (those counted above zero; they link to the HF paper page, which
+    lists them). Only http(s) URLs reach here (see _safe_url)."""
+    out: list[tuple[str, str, str]] = []
+    if links["github"]:
+        out.append(("code", links["github"], f"code ★ {stars_text(stars)}" if stars is not None else "code"))
+    if links["project"]:
+        out.append(("project", links["project"], "project page"))
+    hf = links["hf"]
+    if hf:
+        for key, one, many in (("models", "model", "models"), ("datasets", "dataset", "datasets"),
+                               ("spaces", "Space", "Spaces")):
+            n = res[key]
+            if n:
+                out.append((key, hf, _plural(n, one, many)))
+    return out
+
+
 def reviews_with_fallback(f: dict[str, Any], e: dict[str, Any] | None,
                           langs: list[str]) -> dict[str, dict[str, Any]]:
     """lang -> {title, review, fallback}: every language gets text, English (or the
@@ -101,6 +135,13 @@ def card_from_fields(f: dict[str, Any], e: dict[str, Any] | None, langs: list[st
     day = f["hf_date"] or f["published"] or ""
     # The model's URL properties read only arxiv_id and links: reuse them on the raw fields.
     urls = SimpleNamespace(arxiv_id=f["arxiv_id"], links=f["links"] or {})
+    links = {
+        "arxiv": _safe_url(_ABS(urls)), "pdf": _safe_url(_PDF(urls)), "hf": _safe_url(_HF(urls)),
+        "github": _github(f["github_repo"]),
+        "project": _safe_url(f["project_page"]),
+    }
+    res = {"models": f.get("hf_models"), "datasets": f.get("hf_datasets"), "spaces": f.get("hf_spaces")}
+    stars = f["github_stars"]
     return {
         "id": f["id"],
         "slug": slug(f["id"]),
@@ -121,19 +162,20 @@ def card_from_fields(f: dict[str, Any], e: dict[str, Any] | None, langs: list[st
         "added": added or day,
         "moved_to": moved_to,
         "categories": f["categories"],
-        "links": {
-            "arxiv": _safe_url(_ABS(urls)), "pdf": _safe_url(_PDF(urls)), "hf": _safe_url(_HF(urls)),
-            "github": _github(f["github_repo"]),
-            "project": _safe_url(f["project_page"]),
-        },
-        "github_stars": f["github_stars"],
+        "links": links,
+        "github_stars": stars,
+        "resources": res,  # counts of HF models / datasets / Spaces citing it (None: unknown)
+        "badges": badges(links, stars, res) if (links["github"] or links["project"] or any(res.values())) else [],
     }
 
 
 def card(p: Paper, e: Enrichment | None, langs: list[str], added: str = "",
-         moved_to: str | None = None) -> dict[str, Any]:
-    """card_from_fields() for model objects (the API's path)."""
+         moved_to: str | None = None, links: PaperLinks | None = None) -> dict[str, Any]:
+    """card_from_fields() for model objects (the API's path); `links`: the paper's stored
+    links (for the HF resource counts)."""
     f = dict(p.__dict__)
+    if links is not None:
+        f.update(hf_models=links.hf_models, hf_datasets=links.hf_datasets, hf_spaces=links.hf_spaces)
     f["published"] = p.published.isoformat() if p.published else ""
     f["hf_date"] = p.hf_date.isoformat() if p.hf_date else ""
     ed = None
@@ -164,8 +206,10 @@ def script_json_bytes(data: Any) -> bytes:
 
 def page_data(cards: list[dict[str, Any]]) -> dict[str, Any]:
     """The compact per-card data the page's JS needs (sorting, filters, languages)."""
+    # st: GitHub stars (-1: no repo, 0: repo with unknown stars), code / w: has code / weights
     return {c["id"]: {"up": c["upvotes"], "pub": c["published"], "added": c["added"],
-                      "tags": c["tags"],
+                      "tags": c["tags"], "st": (c["github_stars"] or 0) if c["links"]["github"] else -1,
+                      "code": bool(c["links"]["github"]), "w": bool(c["resources"]["models"]),
                       "rv": {k: [v["title"], v["review"], v["fallback"]] for k, v in c["reviews"].items()}}
             for c in cards}
 

@@ -39,14 +39,15 @@ class Cards:
         langs, cards, updated, got = self.langs, self.cards, self.updated, []
         for (pid, aid, title, abstract, authors, affil, published, hf_date, upvotes, gh, stars,
              project, org, cats, ai_summary, links, n_auth, created, changed, edata,
-             enriched_at) in self.store.publish_rows(ids):
+             enriched_at, n_models, n_datasets, n_spaces) in self.store.publish_rows(ids):
             f = {"id": pid, "arxiv_id": aid, "title": title, "abstract": abstract or "",
                  "authors": _list(authors), "affiliations": _list(affil),
                  "published": published or "", "hf_date": hf_date or "", "upvotes": upvotes,
                  "github_repo": gh, "github_stars": stars, "project_page": project,
                  "organization": org, "categories": _list(cats), "ai_summary": ai_summary,
                  "links": None if links is None or links == "{}" else _loads(links),
-                 "num_authors": n_auth}
+                 "num_authors": n_auth, "hf_models": n_models, "hf_datasets": n_datasets,
+                 "hf_spaces": n_spaces}
             e = _loads(edata) if edata else None
             cards[pid] = card_from_fields(f, e, langs, added=(created or "")[:19])
             updated[pid] = max(changed or "", enriched_at or "")

@@ -30,7 +30,37 @@ def _entry_text(c: dict[str, Any]) -> tuple[str, str]:
     body = en["review"] if en else c["abstract"]
     if c["method"] == "offline":
         body = f"[offline summary] {body}"
-    return title, body
+    res = resources_text(c)
+    return title, f"{body}\n\n{res}" if res else body
+
+
+# -- code and linked resources, as text in every format and as fields in the JSON Feed --
+
+def resources_text(c: dict[str, Any]) -> str:
+    """One line: "code ★ 1.2k: URL · project page: URL · Hugging Face: 3 models, 1 dataset:
+    URL" ("" when the paper has none of them)."""
+    parts, hf, hf_url = [], [], ""
+    for kind, url, text in c["badges"]:
+        if kind in ("code", "project"):
+            parts.append(f"{text}: {url}")
+        else:
+            hf.append(text)
+            hf_url = url
+    if hf:
+        parts.append(f"Hugging Face: {', '.join(hf)}: {hf_url}")
+    return " · ".join(parts)
+
+
+def _resources_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Feed extension object (JSON Feed 1.1: custom keys start with "_")."""
+    r = c["resources"]
+    fields = {"github": c["links"]["github"], "github_stars": c["github_stars"] if c["links"]["github"] else None,
+              "project_page": c["links"]["project"], "hf_models": r["models"],
+              "hf_datasets": r["datasets"], "hf_spaces": r["spaces"]}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return {"_papersift": fields} if fields else {}
+
+# -- end of code and linked resources --
 
 
 def _link(base_url: str, c: dict[str, Any]) -> str:
@@ -119,6 +149,7 @@ def json_feed(cards: list[dict[str, Any]], title: str, base_url: str, self_path:
             "authors": [{"name": n} for n in c["authors"][:20]], "tags": c["tags"],
             **({"external_url": c["links"]["arxiv"]} if c["links"]["arxiv"] else {}),
             **({"image": img[0]} if (img := _image(base_url, c)) else {}),
+            **_resources_fields(c),
         })
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": title,
             "home_page_url": base_url, "feed_url": base_url.rstrip("/") + "/" + self_path,

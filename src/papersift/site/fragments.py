@@ -48,6 +48,20 @@ def _card_img(v: dict[str, Any], root: str, slug: str, title: str) -> str:
     return f'<a class="card-img" href="{_e(root)}p/{slug}.html" tabindex="-1">{_img(v, root, title)}</a>'
 
 
+# -- code and linked resources (cards.badges): one row of badges, on cards and paper pages --
+
+def _badges(c: dict[str, Any]) -> str:
+    """`  <p class="res">...</p>\n`, or "" for a paper without code or linked resources."""
+    bs = c["badges"]
+    if not bs:
+        return ""
+    return ('  <p class="res">' + "".join(
+        f'<a class="b {_e(kind)}" href="{_e(url)}" rel="noopener noreferrer">{_e(text)}</a>'
+        for kind, url, text in bs) + "</p>\n")
+
+# -- end of code and linked resources --
+
+
 def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en") -> str:
     """One card of a listing page (day, week, month, topic)."""
     revs = c["reviews"]
@@ -89,7 +103,7 @@ def card(c: dict[str, Any], root: str, rank: int | None = None, lang: str = "en"
                f'  <p class="meta">{f"arXiv {_e(pub)}" if pub else ""}'
                f'{f" · listed {_e(day)}" if day else ""}</p>\n'
                f'  <p class="links">{_links(c["links"])}</p>\n'
-               '</article>')
+               f'{_badges(c)}</article>')
     return "".join(out)
 
 
@@ -121,8 +135,7 @@ def paper_main(c: dict[str, Any], similar: list[dict[str, Any]], root: str,
         out.append(f' · listed <a href="{r}d/{d}.html">{d}</a>')
     if c["categories"]:
         out.append(f' · {_join(c["categories"], ", ")}')
-    stars = c["github_stars"]
-    out.append(f'</p>\n  <p class="links">{_links(c["links"])}{f" ★ {_e(stars)}" if stars else ""}</p>\n'
+    out.append(f'</p>\n  <p class="links">{_links(c["links"])}</p>\n{_badges(c)}'
                f'  <div class="tags">{_tags(c["tags"], root)}</div>\n'
                f'  <p class="authors">{_join(c["authors"], ", ")}</p>\n')
     if c["affiliations"]:

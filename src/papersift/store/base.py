@@ -81,7 +81,26 @@ class LexicalQuery:
 PUBLISH_COLUMNS = ("id", "arxiv_id", "title", "abstract", "authors", "affiliations",
                    "published", "hf_date", "upvotes", "github_repo", "github_stars",
                    "project_page", "organization", "categories", "ai_summary", "links",
-                   "num_authors", "created_at", "changed_at", "enrichment", "enriched_at")
+                   "num_authors", "created_at", "changed_at", "enrichment", "enriched_at",
+                   "hf_models", "hf_datasets", "hf_spaces")
+
+
+@dataclass
+class PaperLinks:
+    """Code and linked resources of one paper, as the links step last found them.
+
+    The GitHub repo, its stars and the project page are the paper's own fields (a refresh
+    writes them there); the counts of Hugging Face models, datasets and Spaces that cite the
+    paper live beside it. None: not known (never checked, or the lookup failed)."""
+
+    paper_id: str
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    hf_models: int | None = None
+    hf_datasets: int | None = None
+    hf_spaces: int | None = None
+    checked_at: str = ""  # ISO UTC time of the refresh that wrote this ("" = never)
 
 
 @dataclass(frozen=True)
@@ -255,6 +274,7 @@ ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
     "runs": ("id",),
     "vectors": ("model", "paper_id"),
     "coverage": ("source", "period"),
+    "paper_links": ("paper_id",),
 }
 
 
@@ -278,7 +298,21 @@ class Snapshots(Protocol):
     def restore_from(self, source: Path) -> None: ...
 
 
-class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, Protocol):
+class LinkReader(Protocol):
+    # the stored links of those of `ids` that have been refreshed at least once
+    def get_links(self, ids: Iterable[str]) -> dict[str, PaperLinks]: ...
+
+
+class LinkStore(LinkReader, Protocol):
+    """Code, stars, project pages and HF resource counts: sources/links.py."""
+
+    # Writes each item (repo, stars, project page onto the paper; counts beside it) and
+    # its checked_at; a paper whose shown values changed counts as changed (the site and
+    # the search engine redraw it). Returns how many papers changed.
+    def save_links(self, items: Iterable[PaperLinks]) -> int: ...
+
+
+class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, LinkReader, Protocol):
     """What search/ reads (engine, facets, lexical and vector indexes)."""
 
     def papers_version(self) -> str: ...  # changes whenever a paper is added, edited or renamed
@@ -328,7 +362,7 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, ImageReader, Proto
 
 
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, Protocol):
+            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, LinkStore, Protocol):
     """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

@@ -69,7 +69,7 @@
     var sorted = cards.slice().sort(function (a, b) {
       var da = data[a.getAttribute("data-id")] || {}, db = data[b.getAttribute("data-id")] || {};
       var va = da[key], vb = db[key];
-      if (key === "up") { va = va || 0; vb = vb || 0; } else { va = va || ""; vb = vb || ""; }
+      if (key === "up" || key === "st") { va = va || 0; vb = vb || 0; } else { va = va || ""; vb = vb || ""; }
       if (va < vb) return 1;
       if (va > vb) return -1;
       return (db.up || 0) - (da.up || 0);
@@ -78,7 +78,7 @@
   }
   if (sortSel) {
     var s0 = store.get("ps-sort");
-    if (s0 === "up" || s0 === "pub" || s0 === "added") sortSel.value = s0;
+    if (s0 === "up" || s0 === "pub" || s0 === "added" || s0 === "st") sortSel.value = s0;
     applySort(sortSel.value);
     sortSel.addEventListener("change", function () { store.set("ps-sort", sortSel.value); applySort(sortSel.value); });
   }
@@ -89,6 +89,9 @@
   var ftags = Array.prototype.slice.call(document.querySelectorAll("button.ftag"));
   var selected = [];
   var mode = "or";
+  // has code / has weights (d.code, d.w), combined with the tags; URL: ?has=code,w
+  var fres = Array.prototype.slice.call(document.querySelectorAll("button.fres"));
+  var need = [];
   function applyFilter(pushUrl) {
     var shown = 0;
     cards.forEach(function (c) {
@@ -97,17 +100,20 @@
       var ok = selected.length === 0 || (mode === "and"
         ? selected.every(function (t) { return tags.indexOf(t) >= 0; })
         : selected.some(function (t) { return tags.indexOf(t) >= 0; }));
+      ok = ok && need.every(function (k) { return !!d[k]; });
       c.hidden = !ok;
       if (ok) shown++;
     });
     ftags.forEach(function (b) { b.setAttribute("aria-pressed", selected.indexOf(b.getAttribute("data-tag")) >= 0 ? "true" : "false"); });
     if (modeBtn) { modeBtn.textContent = mode.toUpperCase(); modeBtn.setAttribute("data-mode", mode); }
+    fres.forEach(function (b) { b.setAttribute("aria-pressed", need.indexOf(b.getAttribute("data-res")) >= 0 ? "true" : "false"); });
     if (clearBtn) clearBtn.hidden = selected.length === 0;
     var shownEl = document.getElementById("shown");
     if (shownEl) shownEl.textContent = shown === cards.length ? cards.length + " papers" : shown + " of " + cards.length + " papers";
     if (pushUrl && history.replaceState) {
       var p = new URLSearchParams(location.search);
       if (selected.length) { p.set("tags", selected.join(",")); p.set("mode", mode); } else { p.delete("tags"); p.delete("mode"); }
+      if (need.length) p.set("has", need.join(",")); else p.delete("has");
       var qs = p.toString();
       try { history.replaceState(null, "", location.pathname + (qs ? "?" + qs : "") + location.hash); } catch (e) { /* file:// in some browsers */ }
     }
@@ -117,6 +123,14 @@
     var valid = ftags.map(function (b) { return b.getAttribute("data-tag"); });
     selected = (params.get("tags") || "").split(",").filter(function (t) { return valid.indexOf(t) >= 0; });
     mode = params.get("mode") === "and" ? "and" : "or";
+    need = (params.get("has") || "").split(",").filter(function (k) { return k === "code" || k === "w"; });
+    fres.forEach(function (b) {
+      b.addEventListener("click", function () {
+        var k = b.getAttribute("data-res"), i = need.indexOf(k);
+        if (i >= 0) need.splice(i, 1); else need.push(k);
+        applyFilter(true);
+      });
+    });
     ftags.forEach(function (b) {
       b.addEventListener("click", function () {
         var t = b.getAttribute("data-tag"), i = selected.indexOf(t);

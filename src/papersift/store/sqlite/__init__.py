@@ -15,6 +15,7 @@ from .coverage import CoverageMixin
 from .days import DaysMixin
 from .enrichments import EnrichmentsMixin
 from .images import ImagesMixin
+from .links import LinksMixin
 from .locks import LocksMixin
 from .papers import PapersMixin
 from .publish import PublishMixin
@@ -28,7 +29,7 @@ __all__ = ["SQLiteStore"]
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
                   SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin,
-                  CoverageMixin, ImagesMixin):
+                  CoverageMixin, ImagesMixin, LinksMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
             base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.CoverageStore,
-            base.ImageReader, base.ImageStore, base.Store, UpsertSource]:
+            base.ImageReader, base.ImageStore, base.LinkReader, base.LinkStore, base.Store,
+            UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

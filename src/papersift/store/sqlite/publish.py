@@ -14,7 +14,9 @@ _PUBLISH_SELECT = (  # base.PUBLISH_COLUMNS, in order
     "p.id, p.arxiv_id, p.title, p.abstract, p.authors, p.affiliations, p.published, "
     "p.hf_date, p.upvotes, p.github_repo, p.github_stars, p.project_page, "
     "p.organization, p.categories, p.ai_summary, p.links, p.num_authors, "
-    "p.created_at, p.changed_at, e.data, e.created_at")
+    "p.created_at, p.changed_at, e.data, e.created_at, l.hf_models, l.hf_datasets, l.hf_spaces")
+_PUBLISH_FROM = ("papers p LEFT JOIN enrichments e ON e.paper_id = p.id "
+                 "LEFT JOIN paper_links l ON l.paper_id = p.id")
 
 
 class PublishMixin(SQLiteBase):
@@ -74,14 +76,14 @@ class PublishMixin(SQLiteBase):
         papers joined with their enrichment, no model validation (rows were validated on
         the way in). All papers in insertion order when `ids` is None."""
         cols = _PUBLISH_SELECT
-        base = f"SELECT {cols} FROM papers p LEFT JOIN enrichments e ON e.paper_id = p.id"
+        base = f"SELECT {cols} FROM {_PUBLISH_FROM}"
         cur = self.conn.cursor()
         cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the query here
         if ids is None:
             last = 0
             while True:
-                rows = cur.execute(f"SELECT p.rowid, {cols} FROM papers p LEFT JOIN enrichments e "
-                                   "ON e.paper_id = p.id WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
+                rows = cur.execute(f"SELECT p.rowid, {cols} FROM {_PUBLISH_FROM} "
+                                   "WHERE p.rowid > ? ORDER BY p.rowid LIMIT ?",
                                    (last, batch)).fetchall()
                 if not rows:
                     return

@@ -173,4 +173,12 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX paper_images_updated ON paper_images(updated_at);
     """,
+    # 11: counts of the Hugging Face models, datasets and Spaces that
+    # cite a paper, and when its links (repo, stars, project page: papers columns) were refreshed.
+    """
+    CREATE TABLE paper_links (
+        paper_id TEXT PRIMARY KEY, hf_models INTEGER, hf_datasets INTEGER, hf_spaces INTEGER,
+        checked_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]

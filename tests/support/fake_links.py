@@ -1,0 +1,152 @@
+"""A real HTTP server on 127.0.0.1 that speaks the two APIs `papersift links` reads: GitHub's
+`GET /repos/{owner}/{repo}` (with its rate-limit headers) and the Hugging Face Hub listings
+`GET /api/{models,datasets,spaces}?filter=arxiv:ID` (paged with a Link header, as the Hub does).
+
+GitHub's quota is real: every answer carries X-RateLimit-Limit/-Remaining/-Reset; when it is
+spent the server answers 403 "API rate limit exceeded" with Remaining 0, as GitHub does, until
+`reset_in` seconds have passed. Scripted faults (fake_hf_arxiv.Fault) are used up one per
+request on a path, e.g. a secondary limit: `fail_next("/repos/o/r", Fault.status(403,
+{"Retry-After": "1"}))`. Every request is logged with its headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from support.fake_hf_arxiv import Fault, Logged
+
+
+class FakeLinks:
+    """ThreadingHTTPServer in a daemon thread; use as a context manager."""
+
+    def __init__(self, quota: int = 60, reset_in: float = 3600.0, page_size_cap: int = 1000) -> None:
+        self.repos: dict[str, int] = {}  # "owner/repo" (lower case) -> stars
+        self.cited: dict[tuple[str, str], int] = {}  # (kind, arxiv id) -> how many repos cite it
+        self.quota, self.remaining, self.reset_in = quota, quota, reset_in
+        self.reset_at = time.time() + reset_in
+        self.page_size_cap = page_size_cap  # the Hub pages whatever `limit` asks beyond this
+        self.faults: dict[str, list[Fault]] = {}
+        self.log: list[Logged] = []
+        self._lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeLinks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- scripting ----------------------------------------------------------------------
+
+    def add_repo(self, slug: str, stars: int) -> None:
+        self.repos[slug.lower()] = stars
+
+    def add_cited(self, arxiv_id: str, models: int = 0, datasets: int = 0, spaces: int = 0) -> None:
+        for kind, n in (("models", models), ("datasets", datasets), ("spaces", spaces)):
+            self.cited[(kind, arxiv_id)] = n
+
+    def fail_next(self, path: str, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.setdefault(path, []).extend(faults)
+
+    def requests_to(self, prefix: str) -> list[Logged]:
+        return [r for r in self.log if r.path.startswith(prefix)]
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            queue = self.faults.get(path)
+            return queue.pop(0) if queue else None
+
+    # -- the APIs -------------------------------------------------------------------------
+
+    def github(self, slug: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            if time.time() >= self.reset_at:
+                self.remaining, self.reset_at = self.quota, time.time() + self.reset_in
+            spent = self.remaining <= 0
+            if not spent:
+                self.remaining -= 1
+            headers = {"X-RateLimit-Limit": str(self.quota), "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+                       "X-RateLimit-Reset": str(int(self.reset_at)), "X-RateLimit-Resource": "core"}
+        if spent:
+            body = {"message": "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
+                               "Authenticated requests get a higher rate limit.)",
+                    "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}
+            return 403, headers, json.dumps(body).encode()
+        stars = self.repos.get(slug.lower())
+        if stars is None:
+            return 404, headers, b'{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}'
+        owner, name = slug.split("/")
+        body = {"id": 1, "name": name, "full_name": slug, "owner": {"login": owner},
+                "html_url": f"https://github.com/{slug}", "stargazers_count": stars,
+                "watchers_count": stars, "forks_count": 3, "archived": False}
+        return 200, headers, json.dumps(body).encode()
+
+    def hub(self, kind: str, q: dict[str, str], base: str) -> tuple[int, dict[str, str], bytes]:
+        m = re.fullmatch(r"arxiv:(.+)", q.get("filter", ""))
+        if not m:
+            return 400, {}, b'{"error":"this fake only knows filter=arxiv:ID"}'
+        n = self.cited.get((kind, m.group(1)), 0)
+        limit = min(int(q.get("limit", self.page_size_cap)), self.page_size_cap)
+        start = int(q.get("cursor", 0))
+        items = [{"_id": f"{kind}{i}", "id": f"user{i}/{kind}-{m.group(1)}-{i}",
+                  "tags": [f"arxiv:{m.group(1)}"]} for i in range(start, min(n, start + limit))]
+        headers = {}
+        if start + limit < n:
+            nxt = f"{base}/api/{kind}?" + urlencode({"filter": q["filter"], "limit": limit, "cursor": start + limit})
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return 200, headers, json.dumps(items).encode()
+
+    def answer(self, path: str, q: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)", path)
+        if m:
+            return self.github(m.group(1))
+        m = re.fullmatch(r"/api/(models|datasets|spaces)", path)
+        if m:
+            return self.hub(m.group(1), q, self.url)
+        return 404, {}, b"no such endpoint"
+
+
+def _handler(server: FakeLinks) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            parts = urlsplit(self.path)
+            q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            with server._lock:
+                server.log.append(Logged(time.monotonic(), parts.path, q, dict(self.headers)))
+            fault = server._take_fault(parts.path)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if fault and fault.kind == "status":
+                    self._send(fault.code, fault.body or b'{"message":"scripted"}', fault.headers)
+                    return
+                status, headers, body = server.answer(parts.path, q)
+                self._send(status, body, headers)
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
