@@ -22,6 +22,7 @@ from ..store.base import PublishSource
 from ..taxonomy import TAGS
 from .cards import iso_week, month_range, week_range
 from .data import Cards
+from .foryou import ForYou
 from .output import SiteWriter, save_state
 from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
 from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
@@ -29,7 +30,7 @@ from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_l
 
 def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                  similar: SimilarFn | None, say: Callable[[str, int, int], None],
-                 old: dict[str, Any], state: dict[str, Any]) -> BuildResult:
+                 old: dict[str, Any], state: dict[str, Any], fy: ForYou) -> BuildResult:
     res = BuildResult(mode="incremental")
     t = time.perf_counter()
     touched = store.touched_since(old["built_at"])
@@ -150,6 +151,7 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     if latest is not None and index_cards is None and old_days[-1:] != [latest]:
         index_cards = day_cards(latest)
     site_wide(w, pages, store, site, recent, index_cards, bool(touched))
+    fy.publish(w, day_keys, day_cards, dirty_days, state, old)
     # Last, once no rewritten page links to them.
     for pid in sorted(gone):
         w.remove(f"p/{slug(pid)}.html")
