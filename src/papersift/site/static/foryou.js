@@ -234,7 +234,7 @@
       if (score >= W.min_score - 1e-9) shown.push({ p: p, score: score, why: why });
     });
     shown.sort(function (a, b) {
-      return (b.score - a.score) || ((b.p.u || 0) - (a.p.u || 0)) || (a.p.id < b.p.id ? -1 : a.p.id > b.p.id ? 1 : 0);
+      return (Math.round(b.score * 1e6) - Math.round(a.score * 1e6)) || ((b.p.u || 0) - (a.p.u || 0)) || (a.p.id < b.p.id ? -1 : a.p.id > b.p.id ? 1 : 0);
     });
     return { shown: shown.slice(0, W.max_papers), removed: removed, empty: false };
   }
