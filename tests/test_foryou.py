@@ -75,7 +75,9 @@ def test_published_files_vectors_and_escaping(tmp_path):
     raw = (site / "foryou" / "d" / f"{p['day']}.js").read_text(encoding="utf-8")
     assert "<" not in raw and ">" not in raw and "&" not in raw  # as \u003c etc.
     page = (site / "foryou.html").read_text(encoding="utf-8")
-    assert '<script src="foryou/index.js"></script>' in page and 'href="foryou.html">For you<' in page
+    m = re.search(r'<script src="foryou/index.js\?v=([0-9a-f]{12})"></script>', page)
+    assert m and m.group(1) == hashlib.sha256((site / "foryou" / "index.js").read_bytes()).hexdigest()[:12]
+    assert 'href="foryou.html">For you<' in page
     assert not re.search(r"https?://", page.replace("http://localhost:8000/", ""))
 
 
@@ -90,11 +92,11 @@ def test_incremental_rewrites_only_changed_days_and_equals_full(tmp_path):
     assert files == [f"{d.isoformat()}.js" for d in DAYS[-2:]]  # the newest two days only
     res = build(s, st, similar=False)
     assert res.mode == "incremental" and not [p for p in res.written_paths if p.startswith("foryou")]
-    # A paper of the last day changes: that day's file (and the index) only.
+    # A paper of the last day changes: that day's file, the index and the page naming it.
     s.upsert_papers([Paper(arxiv_id=pid(2), title="Latent diffusion for image editing", upvotes=500)])
     res = build(s, st, similar=False)
     assert sorted(p for p in res.written_paths if p.startswith("foryou")) == [
-        f"foryou/d/{DAYS[2].isoformat()}.js", "foryou/index.js"]
+        "foryou.html", f"foryou/d/{DAYS[2].isoformat()}.js", "foryou/index.js"]
     # A new day: it enters the window, the oldest day's file leaves it.
     new_day = DAYS[2] + dt.timedelta(days=1)
     s.upsert_papers([Paper(arxiv_id="2503.09999", title="Diffusion for new days", abstract="Diffusion.",

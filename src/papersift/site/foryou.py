@@ -35,11 +35,13 @@ import numpy as np
 from ..store.base import VectorStore
 from .cards import script_json_bytes
 from .output import SiteWriter
+from .render import Renderer
 
 FORYOU_DAYS = 30  # listed days whose papers the page can rank (settings: foryou_days)
 FORMAT = 1  # of the data files; the page refuses another
 QUANT = "int8"
 INDEX = "foryou/index.js"
+PAGE = "foryou.html"
 DAY_DIR = "foryou/d"
 
 # The ranking's constants (the same shape as the profiles' ranking, see TEAM spec): a
@@ -134,11 +136,12 @@ class ForYou:
         return (b"PAPERSIFT_FORYOU_DAY(" + script_json_bytes(day) + b","
                 + script_json_bytes(papers) + b");\n")
 
-    def publish(self, w: SiteWriter, day_keys: list[str], day_cards: Callable[[str], list[Card]],
-                dirty: set[str] | None, state: dict[str, Any], old: dict[str, Any] | None = None) -> None:
+    def publish(self, w: SiteWriter, r: Renderer, day_keys: list[str],
+                day_cards: Callable[[str], list[Card]], dirty: set[str] | None,
+                state: dict[str, Any], old: dict[str, Any] | None = None) -> None:
         """Write the window's day files (all when `dirty` is None, a full build; else the
-        changed ones) and the index, remove days that left the window, and record what was
-        written in `state["foryou"]` (`old`: the previous build's state)."""
+        changed ones), the index and the page, remove days that left the window, and record
+        what was written in `state["foryou"]` (`old`: the previous build's state)."""
         win = self.window(day_keys)
         model = self.vectors.model if self.vectors else ""
         version = self.vectors.version if self.vectors else ""
@@ -167,6 +170,10 @@ class ForYou:
         index = {"format": FORMAT, "model": model, "quant": QUANT if model else "",
                  "dim": dim, "bytes_per_paper": dim, "weights": WEIGHTS, "window": self.days,
                  "days": [[k, *days[k]] for k in win]}
-        w.write(INDEX, b"window.PAPERSIFT_FORYOU = " + script_json_bytes(index) + b";\n")
+        body = b"window.PAPERSIFT_FORYOU = " + script_json_bytes(index) + b";\n"
+        w.write(INDEX, body)
+        # The page names the index with its digest: a static host's cached copy of an older
+        # index is never used with newer day files (they carry digests too, see foryou.js).
+        w.write(PAGE, r.foryou(hashlib.sha256(body).hexdigest()[:12]))
         state["foryou"] = {"format": FORMAT, "model": model, "version": version,
                            "window": self.days, "dim": dim, "days": days}

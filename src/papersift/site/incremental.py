@@ -151,11 +151,15 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     if latest is not None and index_cards is None and old_days[-1:] != [latest]:
         index_cards = day_cards(latest)
     site_wide(w, pages, store, site, recent, index_cards, bool(touched))
-    fy.publish(w, day_keys, day_cards, dirty_days, state, old)
+    res.timings["render_write"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fy.publish(w, pages.r, day_keys, day_cards, dirty_days, state, old)
+    res.timings["foryou"] = time.perf_counter() - t
+    t = time.perf_counter()
     # Last, once no rewritten page links to them.
     for pid in sorted(gone):
         w.remove(f"p/{slug(pid)}.html")
-    res.timings["render_write"] = time.perf_counter() - t
+    res.timings["render_write"] += time.perf_counter() - t
     state["topics"] = topics
     state["similar"] = sims
     kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]

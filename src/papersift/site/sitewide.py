@@ -113,7 +113,6 @@ def site_wide(w: SiteWriter, pages: Pages, store: PublishSource, site: SiteData,
         w.write(rel, data)
     w.copy_tree(STATIC, "static")
     w.write("search.html", r.search())
-    w.write("foryou.html", r.foryou())
     w.write("archive.html", r.archive(site.days, set(site.reading_hash)))
     if tags_changed:
         w.write("t/index.html", r.topics(store.tag_counts()))
