@@ -33,6 +33,7 @@ class Settings(BaseModel):
     site_dir: Path = Path("site")
     site_url: str = "http://localhost:8000/"
     site_title: str = "papersift"
+    foryou_days: int = Field(default=30, ge=0, le=3650)  # newest listed days on the For-you page
     languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
     # enrichment
     provider: str = ""  # "" / "offline" / "openai" / "anthropic"

@@ -19,9 +19,10 @@ from .enrich.runner import run_enrich, select_papers
 from .images.job import images_dir, images_step
 from .ingest import ImportSummary, import_paths
 from .search.engine import SearchQuery
-from .search.engines import open_engine, similar_function
+from .search.engines import open_engine, published_vectors, similar_function
 from .search.indexing import run_index
 from .site.build import BuildResult, build_site
+from .site.foryou import ForYou, VectorSource
 from .site.status_page import write_status_page
 from .sources.collect import collect_hf_day
 from .sources.links import run_links
@@ -51,9 +52,12 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
     """The build stage with the settings' title, URL and languages (incremental unless full)."""
     sim = similar_function(settings, store) if similar else None
     out = Path(site_dir or settings.site_dir)
+    vecs = published_vectors(settings, store)
+    fy = ForYou(VectorSource(store, *vecs) if vecs else None, settings.foryou_days)
     res = build_site(store, out, site_title=settings.site_title, site_url=settings.site_url,
                      langs=settings.languages, similar=sim, full=full, progress=progress,
-                     images_dir=images_dir(settings), card_image=settings.card_image)
+                     images_dir=images_dir(settings), card_image=settings.card_image,
+                     foryou=fy)
     # The 30 days up to the newest one the store holds (today, on a daily schedule).
     days = store.days()
     since = (days[-1][0] if days else dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=29)

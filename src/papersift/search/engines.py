@@ -107,3 +107,13 @@ def similar_function(settings: Settings, store: Store) -> Callable[[str, int], l
         return [h.id for h in engine.similar(pid, limit=k).hits]
 
     return similar
+
+
+def published_vectors(settings: Settings, store: Store) -> tuple[str, str] | None:
+    """(model, version) of the vectors the site publishes for its For-you page: the
+    configured embedder's, when the index holds them (no model is loaded); None otherwise."""
+    name = embedder_name(settings.embedder)
+    if name == "none":
+        return None
+    version = store.get_meta(vectors_version_key(name))
+    return (name, version) if version is not None else None

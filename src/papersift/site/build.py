@@ -29,6 +29,7 @@ from . import search_index
 from .cards import month_range, week_range
 from .data import Cards
 from .images import SiteImages
+from .foryou import ForYou
 from .incremental import incremental
 from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_state, swap_in
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
@@ -46,12 +47,13 @@ def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papers
                similar: SimilarFn | None = None, full: bool = False,
                progress: Callable[[str, int, int], None] | None = None,
                workers: int | None = None, images_dir: Path | None = None,
-               card_image: str = "title") -> BuildResult:
+               card_image: str = "title", foryou: ForYou | None = None) -> BuildResult:
     """Render the site into out_dir. Incremental unless `full` or nothing was built before
     with the same templates and settings. `workers`: processes for a full build (default:
     2 where fork exists and the site is large enough to pay for them). `images_dir`: where
     the image step keeps its files (none: pages without images); `card_image`: which kind
-    a card shows."""
+    a card shows. `foryou`: the For-you page's data (default: the recent days without
+    vectors)."""
     t0 = time.perf_counter()
     langs = langs or list(DEFAULT_LANGUAGES)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -71,17 +73,18 @@ def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papers
                  "days": site.day_keys, "readings": site.reading_hash,
                  "day_counts": {d.isoformat(): n for d, n in site.days}}
     # A state without the list of paper pages (an older build's) cannot say which are gone.
+    fy = foryou or ForYou()
     if state is None or state.get("config") != key or full or "papers" not in state:
-        res = _full(store, out_dir, site, cards, pages, similar, say, workers, new_state)
+        res = _full(store, out_dir, site, cards, pages, similar, say, workers, new_state, fy)
     else:
-        res = incremental(store, out_dir, site, cards, pages, similar, say, state, new_state)
+        res = incremental(store, out_dir, site, cards, pages, similar, say, state, new_state, fy)
     res.seconds = time.perf_counter() - t0
     return res
 
 
 def _full(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
           similar: SimilarFn | None, say: Callable[[str, int, int], None], workers: int | None,
-          state: dict[str, Any]) -> BuildResult:
+          state: dict[str, Any], fy: ForYou) -> BuildResult:
     res = BuildResult(mode="full")
     t = time.perf_counter()
     check_replaceable(out_dir)
@@ -91,7 +94,7 @@ def _full(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pag
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        return _full_build(store, out_dir, site, cards, pages, similar, say, workers, state, res, t)
+        return _full_build(store, out_dir, site, cards, pages, similar, say, workers, state, res, t, fy)
     finally:
         gc.unfreeze()
         if gc_was_on:
@@ -100,7 +103,7 @@ def _full(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pag
 
 def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                 similar: SimilarFn | None, say: Callable[[str, int, int], None], workers: int | None,
-                state: dict[str, Any], res: BuildResult, t: float) -> BuildResult:
+                state: dict[str, Any], res: BuildResult, t: float, fy: ForYou) -> BuildResult:
     ids = cards.load()
     cc = cards.cards
     by_day: dict[str, list[str]] = {}
@@ -206,6 +209,11 @@ def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
                 break
         latest = site.day_keys[-1] if site.day_keys else None
         site_wide(w, pages, store, site, recent, day_cards.get(latest, []) if latest else None, True)
+        sw = time.perf_counter() - t
+        t = time.perf_counter()
+        fy.publish(w, pages.r, site.day_keys, lambda k: day_cards.get(k, []), None, state)
+        res.timings["foryou"] = time.perf_counter() - t
+        t = time.perf_counter()
         state["topics"] = {t: topic_entries(tag_ids.get(t, []), cc) for t in TAGS}
         state["similar"] = sims
         state["papers"] = ids
@@ -214,7 +222,7 @@ def _full_build(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
         res.timings["search_index"] = time.perf_counter() - ts
         save_state(tmp, state)
         res.written_paths.extend(w.stats.paths)
-        res.timings["site_wide"] = time.perf_counter() - t
+        res.timings["site_wide"] = sw + time.perf_counter() - t
         t = time.perf_counter()
         swap_in(tmp, out_dir)
         res.timings["swap"] = time.perf_counter() - t

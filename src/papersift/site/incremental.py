@@ -22,6 +22,7 @@ from ..store.base import PublishSource
 from ..taxonomy import TAGS
 from .cards import iso_week, month_range, week_range
 from .data import Cards
+from .foryou import ForYou
 from .output import SiteWriter, save_state
 from .pages import FEED_N, TAG_PAGE_N, TOP_N, Pages, topic_entries, update_topic
 from .search_index import write_incremental
@@ -30,7 +31,7 @@ from .sitewide import BuildResult, SimilarFn, SiteData, reading_pages, similar_l
 
 def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Cards, pages: Pages,
                  similar: SimilarFn | None, say: Callable[[str, int, int], None],
-                 old: dict[str, Any], state: dict[str, Any]) -> BuildResult:
+                 old: dict[str, Any], state: dict[str, Any], fy: ForYou) -> BuildResult:
     res = BuildResult(mode="incremental")
     t = time.perf_counter()
     touched = store.touched_since(old["built_at"])
@@ -153,10 +154,15 @@ def incremental(store: PublishSource, out_dir: Path, site: SiteData, cards: Card
     if latest is not None and index_cards is None and old_days[-1:] != [latest]:
         index_cards = day_cards(latest)
     site_wide(w, pages, store, site, recent, index_cards, bool(touched))
+    res.timings["render_write"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fy.publish(w, pages.r, day_keys, day_cards, dirty_days, state, old)
+    res.timings["foryou"] = time.perf_counter() - t
+    t = time.perf_counter()
     # Last, once no rewritten page links to them.
     for pid in sorted(gone):
         w.remove(f"p/{slug(pid)}.html")
-    res.timings["render_write"] = time.perf_counter() - t
+    res.timings["render_write"] += time.perf_counter() - t
     state["topics"] = topics
     state["similar"] = sims
     kept = [i for i in old["papers"] if i not in gone] if gone else old["papers"]

@@ -163,6 +163,10 @@ class Renderer:
     def search(self) -> str:
         return self._render("search.html", root="", title="Search", page_kind="search")
 
+    def foryou(self, data_version: str) -> str:
+        return self._render("foryou.html", root="", title="For you", page_kind="foryou",
+                            data_version=data_version)
+
 
 def nav(keys: list[str], key: str, href: Callable[[str], str]) -> tuple[dict | None, dict | None]:
     """prev/next among the keys that have papers (empty days/weeks are simply not in keys)."""

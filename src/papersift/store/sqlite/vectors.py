@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,18 @@ class VectorsMixin(SQLiteBase):
         ids = [r[0] for r in rows]
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return ids, mat
+
+    def get_vectors(self, model: str, ids: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        rows: list[Any] = []
+        for part, marks in id_batches(sorted(set(ids))):
+            rows += self.conn.execute(
+                f"SELECT paper_id, vec FROM vectors WHERE model = ? AND paper_id IN ({marks})",
+                [model, *part]).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        rows.sort(key=lambda r: r[0])
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return [r[0] for r in rows], mat
 
     def vector_hashes(self, model: str) -> dict[str, str]:
         return dict(self.conn.execute(
