@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .bulk import BulkWrites
 from .days import DaysMixin
+from .delivery import DeliveryMixin
 from .enrichments import EnrichmentsMixin
 from .papers import PapersMixin
 from .publish import PublishMixin
@@ -22,7 +23,7 @@ __all__ = ["SQLiteStore"]
 
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
-                  SearchMixin, PublishMixin):
+                  SearchMixin, PublishMixin, DeliveryMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
             base.PaperReader, base.DayReader, base.PaperStore, base.EnrichmentReader,
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
-            base.PublishSource, base.Store, UpsertSource]:
+            base.PublishSource, base.ProfileSource, base.SendLog, base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
