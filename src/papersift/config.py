@@ -22,6 +22,8 @@ DEFAULT_LANGUAGES = ("en", "ru", "zh")  # what reviews are written in and pages 
 SECRET_ENV: dict[str, tuple[str, ...]] = {
     "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
     "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
+    "smtp_user": ("PAPERSIFT_SMTP_USER",),
+    "smtp_password": ("PAPERSIFT_SMTP_PASSWORD",),
 }
 SECRET_ENV_VARS = tuple(var for names in SECRET_ENV.values() for var in names)
 
@@ -48,6 +50,16 @@ class Settings(BaseModel):
     hf_base_url: str = "https://huggingface.co"
     arxiv_base_url: str = "https://export.arxiv.org"
     hf_token: SecretStr | None = None
+    # digests (digest/): the SMTP server; user and password come from the environment only
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls / ssl / none
+    smtp_from: str = ""  # the From: address; default papersift@<smtp_host>
+    smtp_timeout: float = 30.0
+    smtp_user: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    # the papersift.toml these settings were read from (its [[profiles]] are read from it too)
+    config_path: Path | None = Field(default=None, exclude=True)
 
     @property
     def db_target(self) -> str:
@@ -60,10 +72,15 @@ class Settings(BaseModel):
         return d
 
 
+def config_file(config_path: Path | None = None) -> Path:
+    """The papersift.toml a command reads: --config, else $PAPERSIFT_CONFIG, else ./papersift.toml."""
+    return config_path or Path(os.environ.get("PAPERSIFT_CONFIG", "papersift.toml"))
+
+
 def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from papersift.toml (if present), env vars and explicit overrides."""
     values: dict[str, Any] = {}
-    path = config_path or Path(os.environ.get("PAPERSIFT_CONFIG", "papersift.toml"))
+    path = config_file(config_path)
     if path.exists():
         try:
             values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("papersift", {}))
@@ -81,6 +98,7 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
                 values[name] = os.environ[k]
                 break
     values.update({k: v for k, v in overrides.items() if v is not None})
+    values["config_path"] = path
     try:
         return Settings.model_validate(values)
     except ValidationError as e:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import typer
 
-from . import collect, enrich, importing, info, search, site
+from . import collect, digest, enrich, importing, info, profile, search, site
 
 app = typer.Typer(help="papersift: collect, enrich, search and publish ML/AI papers.",
                   no_args_is_help=True, add_completion=False)
 
-for _group in (info, importing, collect, enrich, site, search):
+for _group in (info, importing, collect, enrich, site, search, profile, digest):
     _group.register(app)
 
 __all__ = ["app"]
