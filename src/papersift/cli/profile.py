@@ -12,7 +12,7 @@ from ..profiles import Profile, ProfileRanker, find_profile, profiles_of, read_e
 from ..profiles.config import parse_profile
 from .common import ConfigOpt, Ctx, DataDirOpt, fail, guarded, parse_day, say, split_csv
 
-profile_app = typer.Typer(help="Personal interest profiles ([[profiles]] in papersift.toml).",
+profile_app = typer.Typer(help="Personal interest profiles (the profiles tables in papersift.toml).",
                           no_args_is_help=True)
 
 ListOpt = Annotated[list[str] | None, typer.Option(help="Repeat or comma-separate.")]

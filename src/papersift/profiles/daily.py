@@ -12,7 +12,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import EmbedderError
 from ..model import Paper
-from ..search.embed import Embedder, paper_text
+from ..search.embed import Embedder, HashingEmbedder, paper_text
 from ..search.engines import embedder_name, has_vectors, load_embedder
 from ..store.base import ProfileSource, Store
 from .config import Profile
@@ -37,6 +37,8 @@ class ProfileRanker:
     def __init__(self, store: Store, settings: Settings, base_dir: Path):
         self.store, self.settings, self.base_dir = store, settings, base_dir
         name = embedder_name(settings.embedder)
+        if name.startswith("hash"):  # instant to make; its name carries the dimension
+            name = HashingEmbedder(int(name[4:]) if name[4:].isdigit() else 256).name
         self.model: str | None = name if name != "none" and has_vectors(store, name) else None
         self._embedder: Embedder | None = None
         self._embed_error: str | None = None
