@@ -1,7 +1,7 @@
 """Scoring candidates against a profile, with the reasons (weights.py has the formula).
 
 Pure and deterministic: the same profile, interests and candidates give the same list, ties
-broken by paper id. Titles in reasons are untrusted text: renderers escape them.
+broken by upvotes, then paper id. Titles in reasons are untrusted text: renderers escape them.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
         r.reasons += [f"tag #{t}" for t in matched_tags]
         r.score = round(score, 6)  # rounding: the same order on every platform
         scored.append(r)
-    scored.sort(key=lambda r: (-r.score, r.paper.id))
+    scored.sort(key=lambda r: (-r.score, -(r.paper.upvotes or 0), r.paper.id))
     for r in scored:
         if r.score >= profile.min_score and len(out.kept) < profile.max_papers:
             out.kept.append(r)
