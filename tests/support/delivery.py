@@ -7,7 +7,10 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,16 +31,27 @@ def free_port() -> int:
 
 @dataclass
 class Mailbox:
-    messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # every message accepted, as received
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     raw_bytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """The messages parsed (on demand: the server thread only stores bytes, so it takes
+        little CPU from the sender it runs beside)."""
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(b, policy=email.policy.default) for b in raw]  # type: ignore[misc]
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.raw)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook
         data = envelope.original_content or envelope.content
-        msg = email.message_from_bytes(data, policy=email.policy.default)
         with self.lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
+            self.raw.append(data)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.raw_bytes += len(data)
         return "250 OK"
@@ -113,3 +128,64 @@ def http_sink() -> Iterator[tuple[int, Sink]]:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@dataclass
+class Spool:
+    """Messages a server process wrote into a folder, one file each."""
+
+    folder: Path
+
+    def files(self) -> list[Path]:
+        return sorted(self.folder.glob("*.eml"))
+
+    def __len__(self) -> int:
+        return len(self.files())
+
+    @property
+    def raw_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.files())
+
+
+class _SpoolHandler:
+    def __init__(self, folder: Path):
+        self.folder, self.n = folder, 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.n += 1
+        tmp = self.folder / f"{self.n:06d}.tmp"
+        tmp.write_bytes(envelope.original_content or envelope.content)
+        tmp.rename(tmp.with_suffix(".eml"))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server_process(folder: Path) -> Iterator[tuple[int, Spool]]:
+    """The SMTP server in a child process (for the benchmark: its CPU is not taken from the
+    sender's interpreter, as with a real server); every message becomes a file in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, str(port), str(folder)])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the SMTP server process did not start") from None
+                time.sleep(0.05)
+        yield port, Spool(folder)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":  # the child of smtp_server_process
+    from aiosmtpd.controller import Controller
+
+    ctl = Controller(_SpoolHandler(Path(sys.argv[2])), hostname="127.0.0.1", port=int(sys.argv[1]))
+    ctl.start()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    ctl.stop()

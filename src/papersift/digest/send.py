@@ -14,8 +14,10 @@ once, and record every (profile, day, channel) in the store's send log.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from .smtp import PermanentFailure, SmtpSender, build_message
 
 Say = Callable[[str], None]
 DEFAULT_RETRY = RetryPolicy(attempts=3, backoff=2.0, max_backoff=30.0)
+PUSH_THREADS = 4  # apprise deliveries at once (each channel is its own server)
 
 
 def _quiet(_: str) -> None:
@@ -67,6 +70,7 @@ class _Senders:
         self.settings = settings
         self._smtp: SmtpSender | None = None
         self._push: dict[str, AppriseSender] = {}
+        self._lock = threading.Lock()
 
     def smtp(self) -> SmtpSender:
         if self._smtp is None:
@@ -74,9 +78,10 @@ class _Senders:
         return self._smtp
 
     def push(self, ch: Channel) -> AppriseSender:
-        if ch.target not in self._push:
-            self._push[ch.target] = AppriseSender(ch)
-        return self._push[ch.target]
+        with self._lock:  # several push threads
+            if ch.target not in self._push:
+                self._push[ch.target] = AppriseSender(ch)
+            return self._push[ch.target]
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -118,7 +123,7 @@ def _dry_run(out: Path, d: Digest, settings: Settings, channels: list[Channel]) 
     sender = settings.smtp_from or f"papersift@{settings.smtp_host or 'localhost'}"
     for ch in channels:
         if ch.kind == "email":
-            files[f"{stem}.eml"] = bytes(build_message(d, sender, ch.target))
+            files[f"{stem}.eml"] = build_message(d, sender, ch.target)
     chat = [c for c in channels if c.kind == "apprise"]
     if chat or not channels:
         limit = min((AppriseSender(c).limit for c in chat), default=4000)
@@ -128,17 +133,58 @@ def _dry_run(out: Path, d: Digest, settings: Settings, channels: list[Channel]) 
     return [str(out / n) for n in files]
 
 
+@dataclass
+class _Job:
+    profile: str
+    channel: Channel
+    papers: int
+    future: Future[tuple[int, int, int, str]]
+
+
 def send_digests(store: Store, settings: Settings, profiles: list[Profile], day: dt.date, *,
                  base_dir: Path, dry_run: Path | None = None, retry: RetryPolicy = DEFAULT_RETRY,
                  sleep: Callable[[float], None] = time.sleep, on_line: Say = _quiet,
                  ranker: ProfileRanker | None = None) -> DigestReport:
+    """Digests of `day` for `profiles`. Ranking and rendering run here while deliveries run
+    beside them: e-mail on one thread (one SMTP connection, in order), apprise channels on a
+    few more, so a channel that is down and being retried delays no other channel."""
     t0 = time.perf_counter()
     rep = DigestReport(day)
     ranker = ranker or ProfileRanker(store, settings, base_dir)
     log = store.sends_for(day) if dry_run is None else {}
     senders = _Senders(settings)
+    jobs: list[_Job] = []
+
+    def deliver(prof: str, d: Digest, ch: Channel) -> tuple[int, int, int, str]:
+        res = _deliver(senders, d, ch, retry, sleep)
+        attempts, n, _, reason = res
+        store.record_send(SendRecord(prof, day, ch.label, "failed" if reason else "sent",
+                                     attempts=attempts, parts=n, reason=reason))
+        return res
+
+    def report(upto: int) -> None:
+        """Count and announce finished deliveries, in the order they were queued."""
+        nonlocal reported
+        while reported < upto and jobs[reported].future.done():
+            j = jobs[reported]
+            reported += 1
+            attempts, n, size, reason = j.future.result()
+            if reason:
+                rep.failed.append(f"{j.profile} -> {j.channel.label}: {reason} (after {attempts} tries)")
+                on_line(f"digest {j.profile} -> {j.channel.label}: FAILED after {attempts} tries: {reason}")
+            else:
+                rep.sent += 1
+                rep.messages += n
+                rep.bytes += size
+                on_line(f"digest {j.profile} -> {j.channel.label}: sent ({n} message{'s' * (n != 1)}, "
+                        f"{j.papers} papers)")
+
+    reported = 0
+    mail = ThreadPoolExecutor(1, thread_name_prefix="digest-mail")
+    push = ThreadPoolExecutor(PUSH_THREADS, thread_name_prefix="digest-push")
     try:
         for prof in profiles:
+            report(len(jobs))
             channels: list[Channel] = []
             for spec in prof.channels:
                 try:
@@ -164,19 +210,13 @@ def send_digests(store: Store, settings: Settings, profiles: list[Profile], day:
                 rep.written += _dry_run(dry_run, d, settings, channels)
                 continue
             for ch in todo:
-                attempts, n, size, reason = _deliver(senders, d, ch, retry, sleep)
-                store.record_send(SendRecord(prof.name, day, ch.label, "failed" if reason else "sent",
-                                             attempts=attempts, parts=n, reason=reason))
-                if reason:
-                    rep.failed.append(f"{prof.name} -> {ch.label}: {reason} (after {attempts} tries)")
-                    on_line(f"digest {prof.name} -> {ch.label}: FAILED after {attempts} tries: {reason}")
-                else:
-                    rep.sent += 1
-                    rep.messages += n
-                    rep.bytes += size
-                    on_line(f"digest {prof.name} -> {ch.label}: sent ({n} message{'s' * (n != 1)}, "
-                            f"{len(d.items)} papers)")
+                pool = mail if ch.kind == "email" else push
+                jobs.append(_Job(prof.name, ch, len(d.items), pool.submit(deliver, prof.name, d, ch)))
+        wait([j.future for j in jobs])
+        report(len(jobs))
     finally:
+        mail.shutdown(wait=True)
+        push.shutdown(wait=True)
         senders.close()
     rep.seconds = time.perf_counter() - t0
     return rep

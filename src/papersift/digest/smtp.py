@@ -8,9 +8,11 @@ password never appears in a message, a log line or the send log.
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
-from email.message import EmailMessage
+import uuid
+from email.header import Header
 from email.utils import formatdate, make_msgid
 
 from ..config import Settings
@@ -24,17 +26,32 @@ class PermanentFailure(Exception):
     """A failure that another try cannot fix (bad address, refused login)."""
 
 
-def build_message(d: Digest, sender: str, to: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = d.subject
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] or "papersift")
-    msg["X-Papersift-Digest"] = f"{d.profile} {d.day.isoformat()}"
-    msg.set_content(d.text)
-    msg.add_alternative(d.html, subtype="html")
-    return msg
+def _part(ctype: str, body: str) -> bytes:
+    return (f"Content-Type: {ctype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            .encode("ascii") + base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n"))
+
+
+def _header(name: str, value: str) -> bytes:
+    value = " ".join(value.split())  # no CR/LF from a title can start a header of its own
+    if value.isascii() and len(value) < 900:
+        return f"{name}: {value}\r\n".encode("ascii")
+    return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=chr(13) + chr(10))}\r\n".encode("ascii")
+
+
+def build_message(d: Digest, sender: str, to: str) -> bytes:
+    """The e-mail as bytes: multipart/alternative, text first, then HTML (clients show the
+    last part they can). Built by hand, base64 parts and RFC 2047 headers: the email
+    package's generator spent ~10x longer on a 50 KB digest, and 200 digests a run are
+    mostly that."""
+    boundary = f"=_papersift_{uuid.uuid4().hex}"
+    heads = (("Subject", d.subject), ("From", sender), ("To", to), ("Date", formatdate(localtime=False)),
+             ("Message-ID", make_msgid(domain=sender.rsplit("@", 1)[-1] or "papersift")),
+             ("X-Papersift-Digest", f"{d.profile} {d.day.isoformat()}"), ("MIME-Version", "1.0"),
+             ("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
+    sep = f"\r\n--{boundary}\r\n".encode("ascii")
+    return b"".join((*(_header(k, v) for k, v in heads), b"\r\nThis is a multi-part message in MIME format.",
+                     sep, _part("text/plain", d.text), sep, _part("text/html", d.html),
+                     f"\r\n--{boundary}--\r\n".encode("ascii")))
 
 
 class SmtpSender:
@@ -78,7 +95,7 @@ class SmtpSender:
         try:
             if self._conn is None:
                 self._conn = self._connect()
-            self._conn.send_message(msg)
+            self._conn.sendmail(self.sender, [to], msg)
         except smtplib.SMTPRecipientsRefused as e:
             code, text = next(iter(e.recipients.values()), (0, b""))
             self.close()
