@@ -43,9 +43,7 @@ from papersift.search.index import build_vectors  # noqa: E402
 from papersift.store import open_store  # noqa: E402
 
 DAY = dt.date(2026, 8, 20)
-WORDS = ("diffusion transformer agent robot graph retrieval language vision audio video policy "
-         "reasoning benchmark dataset quantization sparse attention reward alignment medical "
-         "protein molecule code math speech translation 3d segmentation detection").split()
+WORDS = ["diffusion", "transformer", "agent", "robot", "graph", "retrieval", "language", "vision", "audio", "video", "policy", "reasoning", "benchmark", "dataset", "quantization", "sparse", "attention", "reward", "alignment", "medical", "protein", "molecule", "code", "math", "speech", "translation", "3d", "segmentation", "detection"]
 
 
 def real_papers(path: Path) -> list[Paper]:

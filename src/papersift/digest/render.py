@@ -18,7 +18,6 @@ from markupsafe import escape
 from ..enrich.schema import LANG_NAMES
 from ..model import Enrichment
 from ..profiles.daily import DayRanking
-from ..profiles.rank import Ranked
 from ..site.cards import card
 from ..taxonomy import TAG_EMOJI
 

@@ -154,6 +154,7 @@ def send_digests(store: Store, settings: Settings, profiles: list[Profile], day:
     log = store.sends_for(day) if dry_run is None else {}
     senders = _Senders(settings)
     jobs: list[_Job] = []
+    reported = 0  # jobs counted in rep so far
 
     def deliver(prof: str, d: Digest, ch: Channel) -> tuple[int, int, int, str]:
         res = _deliver(senders, d, ch, retry, sleep)
@@ -179,7 +180,6 @@ def send_digests(store: Store, settings: Settings, profiles: list[Profile], day:
                 on_line(f"digest {j.profile} -> {j.channel.label}: sent ({n} message{'s' * (n != 1)}, "
                         f"{j.papers} papers)")
 
-    reported = 0
     mail = ThreadPoolExecutor(1, thread_name_prefix="digest-mail")
     push = ThreadPoolExecutor(PUSH_THREADS, thread_name_prefix="digest-push")
     try:

@@ -152,6 +152,10 @@ def _from_bibtex(text: str) -> list[LibraryEntry | None]:
 
 # -- RIS ------------------------------------------------------------------------------------
 
+def _first(rec: dict[str, list[str]], *tags: str) -> str:
+    return next((rec[t][0] for t in tags if rec.get(t)), "")
+
+
 def _from_ris(text: str) -> list[LibraryEntry | None]:
     out: list[LibraryEntry | None] = []
     cur: dict[str, list[str]] = {}
@@ -163,9 +167,8 @@ def _from_ris(text: str) -> list[LibraryEntry | None]:
         if tag == "TY":
             cur = {}
         elif tag == "ER":
-            g = lambda *ks: next((cur[k][0] for k in ks if cur.get(k)), "")  # noqa: E731
-            out.append(_entry(g("TI", "T1", "CT"), g("AB", "N2"), g("DO"), *cur.get("UR", []),
-                              g("JO", "T2", "JF"), *cur.get("N1", [])))
+            out.append(_entry(_first(cur, "TI", "T1", "CT"), _first(cur, "AB", "N2"), _first(cur, "DO"),
+                              *cur.get("UR", []), _first(cur, "JO", "T2", "JF"), *cur.get("N1", [])))
             cur = {}
         else:
             cur.setdefault(tag, []).append(val)

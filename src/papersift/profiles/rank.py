@@ -19,7 +19,6 @@ from . import weights as W
 from .config import Profile
 from .interests import Interests
 
-
 EXPLAIN_BELOW = 20  # papers under the threshold that still get their nearest seed named
 
 
