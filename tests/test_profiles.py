@@ -113,14 +113,21 @@ def test_rule_matching():
     assert not author_matches("Y. LeCun", ["Ann Example"])
 
 
-def test_cluster_is_deterministic_leader_clustering():
+def test_clusters_one_per_seed_then_at_most_max_clusters():
     import numpy as np
 
     v = np.array([[1, 0, 0], [0.95, 0.31, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    cents, members = cluster(v)
-    assert members == [[0, 1], [2], [3]]
+    assert cluster(v)[1] == [[0], [1], [2], [3]]  # a small profile: each paper its own cluster
+    cents, members = cluster(v, max_clusters=3)
+    assert members == [[0, 1], [2], [3]]  # the two close papers merge first
     assert np.allclose(np.linalg.norm(cents, axis=1), 1)
+    rng = np.random.default_rng(3)
+    many = rng.normal(size=(300, 16)).astype(np.float32)
+    many /= np.linalg.norm(many, axis=1, keepdims=True)
+    c1, m1 = cluster(many, max_clusters=20)
+    c2, m2 = cluster(many, max_clusters=20)
+    assert 10 <= len(m1) <= 20 and m1 == m2 and sorted(i for m in m1 for i in m) == list(range(300))
 
 
 LIB_BIB = r"""

@@ -19,7 +19,7 @@ from ..search.embed import paper_text
 from ..store.base import ProfileSource
 from .config import Profile
 from .library import LibraryEntry, read_library
-from .weights import CLUSTER_JOIN, MAX_CLUSTERS
+from .weights import JOIN_STEPS, MAX_CLUSTERS
 
 EmbedFn = Callable[[list[str]], np.ndarray]  # texts -> unit rows
 
@@ -58,29 +58,51 @@ class Interests:
         return "; ".join(parts)
 
 
-def cluster(vectors: np.ndarray, join: float = CLUSTER_JOIN,
-            max_clusters: int = MAX_CLUSTERS) -> tuple[np.ndarray, list[list[int]]]:
-    """Leader clustering in seed order (deterministic): a seed joins the nearest cluster when
-    its cosine to that centroid is >= `join`, else it starts a new one (past max_clusters it
-    joins the nearest). Centroids are the unit-length means of their members."""
-    if len(vectors) == 0:
-        return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32), []
-    sums: list[np.ndarray] = []
-    members: list[list[int]] = []
+def _leader(vectors: np.ndarray, join: float, cap: int) -> tuple[np.ndarray, list[list[int]]] | None:
+    """Leader clustering in seed order: a seed joins the nearest cluster when its cosine to
+    that centroid is >= `join`, else it starts a new one; None once more than `cap` clusters
+    would be needed. Centroids are the unit-length means of their members."""
+    sums = np.zeros((0, vectors.shape[1]), dtype=np.float32)
     cents = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    members: list[list[int]] = []
     for i, v in enumerate(vectors):
-        if len(members):
+        if members:
             sims = cents @ v
             j = int(np.argmax(sims))
-            if sims[j] >= join or len(members) >= max_clusters:
+            if sims[j] >= join:
                 members[j].append(i)
-                sums[j] = sums[j] + v
+                sums[j] += v
                 cents[j] = sums[j] / max(float(np.linalg.norm(sums[j])), 1e-12)
                 continue
+        if len(members) == cap:
+            return None
         members.append([i])
-        sums.append(v.astype(np.float32))
-        cents = np.vstack([cents, v[None, :]]).astype(np.float32)
+        sums = np.vstack([sums, v[None, :]])
+        cents = np.vstack([cents, v[None, :]])
     return cents, members
+
+
+def cluster(vectors: np.ndarray, max_clusters: int = MAX_CLUSTERS) -> tuple[np.ndarray, list[list[int]]]:
+    """Interest clusters of unit seed vectors, deterministic. Up to `max_clusters` seeds each
+    seed is its own cluster (what the browser does with liked papers); a larger profile (a
+    library export) gets at most `max_clusters` clusters, from leader clustering at the
+    highest join cosine that needs no more (found by bisection, so it adapts to how close the
+    embedder puts papers: model2vec's cosines run much higher than minilm's)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    if n <= max_clusters:
+        return vectors.copy().reshape(n, -1), [[i] for i in range(n)]
+    lo, hi = -1.0, 1.0  # leader(lo) always fits (one cluster); leader(hi) needs one per seed
+    best = _leader(vectors, lo, max_clusters)
+    for _ in range(JOIN_STEPS):
+        mid = (lo + hi) / 2
+        got = _leader(vectors, mid, max_clusters)
+        if got is None:
+            hi = mid
+        else:
+            lo, best = mid, got
+    assert best is not None
+    return best
 
 
 def _match(store: ProfileSource, entries: list[LibraryEntry]) -> tuple[list[str], list[LibraryEntry]]:

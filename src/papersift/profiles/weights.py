@@ -5,6 +5,7 @@ page reads the same numbers from the JSON the site build publishes).
                        + AUTHOR * authors matched (at most MAX_AUTHORS)
                        + TAG * tags matched (at most MAX_TAGS)
     similarity = max over interest clusters of cos(candidate, cluster centroid)
+    (a profile of at most MAX_CLUSTERS seed papers: one cluster per paper)
 
 A negative keyword removes the paper whatever its score; excluded and seed papers never
 show; a paper is kept when score >= the profile's min_score.
@@ -19,11 +20,10 @@ MAX_KEYWORDS = 2
 MAX_AUTHORS = 2
 MAX_TAGS = 2
 
-# Seeds closer than this (cosine) to a cluster's centroid join it: a profile of 300 library
-# papers on two topics becomes a handful of clusters, and each liked paper in a small
-# profile stays its own cluster (cosines of distinct papers are rarely this high).
-CLUSTER_JOIN = 0.8
+# Up to this many seed papers each is its own interest cluster; a larger profile (a library
+# export) is clustered down to this many (profiles/interests.py: cluster).
 MAX_CLUSTERS = 64
+JOIN_STEPS = 12  # bisection steps for the join cosine of a large profile's clusters
 
 DEFAULT_MIN_SCORE = 0.3
 DEFAULT_MAX_PAPERS = 20
@@ -32,5 +32,5 @@ DEFAULT_MAX_PAPERS = 20
 def as_dict() -> dict[str, float]:
     """The weights as published for the browser's mirror of the ranking."""
     return {"keyword": KEYWORD, "author": AUTHOR, "tag": TAG, "max_keywords": MAX_KEYWORDS,
-            "max_authors": MAX_AUTHORS, "max_tags": MAX_TAGS, "cluster_join": CLUSTER_JOIN,
+            "max_authors": MAX_AUTHORS, "max_tags": MAX_TAGS, "max_clusters": MAX_CLUSTERS,
             "min_score": DEFAULT_MIN_SCORE}
