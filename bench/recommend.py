@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from papersift.model import Paper  # noqa: E402
 from papersift.profiles import Interests, Profile, cluster, rank_papers  # noqa: E402
+from papersift.profiles.interests import Seed  # noqa: E402
 from papersift.search.embed import get_embedder, paper_text  # noqa: E402
 
 CUTOFF = "2026-04-01"
@@ -170,7 +171,8 @@ def main() -> None:
         results["centroid"].append(metrics([int(after[j]) for j in np.argsort(-(vecs[after] @ c), kind="stable")], rel))
         t3 = time.perf_counter()
         cents, members = cluster(vecs[prof])
-        interests = Interests(seeds=[], vectors=vecs[prof], centroids=cents, members=members)
+        interests = Interests(seeds=[Seed(rows[i]["id"], rows[i]["title"]) for i in prof], vectors=vecs[prof],
+                              centroids=cents, members=members)
         profile = Profile(name="u", min_score=-10, max_papers=500)
         r = rank_papers(profile, interests, cands, cand_vecs, {})
         results["papersift"].append(metrics([row_of[x.paper.id] for x in r.kept + r.below], rel))
