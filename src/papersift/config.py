@@ -23,6 +23,8 @@ SECRET_ENV: dict[str, tuple[str, ...]] = {
     "api_key": ("PAPERSIFT_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
     "hf_token": ("PAPERSIFT_HF_TOKEN", "HF_TOKEN"),
     "github_token": ("PAPERSIFT_GITHUB_TOKEN", "GITHUB_TOKEN"),
+    "smtp_user": ("PAPERSIFT_SMTP_USER",),
+    "smtp_password": ("PAPERSIFT_SMTP_PASSWORD",),
 }
 SECRET_ENV_VARS = tuple(var for names in SECRET_ENV.values() for var in names)
 
@@ -63,6 +65,16 @@ class Settings(BaseModel):
     github_api_url: str = "https://api.github.com"
     github_token: SecretStr | None = None  # optional: 5,000 requests an hour instead of 60
     links_max_age_hours: float = 24.0  # a paper's links are looked up again after this long
+    # digests (digest/): the SMTP server; user and password come from the environment only
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls / ssl / none
+    smtp_from: str = ""  # the From: address; default papersift@<smtp_host>
+    smtp_timeout: float = 30.0
+    smtp_user: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    # the papersift.toml these settings were read from (its [[profiles]] are read from it too)
+    config_path: Path | None = Field(default=None, exclude=True)
 
     @property
     def db_target(self) -> str:
@@ -75,10 +87,15 @@ class Settings(BaseModel):
         return d
 
 
+def config_file(config_path: Path | None = None) -> Path:
+    """The papersift.toml a command reads: --config, else $PAPERSIFT_CONFIG, else ./papersift.toml."""
+    return config_path or Path(os.environ.get("PAPERSIFT_CONFIG", "papersift.toml"))
+
+
 def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
     """Build settings from papersift.toml (if present), env vars and explicit overrides."""
     values: dict[str, Any] = {}
-    path = config_path or Path(os.environ.get("PAPERSIFT_CONFIG", "papersift.toml"))
+    path = config_file(config_path)
     if path.exists():
         try:
             values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("papersift", {}))
@@ -96,6 +113,7 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
                 values[name] = os.environ[k]
                 break
     values.update({k: v for k, v in overrides.items() if v is not None})
+    values["config_path"] = path
     try:
         return Settings.model_validate(values)
     except ValidationError as e:

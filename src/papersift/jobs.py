@@ -14,10 +14,13 @@ from importlib import resources
 from pathlib import Path
 
 from .config import Settings
+from .digest.send import send_digests
 from .enrich.llm import make_llm
 from .enrich.runner import run_enrich, select_papers
 from .images.job import images_dir, images_step
 from .ingest import ImportSummary, import_paths
+from .profiles import profiles_of
+from .profiles.feeds import profile_feed_lists
 from .search.engine import SearchQuery
 from .search.engines import open_engine, published_vectors, similar_function
 from .search.indexing import run_index
@@ -57,7 +60,7 @@ def build(store: Store, settings: Settings, site_dir: Path | None = None, *, ful
     res = build_site(store, out, site_title=settings.site_title, site_url=settings.site_url,
                      langs=settings.languages, similar=sim, full=full, progress=progress,
                      images_dir=images_dir(settings), card_image=settings.card_image,
-                     foryou=fy)
+                     foryou=fy, profile_feeds=profile_feed_lists(store, settings))
     # The 30 days up to the newest one the store holds (today, on a daily schedule).
     days = store.days()
     since = (days[-1][0] if days else dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=29)
@@ -111,7 +114,7 @@ class JobReport:
 def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool = True,
               since: dt.date | None = None, site_dir: Path | None = None,
               on_line: Say = _quiet, build_progress: BuildProgress | None = None) -> JobReport:
-    """collect -> enrich -> images -> index -> build for `day` and the days missed before it (see
+    """collect -> enrich -> images -> index -> build -> digests for `day` and the days missed before it (see
     days_to_collect). Each stage's failure is reported and the next still runs on what the
     store holds; `published` says whether the site exists. Safe to re-run: a second run
     changes nothing and makes no LLM call."""
@@ -169,6 +172,14 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
         rep.published = (Path(site_dir or s.site_dir) / "index.html").exists()
     except Exception as e:
         rep.errors.append(f"build: {e}")
+    try:  # the digests of the day, once per profile and channel (a rerun sends nothing)
+        profiles, base, _ = profiles_of(s)
+        if any(p.channels for p in profiles):
+            dr = send_digests(store, s, profiles, day, base_dir=base, on_line=line)
+            line(dr.summary())
+            rep.errors += [f"digest: {f}" for f in dr.failed]
+    except Exception as e:
+        rep.errors.append(f"digest: {e}")
     for why in rep.errors:
         line(f"warning: {why}")
     line(f"run: {'published' if rep.published else 'NOT published'} in {time.perf_counter() - t0:.1f}s")

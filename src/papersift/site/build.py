@@ -28,11 +28,12 @@ from ..taxonomy import TAGS
 from . import search_index
 from .cards import month_range, week_range
 from .data import Cards
-from .images import SiteImages
 from .foryou import ForYou
+from .images import SiteImages
 from .incremental import incremental
 from .output import SiteWriter, check_replaceable, fresh_dir, load_state, save_state, swap_in
 from .pages import FEED_N, TAG_PAGE_N, Pages, by_upvotes, topic_entries
+from .profile_feeds import ProfileFeedsFn, write_profile_feeds
 from .render import Renderer, render_version
 from .sitewide import PARALLEL_MIN, BuildResult, SimilarFn, SiteData, reading_pages, similar_lists, site_wide
 from .workers import Helper, Split, can_fork
@@ -47,13 +48,15 @@ def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papers
                similar: SimilarFn | None = None, full: bool = False,
                progress: Callable[[str, int, int], None] | None = None,
                workers: int | None = None, images_dir: Path | None = None,
-               card_image: str = "title", foryou: ForYou | None = None) -> BuildResult:
+               card_image: str = "title", foryou: ForYou | None = None,
+               profile_feeds: ProfileFeedsFn | None = None) -> BuildResult:
     """Render the site into out_dir. Incremental unless `full` or nothing was built before
     with the same templates and settings. `workers`: processes for a full build (default:
     2 where fork exists and the site is large enough to pay for them). `images_dir`: where
     the image step keeps its files (none: pages without images); `card_image`: which kind
     a card shows. `foryou`: the For-you page's data (default: the recent days without
-    vectors)."""
+    vectors). `profile_feeds`: the profiles' ranked lists, written as
+    feeds/profile/<name>.* after the pages."""
     t0 = time.perf_counter()
     langs = langs or list(DEFAULT_LANGUAGES)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -78,6 +81,11 @@ def build_site(store: PublishSource, out_dir: Path, *, site_title: str = "papers
         res = _full(store, out_dir, site, cards, pages, similar, say, workers, new_state, fy)
     else:
         res = incremental(store, out_dir, site, cards, pages, similar, say, state, new_state, fy)
+    if profile_feeds is not None:
+        w = SiteWriter(out_dir)
+        write_profile_feeds(w, cards, profile_feeds(), site_url)
+        res.written += w.stats.written
+        res.written_paths.extend(w.stats.paths)
     res.seconds = time.perf_counter() - t0
     return res
 

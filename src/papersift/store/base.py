@@ -364,8 +364,40 @@ class PublishSource(PaperReader, DayReader, EnrichmentReader, ImageReader, Proto
                      batch: int = 5000) -> Iterator[tuple[Any, ...]]: ...  # PUBLISH_COLUMNS
 
 
+@dataclass(frozen=True)
+class SendRecord:
+    """One (profile, day, channel) digest delivery: sent once, or failed with its reason."""
+
+    profile: str
+    day: dt.date
+    channel: str  # a label without secrets (deliver/channels: "email:a@b.org", "tgram:3fa2c1d0")
+    status: Literal["sent", "failed"]
+    attempts: int = 1
+    parts: int = 0  # messages it took (long digests are split per channel limits)
+    reason: str = ""  # why it failed (last error), "" when sent
+    at: str = ""  # when it was recorded (ISO, UTC); the store fills it in
+
+
+class ProfileSource(PaperReader, DayReader, EnrichmentReader, VectorStore, MetaStore, Protocol):
+    """What profiles/ reads: library entries matched to stored papers by DOI or title, and
+    the index's vectors of a few papers (a day's candidates, a profile's seeds)."""
+
+    def ids_by_doi(self, dois: Iterable[str]) -> dict[str, str]: ...  # lowercased DOI -> id
+    def ids_by_title_key(self, keys: Iterable[str]) -> dict[str, str]: ...  # ids.title_key -> id
+    def vectors_for(self, model: str, ids: Iterable[str]) -> dict[str, np.ndarray]: ...
+
+
+class SendLog(Protocol):
+    """The digest send log (digest/): what went out to which channel, and what failed."""
+
+    def sends_for(self, day: dt.date) -> dict[tuple[str, str], SendRecord]: ...  # (profile, channel)
+    def record_send(self, rec: SendRecord) -> None: ...  # replaces that key's earlier record
+    def recent_sends(self, limit: int = 50) -> list[SendRecord]: ...
+
+
 class Store(SearchSource, PublishSource, PaperStore, EnrichmentStore, RunStore, CacheStore,
-            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, LinkStore, Protocol):
+            ImportLedger, JobLocks, ArchiveStore, CoverageStore, ImageStore, LinkStore,
+            ProfileSource, SendLog, Protocol):
     """Everything a backend implements (BulkLoader and Snapshots apart, which are optional)."""
 
     def close(self) -> None: ...

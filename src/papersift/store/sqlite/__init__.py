@@ -13,6 +13,7 @@ from .archive import ArchiveMixin
 from .bulk import BulkWrites
 from .coverage import CoverageMixin
 from .days import DaysMixin
+from .delivery import DeliveryMixin
 from .enrichments import EnrichmentsMixin
 from .images import ImagesMixin
 from .links import LinksMixin
@@ -29,7 +30,7 @@ __all__ = ["SQLiteStore"]
 
 class SQLiteStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
                   SearchMixin, PublishMixin, LocksMixin, SnapshotsMixin, ArchiveMixin,
-                  CoverageMixin, ImagesMixin, LinksMixin):
+                  CoverageMixin, ImagesMixin, LinksMixin, DeliveryMixin):
     """Store backed by one SQLite file. Safe to share across threads (one lock)."""
 
     def bulk_writes(self) -> BulkWrites:
@@ -52,8 +53,8 @@ if TYPE_CHECKING:
             base.EnrichmentStore, base.CacheStore, base.MetaStore, base.RunStore,
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
             base.PublishSource, base.JobLocks, base.Snapshots, base.ArchiveStore, base.CoverageStore,
-            base.ImageReader, base.ImageStore, base.LinkReader, base.LinkStore, base.Store,
-            UpsertSource]:
+            base.ImageReader, base.ImageStore, base.LinkReader, base.LinkStore, base.ProfileSource,
+            base.SendLog, base.Store, UpsertSource]:
         """mypy: SQLiteStore implements every protocol (a missing or mistyped method is an
         error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

@@ -181,4 +181,15 @@ MIGRATIONS: list[str] = [
         checked_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 12: the digest send log: one row per (profile, day, channel), so a rerun
+    # sends nothing that went out and retries only what failed (digest/send.py).
+    """
+    CREATE TABLE digest_sends (
+        profile TEXT NOT NULL, day TEXT NOT NULL, channel TEXT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 1,
+        parts INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', at TEXT NOT NULL,
+        PRIMARY KEY (day, profile, channel)
+    ) WITHOUT ROWID;
+    CREATE INDEX papers_doi ON papers(lower(doi)) WHERE doi IS NOT NULL;
+    """,
 ]
