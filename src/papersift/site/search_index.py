@@ -37,13 +37,16 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..search.lexical import COLUMN_WEIGHTS, K1, Analyzer, B
+from ..search.lexical import Analyzer, BM25Params
 from ..taxonomy import TAGS
 from ..text import SEARCH_STOPWORDS, WORD, strip_accents
 from .cards import script_json_bytes
 from .data import Cards
 from .output import SiteWriter, load_state
 
+# The site's index ranks like the server's lexical search: the same k1, b and column weights.
+_BM25 = BM25Params()
+COLUMN_WEIGHTS, K1, B = _BM25.weights, _BM25.k1, _BM25.b
 FORMAT = 1
 DIR = "search"
 CHUNK = 8  # documents per card file: a query shows 10 results, from up to 10 files
