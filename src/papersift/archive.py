@@ -3,7 +3,9 @@
 Deterministic and diff-friendly, so a git branch can hold a deployment's state: one JSON
 Lines file per day of papers (each line a paper with its provenance, aliases, enrichment and
 failure), one per year of day memberships, then readings, runs, the LLM cache and the list
-of embedded texts per vector model (`--vectors` adds the vectors themselves). Keys are
+of embedded texts per vector model (`--vectors` adds the vectors themselves), coverage, the
+linked-resource counts and the digests' send log. Image files are not in it: `papersift
+images` renders them again from the PDFs. Keys are
 sorted, lines ordered by id, no timestamps of the export itself: exporting an unchanged
 store rewrites nothing, and export -> import into an empty store -> export gives the same
 bytes. Files are replaced atomically and only when their content changed.
@@ -167,7 +169,8 @@ def export_store(store: ArchiveStore, root: Path, *, vectors: bool = False,
         w.lines(f"days/{y}.jsonl", years[y])
     rep.counts["day memberships"] = sum(len(v) for v in years.values())
     for table, rel in (("readings", "readings.jsonl"), ("runs", "runs.jsonl"),
-                       ("llm_cache", "cache.jsonl"), ("coverage", "coverage.jsonl")):
+                       ("llm_cache", "cache.jsonl"), ("coverage", "coverage.jsonl"),
+                       ("paper_links", "links.jsonl"), ("digest_sends", "sends.jsonl")):
         rows = list(store.archive_rows(table))
         w.lines(rel, rows)
         rep.counts[table] = len(rows)
@@ -250,6 +253,11 @@ _DAY_ROW = {"day": str, "paper_id": str, "source": str, "rank": (int, type(None)
 _RUN_ROW = {"id": int, "kind": str, "started_at": str, "finished_at": _OPT_STR, "status": str,
             "params": dict, "counts": dict, "errors": list}
 _CACHE_ROW = {"key": str, "created_at": str}
+_OPT_INT = (int, type(None))
+_LINKS_ROW = {"paper_id": str, "hf_models": _OPT_INT, "hf_datasets": _OPT_INT,
+              "hf_spaces": _OPT_INT, "checked_at": str}
+_SENDS_ROW = {"profile": str, "day": str, "channel": str, "status": str, "attempts": int,
+              "parts": int, "reason": str, "at": str}
 _COVERAGE_ROW = {"source": str, "period": str, "expected": (int, type(None)), "collected": int,
                  "errors": int, "run_id": (int, type(None)), "at": str}
 
@@ -340,13 +348,16 @@ def import_archive(store: ArchiveStore, root: Path,
         except ValidationError as e:
             rep.errors.append(f"{where}: field 'data': {e.errors()[0]['msg']}; line skipped")
     for table, rel, fields in (("runs", "runs.jsonl", _RUN_ROW), ("llm_cache", "cache.jsonl", _CACHE_ROW),
-                               ("coverage", "coverage.jsonl", _COVERAGE_ROW)):
+                               ("coverage", "coverage.jsonl", _COVERAGE_ROW),
+                               ("paper_links", "links.jsonl", _LINKS_ROW),
+                               ("digest_sends", "sends.jsonl", _SENDS_ROW)):
         if (root / rel).is_file():
             rows[table] += [r for _, r in each(root / rel, fields)]
     _vector_rows(root, manifest, rows, rep.errors)
 
     for table in ("papers", "paper_sources", "aliases", "enrichments", "enrich_failures",
-                  "day_papers", "readings", "llm_cache", "runs", "vectors", "coverage"):
+                  "day_papers", "readings", "llm_cache", "runs", "vectors", "coverage",
+                  "paper_links", "digest_sends"):
         rep.counts[table] = store.restore_rows(table, rows.get(table, []))
     return rep
 

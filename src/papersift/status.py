@@ -27,6 +27,9 @@ class DayStatus:
     enriched: dict[str, int] = field(default_factory=dict)  # method -> papers
     failed: dict[str, int] = field(default_factory=dict)  # reason -> papers
     indexed: int | None = None  # None: no vector index
+    images: int = 0  # papers with a title image, figure or thumbnail
+    sent: int = 0  # digests sent for the day (profile x channel)
+    send_failed: int = 0
     published: int | None = None  # cards on the day's page at the last build; None: not built
     collected_at: str | None = None
     problems: list[str] = field(default_factory=list)
@@ -84,6 +87,8 @@ def _problems(d: DayStatus) -> list[str]:
         out.append(f"{missing} not enriched")
     if d.indexed is not None and d.indexed < d.collected:
         out.append(f"{d.collected - d.indexed} not indexed")
+    if d.send_failed:
+        out.append(f"{d.send_failed} digests not sent")
     if d.published is None:
         out.append("not published")
     elif d.published < d.collected:
@@ -100,7 +105,7 @@ def day_statuses(store: Store, *, since: dt.date | None = None, until: dt.date |
     days: dict[dt.date, DayStatus] = {}
     for s in store.day_summaries(since, until, model):
         days[s.day] = DayStatus(s.day, None, s.papers, dict(s.enriched), dict(s.failed),
-                                s.indexed if model else None)
+                                s.indexed if model else None, s.images, s.sent, s.send_failed)
     for period, c in coverage.items():
         try:
             day = dt.date.fromisoformat(period)

@@ -22,8 +22,9 @@ def _row(d: DayStatus) -> list[str]:
     enriched = ", ".join(f"{n} {m}" for m, n in sorted(d.enriched.items())) or "0"
     failed = str(sum(d.failed.values())) if d.failed else "0"
     state = "[green]complete[/]" if d.complete else "[yellow]" + escape("; ".join(d.problems)) + "[/]"
+    sent = str(d.sent) + (f" ({d.send_failed} failed)" if d.send_failed else "")
     return [d.day.isoformat(), d.day.strftime("%a"), _cell(d.expected), str(d.collected),
-            enriched, failed, _cell(d.indexed), _cell(d.published), state]
+            enriched, failed, str(d.images), _cell(d.indexed), _cell(d.published), sent, state]
 
 
 def status_cmd(
@@ -37,7 +38,7 @@ def status_cmd(
     site_dir: SiteDirOpt = None, config: ConfigOpt = None, data_dir: DataDirOpt = None,
 ) -> None:
     """Per day: expected (what HF listed), collected, enriched (by method), failed (with
-    reasons), indexed and published; and the last run."""
+    reasons), images, indexed, published and digests sent; and the last run."""
     ctx = Ctx(config, data_dir)
     today = dt.datetime.now(dt.UTC).date()
     start = parse_day("--since", since) or today - dt.timedelta(days=30)
@@ -46,8 +47,8 @@ def status_cmd(
     if as_json:
         console.print_json(json.dumps({**report.as_json(), "check": problems if do_check else None}))
     else:
-        table = Table("day", "", "expected", "collected", "enriched", "failed", "indexed",
-                      "published", "state", title=f"status since {start}")
+        table = Table("day", "", "expected", "collected", "enriched", "failed", "images",
+                      "indexed", "published", "sent", "state", title=f"status since {start}")
         for d in report.days:
             table.add_row(*_row(d))
         console.print(table)

@@ -18,6 +18,7 @@ well under a second instead of rebuilding).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,8 @@ class BM25Index:
 
     def save(self, path: Path) -> None:
         terms = sorted(self.vocab, key=self.vocab.__getitem__)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        # One temp file per process: two processes saving at once must not write into one.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
         np.savez(tmp, indptr=self.indptr, docs=self.docs, weights=self.weights,
                  ids=_pack(self.ids), keys=_pack(self.keys), terms=_pack(terms),
                  version=_pack([self.version, str(FORMAT)]))

@@ -126,6 +126,9 @@ class DaySummary:
     enriched: dict[str, int] = field(default_factory=dict)  # method -> papers
     failed: dict[str, int] = field(default_factory=dict)  # enrichment failure reason -> papers
     indexed: int = 0  # papers with a vector of the asked model
+    images: int = 0  # papers with a stored image (title block, figure or thumbnail)
+    sent: int = 0  # digests of the day sent (one per profile and channel)
+    send_failed: int = 0  # digests of the day whose last attempt failed
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,7 @@ ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
     "vectors": ("model", "paper_id"),
     "coverage": ("source", "period"),
     "paper_links": ("paper_id",),
+    "digest_sends": ("day", "profile", "channel"),
 }
 
 

@@ -36,6 +36,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("id", "kind", "started_at", "finished_at", "status", "params", "counts", "errors"),
     "vectors": ("model", "paper_id", "text_hash", "vec"),
     "coverage": ("source", "period", "expected", "collected", "errors", "run_id", "at"),
+    "paper_links": ("paper_id", "hf_models", "hf_datasets", "hf_spaces", "checked_at"),
+    "digest_sends": ("profile", "day", "channel", "status", "attempts", "parts", "reason", "at"),
 }
 
 

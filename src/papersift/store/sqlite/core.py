@@ -160,6 +160,10 @@ class SQLiteBase:
             )
         for i, sql in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._tx():
+                # Read again under the write lock: two processes opening a new file at once
+                # both saw the old version, and only the first may apply this step.
+                if self.conn.execute("PRAGMA user_version").fetchone()[0] >= i:
+                    continue
                 for stmt in _split_sql(sql):
                     self.conn.execute(stmt)
                 self.conn.execute(f"PRAGMA user_version={i}")

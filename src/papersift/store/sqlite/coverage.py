@@ -48,6 +48,18 @@ class CoverageMixin(SQLiteBase):
         for d, reason, n in grouped("SELECT m.day, f.reason, count(*) FROM m JOIN enrich_failures f "
                                     "ON f.paper_id = m.id GROUP BY 1, 2"):
             out[d].failed[reason] = n
+        for d, n in self.conn.execute(
+                members + "SELECT m.day, count(DISTINCT i.paper_id) FROM m JOIN paper_images i "
+                "ON i.paper_id = m.id AND i.file != '' GROUP BY 1", (lo, hi)):
+            out[d].images = n
+        for d, status, n in self.conn.execute(
+                "SELECT day, status, count(*) FROM digest_sends WHERE day BETWEEN ? AND ? "
+                "GROUP BY 1, 2", (lo, hi)):
+            if d in out:
+                if status == "sent":
+                    out[d].sent += n
+                else:
+                    out[d].send_failed += n
         if vector_model:
             for d, n in self.conn.execute(
                     members + "SELECT m.day, count(*) FROM m JOIN vectors v ON v.paper_id = m.id "
