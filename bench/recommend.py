@@ -178,8 +178,10 @@ def main() -> None:
         results["papersift"].append(metrics([row_of[x.paper.id] for x in r.kept + r.below], rel))
         t4 = time.perf_counter()
         seconds.update({"random": t1 - t, "svm": t2 - t1, "centroid": t3 - t2, "papersift": t4 - t3})
-        print(f"\rusers {n}/{len(users)}", end="", file=sys.stderr)
-    print(file=sys.stderr)
+        if n % 5 == 0 and n < len(users):  # running means, for long runs on a busy machine
+            part = {k: float(np.mean([m[0] for m in v])) for k, v in results.items()}
+            print(f"after {n} users: recall@50 " + ", ".join(f"{k} {v:.4f}" for k, v in part.items()),
+                  flush=True)
     print(f"{'ranker':<34}{'recall@50':>10}{'nDCG@50':>10}{'MRR':>8}{'seconds':>9}")
     names = {"random": "random", "svm": "arxiv-sanity-lite (tf-idf + SVM)",
              "centroid": f"single centroid ({args.embedder})", "papersift": f"papersift ({args.embedder})"}
