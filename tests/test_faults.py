@@ -141,7 +141,7 @@ def test_flaky_servers_for_a_whole_run_then_the_next_run_fills_in(tmp_path):
             for i in range(6):
                 llm.script(f"Flaky day paper {n}-{i}", *rng.choices(["500", "invalid_json", "truncated",
                                                                       "valid"], k=rng.randint(0, 6)))
-        env = _env(tmp_path, PAPERSIFT_HF_BASE_URL=hf.url, PAPERSIFT_PROVIDER="openai",
+        env = _env(tmp_path, PAPERSIFT_HF_BASE_URL=hf.url, PAPERSIFT_ARXIV_WEB_URL=hf.url, PAPERSIFT_PROVIDER="openai",
                    PAPERSIFT_BASE_URL=llm.openai_url, PAPERSIFT_API_KEY="k", PAPERSIFT_MODEL="gpt-4o-mini",
                    PAPERSIFT_LANGUAGES="en", PAPERSIFT_BACKFILL_DAYS="3")
         first = runner.invoke(app, ["run", "--date", days[-1], "--since", days[0]], env=env)

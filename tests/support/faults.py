@@ -82,7 +82,7 @@ class Harness:
                if not k.startswith("PAPERSIFT_") and k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
         env.update(PYTHONPATH=os.pathsep.join(sys.path), PAPERSIFT_DATA_DIR=str(data / "data"),
                    PAPERSIFT_SITE_DIR=str(data / "site"), PAPERSIFT_CONFIG=str(data / "none.toml"),
-                   PAPERSIFT_HF_BASE_URL=self.hf.url, PAPERSIFT_PROVIDER="openai",
+                   PAPERSIFT_HF_BASE_URL=self.hf.url, PAPERSIFT_ARXIV_WEB_URL=self.hf.url, PAPERSIFT_PROVIDER="openai",
                    PAPERSIFT_BASE_URL=self.llm.openai_url, PAPERSIFT_MODEL="gpt-4o-mini",
                    PAPERSIFT_API_KEY="test-key", PAPERSIFT_EMBEDDER="hash", PAPERSIFT_LOCK_TIMEOUT="30",
                    PAPERSIFT_LANGUAGES="en", COLUMNS="200")
