@@ -1,6 +1,6 @@
 """Faults injected end to end (issue: never lose a day).
 
-- SIGKILL at seeded random moments of import, collect, enrich, index and build, then a
+- SIGKILL at seeded random moments of import, collect, enrich, images, index and build, then a
   rerun: the SQLite file is intact, no paper lost or doubled, nothing enriched before the
   kill bought again, the site equal to a clean build (support/faults.py).
 - A write that fails with ENOSPC or EIO, in the site's files or in the database: one clear
@@ -47,7 +47,7 @@ def test_sigkill_then_rerun_recovers(harness):
     outcomes = [harness.trial(i, SEED) for i in range(TRIALS)]
     print("\n" + table(outcomes))
     assert sum(o.killed for o in outcomes) >= TRIALS // 2  # most kills land mid-work
-    assert {o.stage for o in outcomes} == {"import", "collect", "enrich", "index", "build"}
+    assert {o.stage for o in outcomes} == {"import", "collect", "enrich", "images", "index", "build"}
     bad = [o for o in outcomes if not o.recovered]
     assert not bad, table(bad)
 

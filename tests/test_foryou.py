@@ -56,7 +56,7 @@ def test_int8_keeps_cosine_and_ranking():
 def test_published_files_vectors_and_escaping(tmp_path):
     site = build_foryou_site(tmp_path)
     index, papers = read_published(site)
-    assert index["format"] == 1 and index["model"] == "hash256" and index["quant"] == "int8"
+    assert index["format"] == 1 and index["model"].startswith("hash256@") and index["quant"] == "int8"
     assert index["dim"] == index["bytes_per_paper"] == 256 and index["weights"] == WEIGHTS
     assert [d[0] for d in index["days"]] == [d.isoformat() for d in DAYS]
     assert sum(d[3] for d in index["days"]) == len(papers) == 12

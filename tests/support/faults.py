@@ -1,6 +1,6 @@
 """Kill/rerun trials for tests/test_faults.py and bench/faults.py.
 
-A trial runs one stage of the pipeline (import, collect, enrich, index, build) as a real
+A trial runs one stage of the pipeline (import, collect, enrich, images, index, build) as a real
 `papersift` process against loopback HF and LLM servers, SIGKILLs it at a seeded random
 moment, runs the same command again to completion, and checks what a user relies on: the
 SQLite file is intact, no paper is lost or stored twice, nothing enriched before the kill is
@@ -24,8 +24,9 @@ from pathlib import Path
 
 from support.fake_hf_arxiv import FakeServer, hf_paper
 from support.fake_llm import FakeLLM
+from support.pdfs import paper_pdf
 
-STAGES = ("import", "collect", "enrich", "index", "build")
+STAGES = ("import", "collect", "enrich", "images", "index", "build")
 MONTH = "2025-03"
 HF_DAYS = [f"{MONTH}-{d:02d}" for d in (3, 4, 5, 6, 7, 10, 11, 12)]
 HF_PER_DAY = 12
@@ -67,6 +68,10 @@ class Harness:
         for n, day in enumerate(HF_DAYS):
             self.hf.add_hf_day(day, [hf_paper(f"2503.{n:01d}{i:04d}", f"Listed paper {n}-{i} about topic {i}",
                                               day=day, upvotes=i) for i in range(HF_PER_DAY)])
+            for i in range(HF_PER_DAY):  # what the image step downloads: one PDF a paper
+                self.hf.add_pdf(f"2503.{n:01d}{i:04d}", paper_pdf(
+                    f"Listed paper {n}-{i} about topic {i}", ((f"Author {i}", "1"),),
+                    (f"University {n}",), seed=n * 100 + i, pages=1))
         self.llm = FakeLLM(latency=llm_latency)
         self.archive = _archive(root / "archive.jsonl.gz", ARCHIVE_PAPERS)
         self.bases: dict[str, Path] = {}
@@ -92,6 +97,7 @@ class Harness:
         return {"import": ["import", str(self.archive)],
                 "collect": ["collect", "hf", "--month", MONTH, "--page-size", "4"],
                 "enrich": ["enrich", "--concurrency", "4"],
+                "images": ["images", "--since", HF_DAYS[0]],
                 "index": ["index", "--batch", "64"],
                 "build": ["build"]}[stage]
 
@@ -163,6 +169,17 @@ class Harness:
             missing = n - _count(db, "SELECT count(*) FROM enrichments")
             if missing:
                 out.problems.append(f"{missing} papers not enriched after the rerun")
+        if stage == "images":
+            listed = len(HF_DAYS) * HF_PER_DAY
+            files = [r[0] for r in _rows(db, "SELECT file FROM paper_images WHERE kind = 'title' "
+                                            "AND file != ''")]
+            if len(set(files)) != listed:
+                out.problems.append(f"{len(set(files))} title images for {listed} papers after the rerun")
+            folder = data / "data" / "images"
+            missing = [f for f in files if not (folder / f).is_file()]
+            debris = [p.name for p in folder.glob("*") if ".tmp" in p.name] if folder.is_dir() else []
+            if missing or debris:
+                out.problems.append(f"image files missing {missing[:3]} or left half-written {debris[:3]}")
         if stage == "index":
             v = _count(db, "SELECT count(*) FROM vectors")
             if v != n:
@@ -186,6 +203,14 @@ def _count(db: Path, sql: str, text: bool = False):  # type: ignore[no-untyped-d
     try:
         v = conn.execute(sql).fetchone()[0]
         return str(v) if text else int(v)
+    finally:
+        conn.close()
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
 

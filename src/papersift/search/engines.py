@@ -113,7 +113,8 @@ def published_vectors(settings: Settings, store: Store) -> tuple[str, str] | Non
     """(model, version) of the vectors the site publishes for its For-you page: the
     configured embedder's, when the index holds them (no model is loaded); None otherwise."""
     name = embedder_name(settings.embedder)
-    if name == "none":
+    key = key_for(name) if name != "none" else None
+    if key is None:
         return None
-    version = store.get_meta(vectors_version_key(name))
-    return (name, version) if version is not None else None
+    version = store.get_meta(vectors_version_key(key))
+    return (key, version) if version is not None else None

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..profiles import weights
 from ..store.base import VectorStore
 from .cards import script_json_bytes
 from .output import SiteWriter
@@ -48,12 +49,14 @@ DAY_DIR = "foryou/d"
 # candidate's score is `similarity` x its best cosine to a liked paper, plus `keyword`,
 # `author` and `tag` for each rule it matches; it is shown from `min_score`, at most
 # `max_papers` of them. A negative keyword removes a paper whatever its score.
+# The server's ranking constants (profiles/weights.py), so the page ranks as `papersift
+# profile test` does; max_papers is the page's own (it lists more than a digest).
 WEIGHTS: dict[str, float] = {
     "similarity": 1.0,
-    "keyword": 0.3,
-    "author": 0.4,
-    "tag": 0.3,
-    "min_score": 0.3,
+    "keyword": weights.KEYWORD, "max_keywords": weights.MAX_KEYWORDS,
+    "author": weights.AUTHOR, "max_authors": weights.MAX_AUTHORS,
+    "tag": weights.TAG, "max_tags": weights.MAX_TAGS,
+    "min_score": weights.DEFAULT_MIN_SCORE,
     "max_papers": 100,
 }
 

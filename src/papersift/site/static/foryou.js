@@ -225,12 +225,16 @@
         score += W.similarity * Math.max(0, bs);
         why.push("close to your paper " + best.t);
       }
-      kws.forEach(function (k, i) { if (wordAt(tx, k, false)) { score += W.keyword; why.push("keyword " + profile.keywords[i]); } });
+      // every match is explained; each kind adds at most max_* boosts (as the server's ranking)
+      var nk = 0, na = 0, nt = 0;
+      kws.forEach(function (k, i) { if (wordAt(tx, k, false)) { nk++; why.push("keyword " + profile.keywords[i]); } });
       var names = (p.a || []).map(normName);
       aus.forEach(function (a, i) {
-        if (names.some(function (nm) { return wordAt(nm, a, true); })) { score += W.author; why.push("author " + profile.authors[i]); }
+        if (names.some(function (nm) { return wordAt(nm, a, true); })) { na++; why.push("author " + profile.authors[i]); }
       });
-      profile.tags.forEach(function (t) { if ((p.g || []).indexOf(t) >= 0) { score += W.tag; why.push("tag " + t); } });
+      profile.tags.forEach(function (t) { if ((p.g || []).indexOf(t) >= 0) { nt++; why.push("tag " + t); } });
+      score += W.keyword * Math.min(nk, W.max_keywords) + W.author * Math.min(na, W.max_authors) +
+        W.tag * Math.min(nt, W.max_tags);
       if (score >= W.min_score - 1e-9) shown.push({ p: p, score: score, why: why });
     });
     shown.sort(function (a, b) {
@@ -400,7 +404,7 @@
     var dl = document.getElementById("fy-tag-list");
     Object.keys(tags).sort().forEach(function (t) { var o = el("option"); o.value = t; dl.appendChild(o); });
     status.textContent = order.length + " papers of the last " + days.length + " days" +
-      (meta.model ? ", " + withVec + " with " + meta.model + " vectors (" + meta.quant + ", " + meta.bytes_per_paper + " bytes a paper)" : ", no vectors (rules only)") +
+      (meta.model ? ", " + withVec + " with " + meta.model.split("@")[0] + " vectors (" + meta.quant + ", " + meta.bytes_per_paper + " bytes a paper)" : ", no vectors (rules only)") +
       "; " + (bytes / 1048576).toFixed(1) + " MB of data" + (failed ? "; " + failed + " day files failed to load" : "") + ".";
     status.setAttribute("data-ready", "1");
     listeners.push(render);
