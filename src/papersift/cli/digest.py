@@ -20,7 +20,7 @@ def digest_cmd(profile: Annotated[str | None, typer.Option("--profile", help="On
                                      "send nothing.")] = None,
                config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Send each profile's digest of a day by e-mail and apprise channels, once per channel."""
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job=None if dry_run else "digest")
     profiles, base, path = profiles_of(ctx.settings)
     if profile:
         profiles = [find_profile(profiles, profile, path)]

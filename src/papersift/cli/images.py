@@ -33,7 +33,7 @@ def images(
 ) -> None:
     """Make each paper's title image (page 1 of its arXiv PDF) and teaser figure (arXiv
     HTML), cached: a re-run downloads and renders nothing."""
-    ctx = Ctx(config, data_dir)
+    ctx = Ctx(config, data_dir, job="images")
     s = ctx.settings
     chosen = tuple(split_csv(kinds)) or None
     for k in chosen or ():
