@@ -100,6 +100,7 @@ def test_a_full_database_fails_the_import_and_keeps_the_store(tmp_path, monkeypa
     db = data / "papersift.db"
     conn = sqlite3.connect(db)
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    before = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
     conn.close()
     big = tmp_path / "big.jsonl"
     big.write_text("".join(json.dumps({"id": f"2502.{i:05d}", "title": f"New paper {i}",
@@ -120,7 +121,7 @@ def test_a_full_database_fails_the_import_and_keeps_the_store(tmp_path, monkeypa
     err = " ".join(r.output.split())
     assert "error:" in err and "full" in err and "Traceback" not in r.output
     with open_store(db) as s:
-        assert s.count_papers() == 142
+        assert s.count_papers() == before  # the sample, not one paper of the failed import
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
