@@ -28,6 +28,9 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("PAPERSIFT_EMBEDDER", "none")
     with FakeServer() as s:
         monkeypatch.setenv("PAPERSIFT_HF_BASE_URL", s.url)
+        # images and links of the collected days go to the same loopback server, never out
+        monkeypatch.setenv("PAPERSIFT_ARXIV_WEB_URL", s.url)
+        monkeypatch.setenv("PAPERSIFT_GITHUB_API_URL", s.url)
         for n, day in enumerate(WEEK):
             s.add_hf_day(day, [hf_paper(f"2502.{n}{i:04d}", f"Paper {n}-{i} on topic {i}", day=day,
                                         upvotes=i) for i in range(3 + n)])
@@ -52,7 +55,9 @@ def test_status_tells_expected_collected_enriched_and_published(env):
     assert day["expected"] == 5 and day["collected"] == 4
     assert day["enriched"] == {"offline": 4} and day["published"] == 4
     assert day["complete"] is False and day["problems"] == ["collected 4 of the 5 HF listed"]
-    assert data["last_run"]["kind"] in ("index", "collect-hf", "enrich")
+    with open_store(tmp / "data" / "papersift.db") as st:
+        newest = st.recent_runs(1)[0]
+    assert (data["last_run"]["id"], data["last_run"]["kind"]) == (newest.id, newest.kind)
     html = (tmp / "site" / "status.html").read_text(encoding="utf-8")
     assert "2025-02-04" in html and "collected 4 of the 5 HF listed" in html
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..config import Settings
 from ..errors import EmbedderError
 from ..model import Paper
-from ..search.embed import Embedder, HashingEmbedder, paper_text
+from ..search.embed import Embedder, HashingEmbedder, key_for, paper_text
 from ..search.engines import embedder_name, has_vectors, load_embedder
 from ..store.base import ProfileSource, Store
 from .config import Profile
@@ -40,6 +40,8 @@ class ProfileRanker:
         if name.startswith("hash"):  # instant to make; its name carries the dimension
             name = HashingEmbedder(int(name[4:]) if name[4:].isdigit() else 256).name
         self.model: str | None = name if name != "none" and has_vectors(store, name) else None
+        # where the index stores that embedder's vectors (its name plus its recipe's digest)
+        self.key: str | None = key_for(name) if self.model else None
         self._embedder: Embedder | None = None
         self._embed_error: str | None = None
         self._interests: dict[str, Interests] = {}
@@ -64,7 +66,7 @@ class ProfileRanker:
     def interests(self, profile: Profile) -> Interests:
         if profile.name not in self._interests:
             src: ProfileSource = self.store
-            self._interests[profile.name] = build_interests(src, profile, self.model, self.embed_fn,
+            self._interests[profile.name] = build_interests(src, profile, self.key, self.embed_fn,
                                                             self.base_dir)
         return self._interests[profile.name]
 
@@ -83,7 +85,7 @@ class ProfileRanker:
                         seen.setdefault(p.id, p)
                 papers = sorted(seen.values(), key=lambda p: p.id)
             ids = [p.id for p in papers]
-            vecs = self.store.vectors_for(self.model, ids) if self.model else {}
+            vecs = self.store.vectors_for(self.key, ids) if self.key else {}
             todo = [p for p in papers if p.id not in vecs]
             fn = self.embed_fn() if todo else None
             if fn is not None:
