@@ -1,205 +1,24 @@
-"""`papersift export DIR` / `papersift import DIR`: the whole store as plain files.
-
-Deterministic and diff-friendly, so a git branch can hold a deployment's state: one JSON
-Lines file per day of papers (each line a paper with its provenance, aliases, enrichment and
-failure), one per year of day memberships, then readings, runs, the LLM cache and the list
-of embedded texts per vector model (`--vectors` adds the vectors themselves), coverage, the
-linked-resource counts and the digests' send log. Image files are not in it: `papersift
-images` renders them again from the PDFs. Keys are
-sorted, lines ordered by id, no timestamps of the export itself: exporting an unchanged
-store rewrites nothing, and export -> import into an empty store -> export gives the same
-bytes. Files are replaced atomically and only when their content changed.
-
-Everything read back is validated (papers, enrichments and readings through their models):
-a bad line is reported as file:line and skipped, the good ones are imported, and nothing
-already stored is replaced.
-"""
+"""`papersift import DIR`: read an archive back, validating every line (see archive/__init__)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
-from .errors import InputError
-from .model import Enrichment, Paper, Reading
-from .store.base import ArchiveStore
+from ..errors import InputError
+from ..model import Enrichment, Paper, Reading
+from ..store.base import ArchiveStore
+from .format import FORMAT, MANIFEST, PAPER_KEYS, VERSION, ArchiveReport, Progress
 
-# Paper columns of an archived paper line (store/sqlite COLUMNS: id, the fields, num_authors).
-_PAPER_KEYS = ("id",) + tuple(f for f in Paper.model_fields if f not in ("id", "sources"))
-
-FORMAT = "papersift-archive"
-VERSION = 1
-MANIFEST = "manifest.json"
-_OWNED = ("papers", "days", "vectors")  # folders whose stale files an export removes
-Progress = Callable[[str, int, int], None]
-
-
-def _default(v: Any) -> Any:
-    if isinstance(v, dt.date | dt.datetime):
-        return v.isoformat()
-    raise TypeError(f"not JSON: {type(v).__name__}")
-
-
-def _line(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=_default)
-
-
-@dataclass
-class ArchiveReport:
-    direction: str  # "export" or "import"
-    path: Path
-    counts: dict[str, int] = field(default_factory=dict)  # per table
-    files_written: int = 0
-    files_unchanged: int = 0
-    files_removed: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        c = ", ".join(f"{v} {k}" for k, v in self.counts.items())
-        if self.direction == "export":
-            return (f"export: {c} -> {self.path} ({self.files_written} files written, "
-                    f"{self.files_unchanged} unchanged, {self.files_removed} removed)")
-        return (f"import: {self.path}: added {c}; {len(self.errors)} bad lines skipped"
-                if self.errors else f"import: {self.path}: added {c}")
-
-
-# -- export ----------------------------------------------------------------------------
-
-class _Writer:
-    def __init__(self, root: Path, report: ArchiveReport):
-        self.root, self.report, self.written = root, report, set[Path]()
-
-    def put(self, rel: str, data: bytes) -> None:
-        path = self.root / rel
-        self.written.add(path)
-        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
-            self.report.files_unchanged += 1
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        self.report.files_written += 1
-
-    def lines(self, rel: str, objs: Iterable[Any]) -> None:
-        self.put(rel, "".join(_line(o) + "\n" for o in objs).encode())
-
-    def remove_stale(self) -> None:
-        for folder in _OWNED:
-            for path in sorted((self.root / folder).rglob("*")):
-                if path.is_file() and path not in self.written:
-                    path.unlink()
-                    self.report.files_removed += 1
-
-
-def _check_target(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise InputError(f"{root}: not a folder; export into an empty folder or an earlier export")
-    if root.is_dir() and not (root / MANIFEST).is_file():
-        others = [p.name for p in root.iterdir() if not p.name.startswith(".")]
-        if others:
-            raise InputError(f"{root}: holds other files ({', '.join(sorted(others)[:3])}...); "
-                             "export into an empty folder or an earlier export")
-
-
-def _by_paper(store: ArchiveStore, table: str, key: str = "paper_id") -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in store.archive_rows(table):
-        out[r.pop(key)].append(r)
-    return out
-
-
-def _paper_file(p: dict[str, Any]) -> str:
-    day = p.get("hf_date") or p.get("published")
-    if not day:
-        return "papers/undated.jsonl"
-    d = day.isoformat() if isinstance(day, dt.date) else str(day)
-    return f"papers/{d[:4]}/{d}.jsonl"
-
-
-def export_store(store: ArchiveStore, root: Path, *, vectors: bool = False,
-                 progress: Progress | None = None) -> ArchiveReport:
-    root = Path(root)
-    _check_target(root)
-    rep = ArchiveReport("export", root)
-    w = _Writer(root, rep)
-    tick = progress or (lambda *_: None)
-
-    sources = _by_paper(store, "paper_sources")
-    aliases = _by_paper(store, "aliases")
-    enrich = {pid: rows[0] for pid, rows in _by_paper(store, "enrichments").items()}
-    fails = {pid: rows[0] for pid, rows in _by_paper(store, "enrich_failures").items()}
-    files: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    n = 0
-    for p in store.archive_rows("papers"):
-        item: dict[str, Any] = {"paper": p, "sources": sources.get(p["id"], []),
-                                "aliases": sorted(a["alias"] for a in aliases.get(p["id"], []))}
-        if p["id"] in enrich:
-            item["enrichment"] = enrich[p["id"]]
-        if p["id"] in fails:
-            item["failure"] = fails[p["id"]]
-        files[_paper_file(p)].append(item)
-        n += 1
-        if n % 5000 == 0:
-            tick("export papers", n, 0)
-    for rel in sorted(files):
-        w.lines(rel, files[rel])
-    rep.counts["papers"] = n
-    rep.counts["enrichments"] = len(enrich)
-
-    years: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in store.archive_rows("day_papers"):
-        years[str(r["day"])[:4]].append(r)
-    for y in sorted(years):
-        w.lines(f"days/{y}.jsonl", years[y])
-    rep.counts["day memberships"] = sum(len(v) for v in years.values())
-    for table, rel in (("readings", "readings.jsonl"), ("runs", "runs.jsonl"),
-                       ("llm_cache", "cache.jsonl"), ("coverage", "coverage.jsonl"),
-                       ("paper_links", "links.jsonl"), ("digest_sends", "sends.jsonl")):
-        rows = list(store.archive_rows(table))
-        w.lines(rel, rows)
-        rep.counts[table] = len(rows)
-
-    manifest_vectors: dict[str, Any] = {}
-    by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in store.archive_rows("vectors"):
-        by_model[r["model"]].append(r)
-    for model in sorted(by_model):
-        rows = by_model[model]
-        name = hashlib.sha256(model.encode()).hexdigest()[:12]  # model names hold '/' and ':'
-        listing = "".join(f"{r['paper_id']}\t{r['text_hash']}\n" for r in rows).encode()
-        blob = b"".join(bytes(r["vec"]) for r in rows)
-        dims = len(rows[0]["vec"]) // 4 if rows else 0
-        manifest_vectors[model] = {"count": len(rows), "dims": dims, "file": f"vectors/{name}",
-                                   "sha256": hashlib.sha256(blob).hexdigest(),
-                                   "included": vectors}
-        w.put(f"vectors/{name}.tsv", listing)
-        if vectors:
-            w.put(f"vectors/{name}.f32", blob)
-    rep.counts["vectors"] = sum(len(v) for v in by_model.values())
-    w.put(MANIFEST, (json.dumps({"format": FORMAT, "version": VERSION, "counts": rep.counts,
-                                 "vectors": manifest_vectors}, indent=1, sort_keys=True,
-                                ensure_ascii=False) + "\n").encode())
-    w.remove_stale()
-    return rep
-
-
-# -- import ----------------------------------------------------------------------------
 
 def is_archive(path: Path) -> bool:
     return path.is_dir() and (path / MANIFEST).is_file()
@@ -266,7 +85,7 @@ def _paper_rows(item: dict[str, Any], where: str, out: dict[str, list[dict[str, 
     raw = _need(item.get("paper"), f"{where}: field 'paper'", {"id": str, "title": str,
                                                                "created_at": str, "changed_at": str})
     try:
-        p = Paper.model_validate({k: raw[k] for k in _PAPER_KEYS if raw.get(k) is not None})
+        p = Paper.model_validate({k: raw[k] for k in PAPER_KEYS if raw.get(k) is not None})
     except ValidationError as e:
         err = e.errors()[0]
         raise InputError(f"{where}: field 'paper.{'.'.join(map(str, err['loc']))}': {err['msg']}") from e
@@ -292,7 +111,7 @@ def _paper_rows(item: dict[str, Any], where: str, out: dict[str, list[dict[str, 
     failure = item.get("failure")
     if failure is not None:
         _need(failure, f"{where}: field 'failure'", {"reason": str, "attempts": int, "at": str})
-    out["papers"].append({**{k: p.__dict__[k] for k in _PAPER_KEYS},
+    out["papers"].append({**{k: p.__dict__[k] for k in PAPER_KEYS},
                           "created_at": raw["created_at"], "changed_at": raw["changed_at"]})
     out["paper_sources"] += rows
     out["aliases"] += [{"alias": a, "paper_id": p.id} for a in aliases]
