@@ -101,6 +101,7 @@ def test_pool_replaces_a_hung_search_process(tmp_path, monkeypatch):
     open_site_store(tmp_path / "papersift.db").close()
     settings = Settings(data_dir=tmp_path, embedder="hash")
     monkeypatch.setattr(pool_mod, "REPLY_TIMEOUT", 1.0)
+    monkeypatch.setattr(pool_mod, "RELOAD_TIMEOUT", 1.0)  # one may be stopped mid-refresh
     pool = pool_mod.SearchPool({"settings": settings.model_dump(mode="json")}, 2)
     try:
         pool.warm()

@@ -7,6 +7,7 @@ a search worker process (api/pool.py) that only receives the parameters.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,12 +15,13 @@ from ..search.engine import SearchQuery
 from ..site.cards import card
 
 
-def serving_engine(make: Callable[[Any], Any], store: Any) -> Any:
+def serving_engine(make: Callable[[Any], Any], store: Any, pinned: bool = False) -> Any:
     """A search engine set up for a server (in the server process or a search process):
-    store versions re-read at most once a second, every index loaded before the first
-    request (building them while requests queue would stall them all)."""
+    store versions re-read at most once a second (`pinned`: only when engine.refresh() is
+    called), every index loaded before the first request (building them while requests
+    queue would stall them all)."""
     engine = make(store)
-    engine.version_ttl = 1.0  # a store change shows within a second
+    engine.version_ttl = math.inf if pinned else 1.0  # else a store change shows within a second
     engine.bm25()
     engine.facets()
     engine.semantic_ready()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -47,15 +48,36 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     from ..store import open_store
 
     settings = Settings.model_validate(spec["settings"])
-    engine = serving_engine(engine_factory(settings), open_store(settings.db_target))
+    # Pinned: a search never reloads an index itself; the pool asks each process in turn to
+    # refresh (SearchPool._maybe_refresh), so while one reloads the others keep answering.
+    engine = serving_engine(engine_factory(settings), open_store(settings.db_target), pinned=True)
     torch = sys.modules.get("torch")  # loaded by a neural embedder or the vector index
     if torch is not None:
         # One search process per core: torch's intra-op threads would only fight the other
         # search processes (and the server process) for the same cores.
         torch.set_num_threads(1)
-    gc.collect()
-    gc.freeze()  # the indexes' millions of objects stay out of every later collection
+    _settle()
     return {"engine": engine, "langs": settings.languages}
+
+
+def _settle() -> None:
+    """After (re)loading indexes: collect, hand the freed heap back to the system, and keep
+    the indexes' millions of long-lived objects out of every later collection.
+
+    Building an index allocates far more than it keeps; glibc keeps those freed pages, so
+    without the trim each reload left the process hundreds of MB larger (docs/search.md)."""
+    gc.unfreeze()  # the objects frozen at the last load: the replaced indexes among them
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
+        ctypes.CDLL(None).malloc_trim(0)
+    gc.freeze()
+
+
+def _refresh(state: dict[str, Any]) -> bool:
+    changed = bool(state["engine"].refresh())
+    if changed:
+        _settle()
+    return changed
 
 
 def _search_process(spec: dict[str, Any], conn: Connection) -> None:
@@ -74,6 +96,7 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     ops: dict[str, Callable[..., Any]] = {
         "search": lambda params: orjson.dumps(search_payload(state["engine"], state["langs"], params)),
         "similar": lambda pid, limit: similar_ids(state["engine"], pid, limit),
+        "refresh": lambda: _refresh(state),
     }
     conn.send(READY)
     while True:
@@ -93,6 +116,8 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
 
 SEARCH_NICE = 5  # bench/api.py, nice 5 vs 0 in alternating runs: +10% requests per second
 REPLY_TIMEOUT = 60.0  # a search that takes longer is stuck: its process is replaced
+RELOAD_TIMEOUT = 900.0  # the same for a reload of the indexes (a large archive's BM25 build)
+REFRESH_EVERY = 1.0  # seconds between two checks of the store's versions by one process
 
 
 def _frame(obj: Any) -> bytes:
@@ -123,6 +148,10 @@ class SearchPool:
         self.tasks: list[asyncio.Task] = []
         self.closing = False
         self.sent_at: list[float | None] = [None] * processes  # when slot i got its job
+        self.limit = [REPLY_TIMEOUT] * processes  # how long slot i's current job may take
+        self.checked_at = [0.0] * processes  # when slot i last checked the store's versions
+        self.idle = [False] * processes  # slot i waits for a job
+        self.refreshing: int | None = None  # the slot reloading its indexes now, if any
 
     def _start(self) -> tuple[Any, Connection]:
         mine, theirs = self.ctx.Pipe()  # duplex: a socket pair
@@ -151,6 +180,7 @@ class SearchPool:
             self.jobs = asyncio.Queue()
             self.tasks = [asyncio.create_task(self._serve_slot(i)) for i in range(len(self.slots))]
             self.tasks.append(asyncio.create_task(self._watchdog()))
+            self.tasks.append(asyncio.create_task(self._ticker()))
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self.jobs.put_nowait((op, args, fut, 0))
@@ -189,7 +219,14 @@ class SearchPool:
                     await _read_frame(reader)
                     ready, pause = True, 0.5
                 while True:
-                    job = await self.jobs.get()
+                    await self._maybe_refresh(i, reader, writer)
+                    self.idle[i] = True
+                    try:
+                        job = await self.jobs.get()
+                    finally:
+                        self.idle[i] = False
+                    if job is None:  # the ticker's wake-up: time to check the versions
+                        continue
                     op, args, fut, tries = job
                     if fut.done():  # the client went away while it waited
                         continue
@@ -228,8 +265,35 @@ class SearchPool:
             now = time.monotonic()
             for i, sent in enumerate(self.sent_at):
                 proc = self.slots[i][0]
-                if sent is not None and now - sent > REPLY_TIMEOUT and proc.is_alive():
+                if sent is not None and now - sent > self.limit[i] and proc.is_alive():
                     proc.kill()
+
+    async def _maybe_refresh(self, i: int, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        """Between two jobs, let search process i re-read the store's versions and reload
+        what changed, unless another process is reloading: one at a time, so the others
+        go on answering (both reloading at once stalled every request for seconds)."""
+        if self.refreshing is not None or time.monotonic() - self.checked_at[i] < REFRESH_EVERY:
+            return
+        self.refreshing, self.limit[i], self.sent_at[i] = i, RELOAD_TIMEOUT, time.monotonic()
+        try:
+            writer.write(_frame(("refresh", ())))
+            await _read_frame(reader)  # a failed reload keeps the old indexes (reported in the reply)
+        finally:
+            self.refreshing, self.limit[i], self.sent_at[i] = None, REPLY_TIMEOUT, None
+            self.checked_at[i] = time.monotonic()
+
+    async def _ticker(self) -> None:
+        """Wake idle search processes whose check is due: with no traffic they would
+        otherwise answer the first search after a quiet night from the old indexes."""
+        assert self.jobs is not None
+        while not self.closing:
+            await asyncio.sleep(REFRESH_EVERY)
+            if self.refreshing is None and self.jobs.empty():
+                now = time.monotonic()
+                for i in range(len(self.slots)):
+                    if self.idle[i] and now - self.checked_at[i] >= REFRESH_EVERY:
+                        self.jobs.put_nowait(None)
 
     def close(self) -> None:
         self.closing = True
@@ -242,5 +306,8 @@ class SearchPool:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.terminate()
+                proc.join(timeout=5)
+            if proc.is_alive():  # stopped (SIGSTOP) or ignoring SIGTERM: multiprocessing's
+                proc.kill()  # exit handler would otherwise wait for it forever
                 proc.join(timeout=5)
             conn.close()

@@ -71,6 +71,24 @@ class SearchEngine:
     def papers_version(self) -> str:
         return self._version("papers", self.store.papers_version) or ""
 
+    def refresh(self) -> bool:
+        """Re-read the store's versions now and reload what changed (BM25, facets, vectors);
+        True when anything was reloaded. A server whose engines never re-read versions by
+        themselves (version_ttl = inf) calls this in one search process at a time, so the
+        others keep answering while it reloads."""
+        before = self._loaded()
+        self._versions.clear()
+        self.bm25()
+        self.facets()
+        self.semantic_ready()
+        return self._loaded() != before
+
+    def _loaded(self) -> tuple[str | None, str | None, str | None]:
+        vec = self.vectors
+        return (self._bm25.version if self._bm25 else None,
+                self._facets.version if self._facets else None,
+                vec.version if vec is not None else None)
+
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
         version = f"{self.papers_version()}|{self.fusion.bm25}"
