@@ -11,15 +11,15 @@ its replicas.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from .archive import ArchiveMixin
-from .bulk import BulkWrites
+from .bulk import BulkState, BulkWrites
 from .coverage import CoverageMixin
 from .days import DaysMixin
 from .delivery import DeliveryMixin
 from .enrichments import EnrichmentsMixin
+from .fts import BACKLOG_META, fill_missing
 from .images import ImagesMixin
 from .links import LinksMixin
 from .locks import LocksMixin
@@ -38,14 +38,17 @@ class PostgresStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, Vectors
     """Store backed by one PostgreSQL database. Safe to share across threads (a pool)."""
 
     def __init__(self, url: str):
-        self._bulk = [0]  # bulk_writes() depth
-        self._bulk_lock = threading.Lock()
         super().__init__(url)
+        self._bulk = BulkState(self.pool)
+        if self.get_meta(BACKLOG_META) is not None:  # a bulk import was killed midway
+            with self._tx() as c:
+                fill_missing(c)
+                c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
 
     def bulk_writes(self) -> BulkWrites:
         """Context for a bulk import: its transactions commit without waiting for the WAL
-        flush and the GIN index gathers larger batches (bulk.py)."""
-        return BulkWrites(self._bulk, self._bulk_lock)
+        flush, the GIN indexes gather larger batches, and helpers write the full text (bulk.py)."""
+        return BulkWrites(self._bulk)
 
     def __enter__(self) -> PostgresStore:
         return self

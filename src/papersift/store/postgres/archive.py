@@ -1,8 +1,8 @@
 """Archive rows in and out of PostgreSQL (store/base.py ArchiveStore).
 
 The same rows as SQLite's (store/rows.py): papers are restored with their own
-created_at/changed_at and their derived columns recomputed (title key, content hash, day;
-the tsvector is generated), blocking keys written when near-duplicates can exist; the
+created_at/changed_at and their derived columns recomputed (title key, content hash, day,
+the full-text row), blocking keys written when near-duplicates can exist; the
 enrichments' tag arrays are filled from their JSON.
 """
 
@@ -30,6 +30,7 @@ from ..rows import (
 )
 from .bulk import copy_rows, insert_many
 from .core import PostgresBase
+from .fts import index_ids
 from .vectors import as_array
 
 # SQL types of the non-text columns of the archive tables.
@@ -143,6 +144,7 @@ class ArchiveMixin(PostgresBase):
             values.append((*new_row(p, tk), r["created_at"], r["changed_at"]))
             blocks += [(b, p.id) for b in bks] if need_blocks else []
         copy_rows(c, "papers", ROW_COLUMNS, values)
+        index_ids(c, [p.id for p in papers])
         insert_many(c, "title_blocks", [("key", "text"), ("paper_id", "text")], blocks)
         return len(new)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..rows import COLUMNS
+from .fts import FtsHelpers
 
 # SQL array types of the paper columns (anything not listed is text).
 _INT_COLUMNS = frozenset({"version", "upvotes", "num_comments", "github_stars", "num_authors"})
@@ -68,24 +69,47 @@ def update_papers(conn: Any, rows: Sequence[Sequence[Any]], cols: Sequence[str])
 PAPER_TYPES = [(c, column_type(c)) for c in COLUMNS]
 
 
-class BulkWrites:
-    """Held around a bulk import. Its transactions then commit without waiting for the WAL
-    flush (synchronous_commit off: a crash of the machine may lose the last commits, never
-    corrupt anything, and the import ledger commits with them, so a re-run redoes exactly
-    those; SQLite's synchronous=NORMAL gives the same promise) and let the full-text GIN
-    index gather more new entries before merging them (fewer, larger merges)."""
+class BulkState:
+    """Whether a bulk import runs on this store object, and its full-text helpers.
 
-    def __init__(self, counter: list[int], lock: threading.Lock):
-        self.counter, self.lock = counter, lock
+    During one, transactions commit without waiting for the WAL flush (synchronous_commit
+    off: a crash of the machine may lose the last commits, never corrupt anything, and the
+    import ledger commits with them, so a re-run redoes exactly those; SQLite's
+    synchronous=NORMAL gives the same promise), the GIN indexes gather more new entries
+    before merging them (fewer, larger merges), and new papers' full-text rows are left to
+    helper threads (fts.py), started with the first new paper (a re-import that stores
+    nothing starts none) and caught up when the import ends."""
+
+    def __init__(self, pool: Any):
+        self.pool = pool
+        self.depth = 0
+        self.lock = threading.Lock()
+        self.helpers: FtsHelpers | None = None
+
+    def ensure_helpers(self) -> None:
+        with self.lock:
+            if self.depth and self.helpers is None:
+                self.helpers = FtsHelpers(self.pool).start()
+
+
+class BulkWrites:
+    """Held around a bulk import (BulkState says what changes)."""
+
+    def __init__(self, state: BulkState):
+        self.state = state
 
     def __enter__(self) -> BulkWrites:
-        with self.lock:
-            self.counter[0] += 1
+        with self.state.lock:
+            self.state.depth += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with self.lock:
-            self.counter[0] -= 1
+        st = self.state
+        with st.lock:
+            st.depth -= 1
+            helpers, st.helpers = (st.helpers, None) if st.depth == 0 else (None, st.helpers)
+        if helpers is not None:
+            helpers.stop()
 
 
 BULK_SETTINGS = ("SET LOCAL synchronous_commit = off", "SET LOCAL gin_pending_list_limit = '64MB'")

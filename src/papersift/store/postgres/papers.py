@@ -11,8 +11,9 @@ from ...model import Paper
 from ..base import TX_CHUNK, UpsertStats
 from ..rows import COLUMNS, ROW_COLUMNS, day_of, new_row, now, paper_values
 from ..upsert import Prepared, UpsertPlan, plan_upsert, source_rows
-from .bulk import BULK_SETTINGS, copy_rows, insert_many, update_papers
+from .bulk import BULK_SETTINGS, BulkState, copy_rows, insert_many, update_papers
 from .core import PAPER_SELECT, UPSERT_KEY, PostgresBase, row_to_paper
+from .fts import index_ids
 
 _UPDATE_COLUMNS = COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at")
 # Tables whose rows hang on a paper id: a rename moves them (ON CONFLICT: a row already
@@ -23,7 +24,7 @@ _HUNG = (("paper_sources", "paper_id"), ("day_papers", "paper_id"), ("enrichment
 
 
 class PapersMixin(PostgresBase):
-    _bulk: list[int]
+    _bulk: BulkState
 
     def prepare_papers(self, papers: Iterable[Paper]) -> list[Prepared]:
         """What storing each paper as a new row needs, computed without the database (an
@@ -53,7 +54,7 @@ class PapersMixin(PostgresBase):
 
     def _upsert_chunk(self, chunk: list[Paper], prep: list[Prepared | None]) -> UpsertStats:
         with self._tx() as conn:
-            if self._bulk[0]:
+            if self._bulk.depth:
                 for stmt in BULK_SETTINGS:
                     conn.execute(stmt)
             # Writers of other processes plan one chunk at a time: a plan reads what is
@@ -89,11 +90,11 @@ class PapersMixin(PostgresBase):
     def title_phrase_ids(self, phrases: list[str]) -> list[str]:
         if not phrases:
             return []
-        # The index finds the phrase anywhere in the paper; the title is checked again.
+        # The titles' own index (papers_title_tsv): always in step, bulk import or not.
         q = " || ".join("phraseto_tsquery('papersift', %s)" for _ in phrases)
         rows = self._all(f"WITH q AS MATERIALIZED (SELECT ({q}) AS q) SELECT p.id FROM papers p, q "
-                         "WHERE p.tsv @@ q.q AND to_tsvector('papersift', p.title) @@ q.q "
-                         "ORDER BY p.seq LIMIT 20", phrases)
+                         "WHERE to_tsvector('papersift', p.title) @@ q.q ORDER BY p.seq LIMIT 20",
+                         phrases)
         return [r[0] for r in rows]
 
     # -- writing a plan -------------------------------------------------------------------
@@ -111,6 +112,12 @@ class PapersMixin(PostgresBase):
         update_papers(conn, [paper_values(p)[1:] + [title_key(p.title), p.content_hash(),
                                                     day_of(p), ts, p.id] for p in plan.updates],
                       _UPDATE_COLUMNS)
+        # Full text in this transaction, except new rows of a bulk import (fts.py helpers).
+        fresh = [paper.id for paper, _, _ in plan.inserts]
+        if fresh and self._bulk.depth:
+            self._bulk.ensure_helpers()
+            fresh = []
+        index_ids(conn, fresh + [p.id for p in plan.updates])
         insert_many(conn, "aliases", [("alias", "text"), ("paper_id", "text")], plan.aliases,
                     "ON CONFLICT (alias) DO UPDATE SET paper_id = excluded.paper_id")
         insert_many(conn, "paper_sources", [("paper_id", "text"), ("source", "text"),
@@ -124,6 +131,7 @@ class PapersMixin(PostgresBase):
         row = c.execute("DELETE FROM papers WHERE id = %s RETURNING created_at",
                         (old_id,)).fetchone()
         c.execute("DELETE FROM title_blocks WHERE paper_id = %s", (old_id,))
+        c.execute("DELETE FROM paper_fts WHERE paper_id = %s", (old_id,))
         for table, col in _HUNG:
             # UPDATE OR IGNORE: rows whose new key is taken stay under the old id.
             c.execute(f"UPDATE {table} t SET {col} = %s WHERE {col} = %s AND NOT EXISTS ("

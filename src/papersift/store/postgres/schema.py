@@ -6,8 +6,8 @@ Append new migrations; never edit one that has shipped.
 The tables and columns are SQLite's (store/sqlite/schema.py), so both backends hold and
 export the same values (store/rows.py): dates and timestamps as ISO text, JSON fields as
 JSON text. What differs is what PostgreSQL does better: keys collate bytewise (`ctext`, as
-SQLite compares) so every ORDER BY agrees with SQLite; full text is a generated, weighted
-tsvector with a GIN index; vectors are pgvector values (an HNSW index per model, created by
+SQLite compares) so every ORDER BY agrees with SQLite; full text is a weighted tsvector per
+paper (paper_fts, fts.py) with a GIN index; vectors are pgvector values (an HNSW index per model, created by
 vectors.py when a model's dimension is first seen); tags are a text[] beside the
 enrichment's JSON, GIN-indexed; the enrichment counter is a sequence (no row every writer
 would queue on).
@@ -45,20 +45,29 @@ MIGRATIONS: list[str] = [
         title_key ctext NOT NULL,
         content_hash text NOT NULL,
         created_at ctext NOT NULL,
-        changed_at ctext NOT NULL,
-        -- Title above abstract above authors (ts_rank weights A, B, C); names are not
-        -- stemmed.
-        tsv tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('papersift', title), 'A') ||
-            setweight(to_tsvector('papersift', abstract), 'B') ||
-            setweight(to_tsvector('simple', authors), 'C')) STORED
+        changed_at ctext NOT NULL
     );
     CREATE INDEX papers_title_key ON papers (title_key);
     CREATE INDEX papers_day ON papers (day);
     CREATE INDEX papers_published ON papers (published);
     CREATE INDEX papers_changed ON papers (changed_at);
     CREATE INDEX papers_doi ON papers (lower(doi)) WHERE doi IS NOT NULL;
-    CREATE INDEX papers_tsv ON papers USING gin (tsv);
+    -- Titles alone, for the upsert planner's near-duplicate lookup (upsert.py
+    -- title_phrase_ids): kept in step with every insert, whatever the mode.
+    CREATE INDEX papers_title_tsv ON papers USING gin (to_tsvector('papersift', title));
+
+    -- The weighted full text of each paper: title above abstract above authors (ts_rank
+    -- weights A, B, C); names are not stemmed. The one definition of a paper's document.
+    CREATE FUNCTION papersift_tsv(title text, abstract text, authors text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT setweight(to_tsvector('papersift', title), 'A') ||
+               setweight(to_tsvector('papersift', abstract), 'B') ||
+               setweight(to_tsvector('simple', authors), 'C') $$;
+    -- Beside the paper row, not in it: computing a tsvector is most of the cost of storing
+    -- a paper, and here a bulk import can hand it to other server processes (fts.py)
+    -- while its own transaction goes on; an update of upvotes never rewrites it.
+    CREATE TABLE paper_fts (paper_id ctext PRIMARY KEY, tsv tsvector NOT NULL);
+    CREATE INDEX paper_fts_tsv ON paper_fts USING gin (tsv);
 
     CREATE TABLE paper_sources (
         paper_id ctext NOT NULL, source ctext NOT NULL, ref ctext NOT NULL DEFAULT '',

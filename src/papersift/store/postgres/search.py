@@ -21,19 +21,19 @@ _CATEGORIES = "p.categories::jsonb ?| %s::text[]"
 
 
 def tsquery_where(q: LexicalQuery) -> tuple[str, list[Any]] | None:
-    """SQL condition on `papers p` for a parsed query, or None when there is nothing to match.
+    """SQL condition on `paper_fts f` joined with `papers p` for a parsed query, or None when there is nothing to match.
 
     Phrases and author terms must match; free words are OR-ed, and only filter when there
     is nothing required (as in SQLite's fts5_match: there they add to the score)."""
     required: list[str] = []
     params: list[Any] = []
     for ph in q.phrases:
-        required.append("p.tsv @@ phraseto_tsquery('papersift', %s)")
+        required.append("f.tsv @@ phraseto_tsquery('papersift', %s)")
         params.append(" ".join(ph))
     for a in q.authors:
         # Words AND-ed, not a phrase ("Hinton, Geoffrey" as often as "Geoffrey Hinton"), and
         # in the authors only: the index finds candidates, the authors text confirms.
-        required.append("(p.tsv @@ plainto_tsquery('simple', %s) AND "
+        required.append("(f.tsv @@ plainto_tsquery('simple', %s) AND "
                         "to_tsvector('simple', p.authors) @@ plainto_tsquery('simple', %s))")
         params += [" ".join(a)] * 2
     if required:
@@ -42,7 +42,7 @@ def tsquery_where(q: LexicalQuery) -> tuple[str, list[Any]] | None:
         return None
     # A free word is a phrase of its tokens (FTS5 reads a quoted token the same way).
     ors = " || ".join("phraseto_tsquery('papersift', %s)" for _ in q.terms)
-    return f"p.tsv @@ ({ors})", list(q.terms)
+    return f"f.tsv @@ ({ors})", list(q.terms)
 
 
 def search_where(filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -84,7 +84,8 @@ class SearchMixin(PostgresBase):
             return set()
         cond, qparams = match
         where, params = search_where(filters)
-        return {r[0] for r in self._all(f"SELECT p.id FROM papers p WHERE {cond} AND {where}",
+        return {r[0] for r in self._all(f"SELECT p.id FROM paper_fts f JOIN papers p ON "
+                                        f"p.id = f.paper_id WHERE {cond} AND {where}",
                                         [*qparams, *params])}
 
     def browse_ids(self, filters: SearchFilters | None, order: Literal["date", "upvotes"],
