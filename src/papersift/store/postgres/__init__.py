@@ -19,7 +19,7 @@ from .coverage import CoverageMixin
 from .days import DaysMixin
 from .delivery import DeliveryMixin
 from .enrichments import EnrichmentsMixin
-from .fts import BACKLOG_META, fill_missing
+from .fts import BACKLOG_META, repair
 from .images import ImagesMixin
 from .links import LinksMixin
 from .locks import LocksMixin
@@ -42,8 +42,7 @@ class PostgresStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, Vectors
         self._bulk = BulkState(self.pool)
         if self.get_meta(BACKLOG_META) is not None:  # a bulk import was killed midway
             with self._tx() as c:
-                fill_missing(c)
-                c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
+                repair(c)
 
     def bulk_writes(self) -> BulkWrites:
         """Context for a bulk import: its transactions commit without waiting for the WAL

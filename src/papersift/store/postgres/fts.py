@@ -9,7 +9,12 @@ and helpers fill paper_fts from the committed rows in parallel; the bulk import 
 they have caught up, so a finished import is searchable throughout. A paper is not
 lexically matchable between its commit and its helper's (seconds, during a bulk import
 only). An import killed midway leaves a `fts_backlog` meta row: the next store to open
-fills what is missing.
+fills what is missing (repair()).
+
+A bulk import into a store with no full text yet (a new database being filled) also drops
+the GIN index and builds it again at the end, as PostgreSQL's manual advises for
+populating a database: one sorted build (with parallel workers) costs a fraction of
+90,000 incremental inserts. Searches stay correct meanwhile (a scan instead of the index).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 
 FTS_EXPR = "papersift_tsv(p.title, p.abstract, p.authors)"
 BACKLOG_META = "fts_backlog"
+FTS_INDEX = "CREATE INDEX IF NOT EXISTS paper_fts_tsv ON paper_fts USING gin (tsv)"
+_INDEX_KEY = 0x70617065_72730004  # advisory lock: one process drops or builds the index
 _BATCH = 2000  # papers per helper transaction
 _HELPERS = 2  # one per core of a small server; each takes the papers of its seq residue
 
@@ -63,12 +70,18 @@ class FtsHelpers:
         self._threads: list[threading.Thread] = []
         self.errors: list[BaseException] = []
         self._start_seq = 0  # papers up to here were stored before: not ours to fill
+        self._rebuild = False  # the GIN index was dropped at start: build it at stop
 
     def start(self) -> FtsHelpers:
         with self.pool.connection() as c:
             c.execute("INSERT INTO meta (key, value) VALUES (%s, '1') ON CONFLICT (key) DO "
                       "UPDATE SET value = '1'", (BACKLOG_META,))
             self._start_seq = int(c.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0])
+            with c.transaction():
+                c.execute("SELECT pg_advisory_xact_lock(%s)", (_INDEX_KEY,))
+                if c.execute("SELECT NOT EXISTS (SELECT 1 FROM paper_fts)").fetchone()[0]:
+                    c.execute("DROP INDEX IF EXISTS paper_fts_tsv")
+                    self._rebuild = True
         for k in range(_HELPERS):
             t = threading.Thread(target=self._run, args=(k,), name=f"papersift-fts-{k}", daemon=True)
             t.start()
@@ -97,6 +110,24 @@ class FtsHelpers:
         with self.pool.connection() as c, c.transaction():
             # rows committed below a helper's mark after it went past (another writer's)
             fill_missing(c, self._start_seq)
+            if self._rebuild:
+                build_index(c)
             c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
         if self.errors:
             raise self.errors[0]
+
+
+def build_index(c: Any) -> None:
+    """The full-text GIN index, if missing (in c's transaction)."""
+    c.execute("SELECT pg_advisory_xact_lock(%s)", (_INDEX_KEY,))
+    # A sorted build in memory, with the server's parallel workers (its own cap applies).
+    c.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    c.execute("SET LOCAL max_parallel_maintenance_workers = 2")
+    c.execute(FTS_INDEX)
+
+
+def repair(c: Any) -> None:
+    """After a bulk import that was killed: full text for every paper, and its index."""
+    fill_missing(c)
+    build_index(c)
+    c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))

@@ -15,6 +15,10 @@ from .bulk import BULK_SETTINGS, BulkState, copy_rows, insert_many, update_paper
 from .core import PAPER_SELECT, UPSERT_KEY, PostgresBase, row_to_paper
 from .fts import index_ids
 
+# Papers per write transaction of a bulk import: its full-text helpers start on a chunk
+# when it commits, so the import ends at most this many papers after its writer (a plan
+# still reads the store a few times per chunk, not per paper).
+BULK_CHUNK = 5000
 _UPDATE_COLUMNS = COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at")
 # Tables whose rows hang on a paper id: a rename moves them (ON CONFLICT: a row already
 # under the new id wins, as SQLite's UPDATE OR IGNORE keeps it).
@@ -42,10 +46,11 @@ class PapersMixin(PostgresBase):
         chunk: list[Paper] = []
         prep: list[Prepared | None] = []
         preps = iter(prepared) if prepared is not None else None
+        size = BULK_CHUNK if self._bulk.depth else TX_CHUNK
         for p in papers:
             chunk.append(p)
             prep.append(next(preps) if preps is not None else None)
-            if len(chunk) >= TX_CHUNK:
+            if len(chunk) >= size:
                 stats.add(self._upsert_chunk(chunk, prep))
                 chunk, prep = [], []
         if chunk:
