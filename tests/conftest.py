@@ -6,30 +6,39 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.postgres import pg_databases  # noqa: F401 - the session's PostgreSQL server
 from support.site_fixture import fill_site_store
 
 from papersift.store import open_store
 
-# Every backend the contract suite runs on; the PostgreSQL backend joins this list.
-BACKENDS = ["sqlite"]
+# Every backend the contract suite (tests/store_contract/, its conftest) runs on. Other
+# tests use the default backend: every store behaviour is tested once, in the contract.
+BACKENDS = ["sqlite", "postgres"]
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=BACKENDS[:1])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
+def make_store(backend: str, tmp_path: Path,
+               request: pytest.FixtureRequest) -> Iterator[Callable[..., object]]:
     """Opens a fresh (or, with the same name, the same) store of the current backend;
-    every store it opened is closed after the test."""
+    every store it opened is closed after the test (and its database dropped)."""
     opened = []
+    databases: dict[str, str] = {}  # postgres: store name -> database name
+    pg = request.getfixturevalue("pg_databases") if backend == "postgres" else None
 
     def location(name: str = "papersift") -> str:
         """What open_store takes to reach the store `make(name)` opens (another process
         opens the same store with it)."""
         if backend == "sqlite":
             return str(tmp_path / f"{name}.db")
+        if pg is not None:
+            if name not in databases:
+                databases[name] = pg.create()
+            return pg.url(databases[name])
         raise AssertionError(f"unknown backend {backend}")  # pragma: no cover
 
     def make(name: str = "papersift"):
@@ -41,6 +50,8 @@ def make_store(backend: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
     yield make
     for s in opened:
         s.close()
+    for db in databases.values():
+        pg.drop(db)
 
 
 @pytest.fixture

@@ -79,3 +79,31 @@ def test_fts5_match_quotes_every_token():
     assert fts5_match(LexicalQuery(terms=["x"], phrases=[["p", "q"]], authors=[["h", "g"]])) == \
         '"p q" AND authors : ("h" AND "g") AND ("x" OR "p q")'
     assert fts5_match(LexicalQuery(terms=['a"b'])) == '"a""b"'
+
+
+def test_a_postgres_url_that_cannot_be_reached_is_one_line_naming_the_setting():
+    import socket
+
+    import pytest
+
+    from papersift.errors import StoreError
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError) as e:
+        open_store(f"postgresql://someone:secret@127.0.0.1:{port}/papers")
+    msg = str(e.value)
+    assert "setting 'db'" in msg and "cannot connect" in msg and "\n" not in msg
+    assert "secret" not in msg  # the password is never printed
+
+
+def test_a_missing_psycopg_is_one_line_naming_the_extra(monkeypatch):
+    import pytest
+
+    from papersift.errors import StoreError
+    from papersift.store.postgres import core
+
+    monkeypatch.setattr(core, "psycopg", None)
+    with pytest.raises(StoreError, match=r"setting 'db'.*papersift\[postgres\]"):
+        open_store("postgresql://localhost/papers")

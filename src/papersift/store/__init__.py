@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import StoreError
 from .base import DayStats, SearchFilters, Store, UpsertStats
 from .sqlite import SQLiteStore
 
@@ -15,8 +14,10 @@ def open_store(url_or_path: str | Path) -> Store:
     """Open the store named by a path (SQLite file) or a database URL."""
     s = str(url_or_path)
     if s.startswith(("postgres://", "postgresql://")):
-        raise StoreError(f"setting 'db' {s!r}: the PostgreSQL store is not available in this version; "
-                         "use a SQLite file path")
+        # Imported here: psycopg is an extra (`papersift[postgres]`), SQLite needs nothing.
+        from .postgres import PostgresStore
+
+        return PostgresStore(s)
     if s.startswith("sqlite:///"):
         s = s[len("sqlite:///"):]
     return SQLiteStore(s)

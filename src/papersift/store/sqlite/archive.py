@@ -11,47 +11,29 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...dedup import title_keys
-from ...errors import InputError
 from ...model import PAPER_FIELDS, trusted_paper
-from ..base import ARCHIVE_TABLES, TX_CHUNK
+from ..base import TX_CHUNK
+from ..rows import (
+    ARCHIVE_COLUMNS,
+    ARCHIVE_JSON,
+    COLUMNS,
+    ROW_COLUMNS,
+    archive_columns,
+    archive_keys,
+    dumps,
+    from_db,
+    loads,
+    new_row,
+)
 from .bulk import insert_rows
-from .core import COLUMNS, SQLiteBase, _from_db, _loads, dumps
-from .papers import _ROW_COLUMNS, _new_row
-
-_PAPER_OUT = COLUMNS + ("created_at", "changed_at")
-# Columns of other tables that hold JSON text here.
-_JSON: dict[str, frozenset[str]] = {
-    "enrichments": frozenset({"data"}), "readings": frozenset({"data"}),
-    "llm_cache": frozenset({"value"}), "runs": frozenset({"params", "counts", "errors"}),
-}
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "paper_sources": ("paper_id", "source", "ref", "first_seen"),
-    "aliases": ("alias", "paper_id"),
-    "day_papers": ("day", "paper_id", "source", "rank", "first_seen", "moved_to"),
-    "enrichments": ("paper_id", "method", "model", "prompt_version", "input_hash", "data",
-                    "created_at"),
-    "enrich_failures": ("paper_id", "reason", "attempts", "at"),
-    "readings": ("day", "data"),
-    "llm_cache": ("key", "value", "created_at"),
-    "runs": ("id", "kind", "started_at", "finished_at", "status", "params", "counts", "errors"),
-    "vectors": ("model", "paper_id", "text_hash", "vec"),
-    "coverage": ("source", "period", "expected", "collected", "errors", "run_id", "at"),
-    "paper_links": ("paper_id", "hf_models", "hf_datasets", "hf_spaces", "checked_at"),
-    "digest_sends": ("profile", "day", "channel", "status", "attempts", "parts", "reason", "at"),
-}
-
-
-def _table(table: str) -> tuple[str, ...]:
-    if table not in ARCHIVE_TABLES:
-        raise InputError(f"archive table {table!r} is not known; known: {', '.join(ARCHIVE_TABLES)}")
-    return ARCHIVE_TABLES[table]
+from .core import SQLiteBase
 
 
 class ArchiveMixin(SQLiteBase):
     def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        keys = _table(table)
-        cols = _PAPER_OUT if table == "papers" else _COLUMNS[table]
-        json_cols = _JSON.get(table, frozenset())
+        keys = archive_keys(table)
+        cols = archive_columns(table)
+        json_cols = ARCHIVE_JSON.get(table, frozenset())
         order = ", ".join(keys)
         # Keyset pagination: a long export never holds one read transaction open.
         last: tuple[Any, ...] | None = None
@@ -64,15 +46,15 @@ class ArchiveMixin(SQLiteBase):
                                      f"ORDER BY {order} LIMIT ?", [*params, batch]).fetchall()
             for r in rows:
                 if table == "papers":
-                    yield {c: (_from_db(c, r[c]) if c in PAPER_FIELDS else r[c]) for c in cols}
+                    yield {c: (from_db(c, r[c]) if c in PAPER_FIELDS else r[c]) for c in cols}
                 else:
-                    yield {c: (_loads(r[c]) if c in json_cols else r[c]) for c in cols}
+                    yield {c: (loads(r[c]) if c in json_cols else r[c]) for c in cols}
             if len(rows) < batch:
                 return
             last = tuple(rows[-1][k] for k in keys)
 
     def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
-        _table(table)
+        archive_keys(table)
         added = 0
         chunk: list[dict[str, Any]] = []
         for row in rows:
@@ -88,8 +70,8 @@ class ArchiveMixin(SQLiteBase):
         with self._tx():
             if table == "papers":
                 return self._restore_papers(chunk)
-            cols = _COLUMNS[table]
-            json_cols = _JSON.get(table, frozenset())
+            cols = ARCHIVE_COLUMNS[table]
+            json_cols = ARCHIVE_JSON.get(table, frozenset())
             values = [[dumps(r.get(c)) if c in json_cols else r.get(c) for c in cols]
                       for r in chunk]
             count = f"SELECT count(*) FROM {table}"
@@ -111,10 +93,10 @@ class ArchiveMixin(SQLiteBase):
         values, blocks = [], []
         for p, r in zip(papers, new, strict=True):
             tk, bks = title_keys(p.title)
-            values.append((*_new_row(p, tk), r["created_at"], r["changed_at"]))
+            values.append((*new_row(p, tk), r["created_at"], r["changed_at"]))
             blocks += [(b, p.id) for b in bks] if need_blocks else []
         top = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
-        insert_rows(self.conn, f"INSERT INTO papers ({', '.join(_ROW_COLUMNS)})", values)
+        insert_rows(self.conn, f"INSERT INTO papers ({', '.join(ROW_COLUMNS)})", values)
         self.conn.execute(
             "INSERT INTO papers_fts (rowid, title, abstract, authors) "
             "SELECT rowid, title, abstract, authors FROM papers WHERE rowid > ?", (top,))

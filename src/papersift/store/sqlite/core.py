@@ -1,70 +1,19 @@
-"""The SQLite connection every part of SQLiteStore shares: opening, migrations, transactions
-and the conversions between Paper fields and column values."""
+"""The SQLite connection every part of SQLiteStore shares: opening, migrations and
+transactions (the paper row layout is shared with every backend: store/rows.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ...errors import StoreError
-from ...model import PAPER_FIELDS, Paper, trusted_paper
+from ...model import Paper, trusted_paper
+from ..rows import COLUMNS, from_db
 from .bulk import NEW_PAGE_SIZE, restore_fts_merging
 from .schema import MIGRATIONS
-
-_JSON_FIELDS = frozenset({"authors", "affiliations", "categories", "ai_keywords", "links"})
-_DATE_FIELDS = frozenset({"published", "updated", "hf_date"})
-COLUMNS = ("id",) + PAPER_FIELDS + ("num_authors",)
-_CONVERTED = _JSON_FIELDS | _DATE_FIELDS
-
-_loads: Callable[[str | bytes], Any]
-try:  # orjson: same JSON text as json.dumps(ensure_ascii=False), minus spaces, 5x faster.
-    import orjson
-
-    def dumps(v: Any) -> str:
-        return orjson.dumps(v).decode()
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover
-    def dumps(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False)
-
-    _loads = json.loads
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _to_db(name: str, v: Any) -> Any:
-    if name in _JSON_FIELDS:
-        return dumps(v)
-    if name in _DATE_FIELDS:
-        return v.isoformat() if v else None
-    return v
-
-
-def _from_db(name: str, v: Any) -> Any:
-    if name in _JSON_FIELDS:
-        return _loads(v)
-    if name in _DATE_FIELDS:
-        return dt.date.fromisoformat(v) if v else None
-    return v
-
-
-def paper_values(p: Paper) -> list[Any]:
-    """The values of COLUMNS for `p`."""
-    d = p.__dict__  # hot path of bulk imports: plain attribute reads
-    return [_to_db(n, d[n]) if n in _CONVERTED else d[n] for n in COLUMNS]
-
-
-def day_of(p: Paper) -> str | None:
-    d = p.hf_date or p.published
-    return d.isoformat() if d else None
 
 
 def qs(items: Iterable[Any]) -> str:
@@ -179,7 +128,7 @@ class SQLiteBase:
         self.conn.close()
 
     def _row_to_paper(self, row: sqlite3.Row) -> Paper:
-        data = {name: _from_db(name, row[name]) for name in COLUMNS}
+        data = {name: from_db(name, row[name]) for name in COLUMNS}
         data["sources"] = []
         # Rows were validated on the way in: skip re-validation (hot path for search/site).
         return trusted_paper(data)

@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 from ..base import CoverageRow, DaySummary
-from .core import SQLiteBase, now
+from ..rows import now
+from .core import SQLiteBase
 
 
 class CoverageMixin(SQLiteBase):

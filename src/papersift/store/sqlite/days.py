@@ -6,7 +6,8 @@ import datetime as dt
 
 from ...model import Paper
 from ..base import DayStats
-from .core import SQLiteBase, now
+from ..rows import now
+from .core import SQLiteBase
 
 
 class DaysMixin(SQLiteBase):

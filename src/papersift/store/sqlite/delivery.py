@@ -10,7 +10,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..base import SendRecord
-from .core import SQLiteBase, id_batches, now
+from ..rows import now
+from .core import SQLiteBase, id_batches
 
 
 class DeliveryMixin(SQLiteBase):

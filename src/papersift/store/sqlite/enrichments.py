@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...model import Enrichment, Reading
-from .core import SQLiteBase, id_batches, now
+from ..rows import now
+from .core import SQLiteBase, id_batches
 
 
 class EnrichmentsMixin(SQLiteBase):

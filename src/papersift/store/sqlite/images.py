@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..base import ImageRecord
-from .core import SQLiteBase, id_batches, now, qs
+from ..rows import now
+from .core import SQLiteBase, id_batches, qs
 
 _COLS = ("paper_id, kind, file, bytes, width, height, hash, source_hash, source_url, caption, "
          "failure, retry, updated_at")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..base import PaperLinks
-from .core import SQLiteBase, id_batches, now
+from ..rows import now
+from .core import SQLiteBase, id_batches
 
 
 class LinksMixin(SQLiteBase):

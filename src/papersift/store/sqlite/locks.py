@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import IO
 
 from ...errors import StoreError
-from .core import SQLiteBase, now
+from ..rows import busy_error, died_errors, holder_text, now
+from .core import SQLiteBase
 
 try:
     import fcntl
@@ -26,7 +27,6 @@ except ImportError:  # pragma: no cover - Windows: no flock, jobs are not serial
     fcntl = None  # type: ignore[assignment]
 
 _POLL_S = 0.2
-DIED = "interrupted: the process died before finishing this run (killed or crashed)"
 # Held locks of this process, by lock file: flock treats two opens of one file in one
 # process as two holders, so nested job_lock calls (run -> its stages) reuse the first.
 _held: dict[Path, tuple[IO[str], int]] = {}
@@ -43,10 +43,7 @@ def _holder(f: IO[str]) -> str:
         info = json.loads(f.read() or "{}")
     except (OSError, ValueError):
         info = {}
-    if not info:
-        return "another papersift job"
-    return (f"papersift {info.get('job', '?')} (pid {info.get('pid', '?')} on "
-            f"{info.get('host', '?')}, since {info.get('since', '?')})")
+    return holder_text(info)
 
 
 def _try_lock(f: IO[str]) -> bool:
@@ -99,7 +96,7 @@ class LocksMixin(SQLiteBase):
                     "SELECT id, errors FROM runs WHERE status = 'running'").fetchall():
                 self.conn.execute(
                     "UPDATE runs SET status = 'failed', finished_at = ?, errors = ? WHERE id = ?",
-                    (now(), json.dumps([DIED, *json.loads(errors or "[]")]), run_id))
+                    (now(), died_errors(errors), run_id))
 
     def _acquire(self, f: IO[str], path: Path, job: str, timeout: float,
                  on_wait: Callable[[str], None] | None) -> None:
@@ -108,10 +105,7 @@ class LocksMixin(SQLiteBase):
         while not _try_lock(f):
             holder = _holder(f)
             if time.monotonic() >= deadline:
-                raise StoreError(
-                    f"{self.path}: busy: {holder} is writing to this store (waited "
-                    f"{timeout:g} s); run again when it has finished, or wait longer with "
-                    "setting 'lock_timeout' (PAPERSIFT_LOCK_TIMEOUT)")
+                raise StoreError(busy_error(str(self.path), holder, timeout))
             if not told and on_wait is not None:
                 on_wait(f"waiting for {holder} to finish (up to {timeout:g} s)")
                 told = True

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from ...ids import title_key, try_arxiv_id
 from ...model import Paper
 from ..base import TX_CHUNK, UpsertStats
+from ..rows import COLUMNS, ROW_COLUMNS, day_of, new_row, now, paper_values
 from ..upsert import Prepared, UpsertPlan, plan_upsert, source_rows
 from .bulk import insert_rows
-from .core import COLUMNS, SQLiteBase, day_of, id_batches, now, paper_values, qs
+from .core import SQLiteBase, id_batches, qs
 
-_ROW_COLUMNS = COLUMNS + ("title_key", "content_hash", "day", "created_at", "changed_at")
 _UPDATE_SET = ", ".join(f"{c} = ?" for c in COLUMNS[1:] + ("title_key", "content_hash", "day", "changed_at"))
-
-
-def _new_row(p: Paper, tk: str) -> list[Any]:
-    """Column values of `p` as a new row, except created_at/changed_at."""
-    return paper_values(p) + [tk, p.content_hash(), day_of(p)]
 
 
 class PapersMixin(SQLiteBase):
@@ -33,7 +27,7 @@ class PapersMixin(SQLiteBase):
         out = []
         for p in papers:
             tk = title_key(p.title)
-            out.append((tk, _new_row(p, tk), source_rows(p.id, p)))
+            out.append((tk, new_row(p, tk), source_rows(p.id, p)))
         return out
 
     def upsert_papers(self, papers: Iterable[Paper],
@@ -103,14 +97,14 @@ class PapersMixin(SQLiteBase):
             created[new_id] = self._rename(old_id, new_id) or ts
         inserts = []
         for paper, r, tk in plan.inserts:
-            row = r[1] if r is not None else _new_row(paper, tk or title_key(paper.title))
+            row = r[1] if r is not None else new_row(paper, tk or title_key(paper.title))
             inserts.append((*row, created.get(paper.id, ts) if created else ts, ts))
         updates = [paper_values(p)[1:] + [title_key(p.title), p.content_hash(), day_of(p), ts, p.id]
                    for p in plan.updates]
         # New rows get rowids above the current maximum: index exactly those, set-based,
         # in this transaction (migration 5 replaced the per-row insert trigger).
         top = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM papers").fetchone()[0]
-        insert_rows(self.conn, f"INSERT INTO papers ({', '.join(_ROW_COLUMNS)})", inserts)
+        insert_rows(self.conn, f"INSERT INTO papers ({', '.join(ROW_COLUMNS)})", inserts)
         if inserts:
             self.conn.execute(
                 "INSERT INTO papers_fts (rowid, title, abstract, authors) "

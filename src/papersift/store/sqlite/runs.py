@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...model import RunRecord
+from ..rows import now
 from .bulk import insert_rows
-from .core import SQLiteBase, now, qs
+from .core import SQLiteBase, qs
 
 
 class RunsMixin(SQLiteBase):

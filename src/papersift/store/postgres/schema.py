@@ -1,0 +1,181 @@
+"""PostgreSQL schema as numbered migrations (the `papersift_schema` row holds the applied
+number; core.py applies the missing ones under an advisory lock, one transaction each).
+
+Append new migrations; never edit one that has shipped.
+
+The tables and columns are SQLite's (store/sqlite/schema.py), so both backends hold and
+export the same values (store/rows.py): dates and timestamps as ISO text, JSON fields as
+JSON text. What differs is what PostgreSQL does better: keys collate bytewise (`ctext`, as
+SQLite compares) so every ORDER BY agrees with SQLite; full text is a weighted tsvector per
+paper (paper_fts, fts.py) with a GIN index; vectors are pgvector values (an HNSW index per model, created by
+vectors.py when a model's dimension is first seen); tags are a text[] beside the
+enrichment's JSON, GIN-indexed; the enrichment counter is a sequence (no row every writer
+would queue on).
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: everything SQLite's migrations 1-12 hold.
+    """
+    CREATE EXTENSION IF NOT EXISTS vector;
+    CREATE DOMAIN ctext AS text COLLATE "C";
+    -- English stemming without a stop list, as SQLite's porter tokenizer: "is all" stays
+    -- in a phrase, and a query for "all attention" does not match "attention is all".
+    CREATE TEXT SEARCH DICTIONARY papersift_stem (TEMPLATE = snowball, Language = english);
+    CREATE TEXT SEARCH CONFIGURATION papersift (COPY = english);
+    ALTER TEXT SEARCH CONFIGURATION papersift ALTER MAPPING FOR asciiword, asciihword,
+        hword_asciipart, word, hword, hword_part WITH papersift_stem;
+
+    CREATE TABLE papers (
+        seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,  -- insertion order (SQLite's rowid)
+        id ctext PRIMARY KEY,
+        arxiv_id ctext UNIQUE,
+        version bigint,
+        title text NOT NULL,
+        abstract text NOT NULL DEFAULT '',
+        authors text NOT NULL DEFAULT '[]',
+        affiliations text NOT NULL DEFAULT '[]',
+        published ctext, updated ctext, hf_date ctext, day ctext,
+        upvotes bigint, num_comments bigint,
+        github_repo text, github_stars bigint, project_page text, organization text,
+        categories text NOT NULL DEFAULT '[]', primary_category text,
+        ai_summary text, ai_keywords text NOT NULL DEFAULT '[]',
+        comment text, journal_ref text, doi text,
+        links text NOT NULL DEFAULT '{}',
+        num_authors bigint,
+        title_key ctext NOT NULL,
+        content_hash text NOT NULL,
+        created_at ctext NOT NULL,
+        changed_at ctext NOT NULL
+    );
+    CREATE INDEX papers_title_key ON papers (title_key);
+    CREATE INDEX papers_day ON papers (day);
+    CREATE INDEX papers_published ON papers (published);
+    CREATE INDEX papers_changed ON papers (changed_at);
+    CREATE INDEX papers_doi ON papers (lower(doi)) WHERE doi IS NOT NULL;
+    -- Titles alone, for the upsert planner's near-duplicate lookup (upsert.py
+    -- title_phrase_ids): kept in step with every insert, whatever the mode.
+    CREATE INDEX papers_title_tsv ON papers USING gin (to_tsvector('papersift', title));
+
+    -- The weighted full text of each paper: title above abstract above authors (ts_rank
+    -- weights A, B, C); names are not stemmed. The one definition of a paper's document.
+    CREATE FUNCTION papersift_tsv(title text, abstract text, authors text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT setweight(to_tsvector('papersift', title), 'A') ||
+               setweight(to_tsvector('papersift', abstract), 'B') ||
+               setweight(to_tsvector('simple', authors), 'C') $$;
+    -- Beside the paper row, not in it: computing a tsvector is most of the cost of storing
+    -- a paper, and here a bulk import can hand it to other server processes (fts.py)
+    -- while its own transaction goes on; an update of upvotes never rewrites it.
+    CREATE TABLE paper_fts (paper_id ctext PRIMARY KEY, tsv tsvector NOT NULL);
+    CREATE INDEX paper_fts_tsv ON paper_fts USING gin (tsv);
+
+    CREATE TABLE paper_sources (
+        paper_id ctext NOT NULL, source ctext NOT NULL, ref ctext NOT NULL DEFAULT '',
+        first_seen ctext NOT NULL,
+        PRIMARY KEY (paper_id, source, ref)
+    );
+    CREATE INDEX paper_sources_source ON paper_sources (source);
+
+    CREATE TABLE aliases (alias ctext PRIMARY KEY, paper_id ctext NOT NULL);
+    CREATE INDEX aliases_paper ON aliases (paper_id);
+
+    -- HF Daily Papers membership. A day never shrinks: a paper that HF moved to another
+    -- day keeps its row here with moved_to set.
+    CREATE TABLE day_papers (
+        day ctext NOT NULL, paper_id ctext NOT NULL, source text NOT NULL,
+        rank bigint, first_seen ctext NOT NULL, moved_to ctext,
+        PRIMARY KEY (day, paper_id)
+    );
+    CREATE INDEX day_papers_paper ON day_papers (paper_id);
+    CREATE INDEX day_papers_first_seen ON day_papers (first_seen);
+
+    CREATE TABLE runs (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        kind text NOT NULL, started_at ctext NOT NULL, finished_at ctext,
+        status text NOT NULL DEFAULT 'running',
+        params text NOT NULL DEFAULT '{}', counts text NOT NULL DEFAULT '{}',
+        errors text NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX runs_running ON runs (id) WHERE status = 'running';
+
+    CREATE TABLE meta (key ctext PRIMARY KEY, value text NOT NULL);
+
+    CREATE TABLE enrichments (
+        paper_id ctext PRIMARY KEY, method text NOT NULL, model text NOT NULL DEFAULT '',
+        prompt_version text NOT NULL DEFAULT '', input_hash text NOT NULL DEFAULT '',
+        data text NOT NULL, created_at ctext NOT NULL,
+        tags text[] NOT NULL DEFAULT '{}'  -- data's tags, for indexed tag filters
+    );
+    CREATE INDEX enrichments_tags ON enrichments USING gin (tags);
+    CREATE INDEX enrichments_created ON enrichments (created_at);
+    CREATE SEQUENCE enrichments_version;
+    CREATE FUNCTION papersift_enrichments_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM nextval('enrichments_version'); RETURN NULL; END $$;
+    CREATE TRIGGER enrichments_version AFTER INSERT OR UPDATE OR DELETE ON enrichments
+        FOR EACH STATEMENT EXECUTE FUNCTION papersift_enrichments_moved();
+
+    CREATE TABLE enrich_failures (
+        paper_id ctext PRIMARY KEY, reason text NOT NULL, attempts bigint NOT NULL DEFAULT 1,
+        at ctext NOT NULL
+    );
+    CREATE TABLE llm_cache (key ctext PRIMARY KEY, value text NOT NULL, created_at ctext NOT NULL);
+    CREATE TABLE readings (day ctext PRIMARY KEY, data text NOT NULL);
+
+    -- One vector per (model, paper). No dimension on the column (models differ): each
+    -- model's HNSW index casts to its own dimension (vector_indexes, vectors.py).
+    CREATE TABLE vectors (
+        paper_id ctext NOT NULL, model ctext NOT NULL, text_hash text NOT NULL,
+        vec vector NOT NULL,
+        PRIMARY KEY (model, paper_id)
+    );
+    CREATE INDEX vectors_paper ON vectors (paper_id);
+    CREATE TABLE vector_indexes (model ctext PRIMARY KEY, dims integer NOT NULL,
+                                 index_name text);
+
+    -- Near-duplicate blocking keys of papers without an arXiv id (dedup.block_keys).
+    CREATE TABLE title_blocks (
+        key ctext NOT NULL, paper_id ctext NOT NULL,
+        PRIMARY KEY (key, paper_id)
+    );
+    CREATE INDEX title_blocks_paper ON title_blocks (paper_id);
+
+    -- Fingerprints of raw archive records already imported (re-imports skip them).
+    CREATE TABLE import_seen (fp bigint PRIMARY KEY);
+
+    CREATE TABLE coverage (
+        source ctext NOT NULL, period ctext NOT NULL, expected bigint, collected bigint NOT NULL,
+        errors bigint NOT NULL DEFAULT 0, run_id bigint, at ctext NOT NULL,
+        PRIMARY KEY (source, period)
+    );
+
+    CREATE TABLE paper_images (
+        paper_id ctext NOT NULL, kind ctext NOT NULL,
+        file text NOT NULL DEFAULT '', bytes bigint NOT NULL DEFAULT 0,
+        width bigint NOT NULL DEFAULT 0, height bigint NOT NULL DEFAULT 0,
+        hash text NOT NULL DEFAULT '', source_hash text NOT NULL DEFAULT '',
+        source_url text NOT NULL DEFAULT '', caption text NOT NULL DEFAULT '',
+        failure text NOT NULL DEFAULT '', retry boolean NOT NULL DEFAULT false,
+        updated_at ctext NOT NULL,
+        PRIMARY KEY (paper_id, kind)
+    );
+    CREATE INDEX paper_images_updated ON paper_images (updated_at);
+
+    CREATE TABLE paper_links (
+        paper_id ctext PRIMARY KEY, hf_models bigint, hf_datasets bigint, hf_spaces bigint,
+        checked_at ctext NOT NULL
+    );
+
+    CREATE TABLE digest_sends (
+        profile ctext NOT NULL, day ctext NOT NULL, channel ctext NOT NULL,
+        status text NOT NULL, attempts bigint NOT NULL DEFAULT 1,
+        parts bigint NOT NULL DEFAULT 0, reason text NOT NULL DEFAULT '', at ctext NOT NULL,
+        PRIMARY KEY (day, profile, channel)
+    );
+
+    -- Who holds the job lock (an advisory lock, locks.py), so a waiting job can say.
+    CREATE TABLE job_holder (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one), backend_pid integer NOT NULL,
+        info text NOT NULL
+    );
+    """,
+]
