@@ -10,6 +10,7 @@ from support.site_fixture import fill_site_store
 
 from papersift.store import open_store
 
+pytest_plugins = ["support.browser"]  # the Chromium fixtures: browser, page
 # Every backend the contract suite runs on; the PostgreSQL backend joins this list.
 BACKENDS = ["sqlite"]
 
