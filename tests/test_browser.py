@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support.browser import needs_chromium
 from support.live_server import LiveServer
-from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, open_site_store
+from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, build_fixture_site, open_site_store
 
 from papersift.api.app import create_app
 from papersift.site import build_site
@@ -20,11 +20,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    store = open_site_store(tmp / "p.db")
-    build_site(store, tmp / "site")
-    store.close()
-    return tmp
+    return build_fixture_site(tmp_path_factory.mktemp("browser"))
 
 
 def url(site: Path, rel: str) -> str:
