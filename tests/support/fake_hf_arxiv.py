@@ -16,16 +16,15 @@ Every request is logged (monotonic time, path, query) so tests can check pacing 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from support.loopback import Fault, Logged, LoopbackServer  # the tests import Fault from here too
+# The tests import Fault from here too.
+from support.loopback import Fault, Logged, LoopbackHandler, LoopbackServer
 
 
 def hf_paper(arxiv_id: str, title: str, *, day: str, upvotes: int = 1, authors: int = 2,
@@ -76,7 +75,7 @@ class FakeServer(LoopbackServer):
     """ThreadingHTTPServer in a daemon thread; use as a context manager."""
 
     def __init__(self) -> None:
-        super().__init__(_handler(self))
+        super().__init__(_Handler)
         self.hf_days: dict[str, list[dict[str, Any]]] = {}
         self.arxiv: dict[str, dict[str, Any]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
@@ -221,51 +220,29 @@ def atom_entry(e: dict[str, Any] | str) -> str:
             f'scheme="http://arxiv.org/schemas/atom"/>{cats}</entry>\n')
 
 
-def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
+    fake: FakeServer
 
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            path, q, fault = server.arrived(self)
-            # The client may have given up (timeout): that is what such a test wants.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._serve(fault, path, q)
-
-        def _serve(self, fault: Fault | None, path: str, q: dict[str, str]) -> None:
-            if fault and fault.kind == "status":
-                self._send(fault.code, "application/json", fault.body, fault.headers)
-                return
-            if fault and fault.kind == "raw":
-                self._send(200, fault.headers["Content-Type"], fault.body)
-                return
-            if fault and fault.kind == "slow":
-                time.sleep(fault.delay)
-            status, ctype, body = server.answer(path, q)
-            if fault and fault.kind == "truncated":
-                self._send(status, ctype, body[: len(body) // 2])
-            elif fault and fault.kind == "cut":
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-            else:
-                self._send(status, ctype, body)
-
-        def _send(self, status: int, ctype: str, body: bytes,
-                  headers: dict[str, str] | None = None) -> None:
+    def reply(self, path: str, q: dict[str, str], fault: Fault | None) -> None:
+        if fault and fault.kind == "status":
+            self.send_body(fault.code, "application/json", fault.body, fault.headers)
+            return
+        if fault and fault.kind == "raw":
+            self.send_body(200, fault.headers["Content-Type"], fault.body)
+            return
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)
+        status, ctype, body = self.fake.answer(path, q)
+        if fault and fault.kind == "truncated":
+            self.send_body(status, ctype, body[: len(body) // 2])
+        elif fault and fault.kind == "cut":
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
+            self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.send_body(status, ctype, body)

@@ -11,22 +11,21 @@ request on a path, e.g. a secondary limit: `fail_next("/repos/o/r", Fault.status
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 from urllib.parse import urlencode
 
-from support.loopback import Logged, LoopbackServer
+from support.loopback import Fault, Logged, LoopbackHandler, LoopbackServer
+
+JSON = "application/json; charset=utf-8"
 
 
 class FakeLinks(LoopbackServer):
     """ThreadingHTTPServer in a daemon thread; use as a context manager."""
 
     def __init__(self, quota: int = 60, reset_in: float = 3600.0, page_size_cap: int = 1000) -> None:
-        super().__init__(_handler(self))
+        super().__init__(_Handler)
         self.repos: dict[str, int] = {}  # "owner/repo" (lower case) -> stars
         self.cited: dict[tuple[str, str], int] = {}  # (kind, arxiv id) -> how many repos cite it
         self.quota, self.remaining, self.reset_in = quota, quota, reset_in
@@ -95,29 +94,12 @@ class FakeLinks(LoopbackServer):
         return 404, {}, b"no such endpoint"
 
 
-def _handler(server: FakeLinks) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
+    fake: FakeLinks
 
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            path, q, fault = server.arrived(self)
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                if fault and fault.kind == "status":
-                    self._send(fault.code, fault.body or b'{"message":"scripted"}', fault.headers)
-                    return
-                status, headers, body = server.answer(path, q)
-                self._send(status, body, headers)
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+    def reply(self, path: str, q: dict[str, str], fault: Fault | None) -> None:
+        if fault and fault.kind == "status":
+            self.send_body(fault.code, JSON, fault.body or b'{"message":"scripted"}', fault.headers)
+            return
+        status, headers, body = self.fake.answer(path, q)
+        self.send_body(status, JSON, body, headers)

@@ -1,14 +1,15 @@
 """What the loopback fake servers (fake_hf_arxiv.FakeServer, fake_links.FakeLinks) share: a
 ThreadingHTTPServer on 127.0.0.1 in a daemon thread, faults scripted per path and used up one
-per request, and a log of every request."""
+per request, a log of every request, and the request handler they answer through."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -58,15 +59,45 @@ class Logged:
     headers: dict[str, str]
 
 
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Answers a GET for a LoopbackServer (`fake`): logs it, takes the fault scripted for its
+    path and calls `reply`, which a fake's handler defines."""
+
+    protocol_version = "HTTP/1.1"
+    fake: LoopbackServer  # set by LoopbackServer on the class it serves with
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path, q, fault = self.fake.arrived(self)
+        # The client may have given up (timeout): that is what such a test wants.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.reply(path, q, fault)
+
+    def reply(self, path: str, q: dict[str, str], fault: Fault | None) -> None:
+        raise NotImplementedError
+
+    def send_body(self, status: int, ctype: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class LoopbackServer:
     """ThreadingHTTPServer in a daemon thread; use as a context manager. A subclass passes
-    the request handler class it answers with (built around the server, e.g. `_handler(self)`)."""
+    the LoopbackHandler subclass it answers with."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(self, handler: type[LoopbackHandler]) -> None:
         self.faults: dict[str, list[Fault]] = {}
         self.log: list[Logged] = []
         self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        bound = type(handler.__name__, (handler,), {"fake": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), bound)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
