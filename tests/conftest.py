@@ -11,6 +11,8 @@ from support.site_fixture import fill_site_store
 
 from papersift.store import open_store
 
+pytest_plugins = ["support.browser"]  # the Chromium fixtures: browser, page
+
 # Every backend the contract suite (tests/store_contract/, its conftest) runs on. Other
 # tests use the default backend: every store behaviour is tested once, in the contract.
 BACKENDS = ["sqlite", "postgres"]

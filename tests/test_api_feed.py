@@ -10,18 +10,14 @@ import feedparser
 import httpx
 import pytest
 from support.live_server import LiveServer
-from support.site_fixture import XSS_TITLE, open_site_store
+from support.site_fixture import XSS_TITLE, build_fixture_site
 
 from papersift.api.app import create_app
-from papersift.site import build_site
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("feed")
-    store = open_site_store(tmp / "p.db")
-    build_site(store, tmp / "site")
-    store.close()
+    tmp = build_fixture_site(tmp_path_factory.mktemp("feed"))
     with LiveServer(create_app(tmp / "p.db", tmp / "site")) as srv, \
             httpx.Client(base_url=srv.url, timeout=10) as c:
         yield c

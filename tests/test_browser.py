@@ -3,60 +3,24 @@ browser download): from file:// with no server, and served with the search API."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from support.browser import needs_chromium
 from support.live_server import LiveServer
-from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, open_site_store
+from support.site_fixture import DAYS, XSS_REVIEW, XSS_TITLE, build_fixture_site, open_site_store
 
 from papersift.api.app import create_app
 from papersift.site import build_site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium); browser tests need it"),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    store = open_site_store(tmp / "p.db")
-    build_site(store, tmp / "site")
-    store.close()
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.dialogs = []
-    pg.external = []
-    pg.errors = []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("request", lambda r: pg.external.append(r.url)
-          if not r.url.startswith(("file://", "http://127.0.0.1", "data:")) else None)
-    yield pg
-    ctx.close()
+    return build_fixture_site(tmp_path_factory.mktemp("browser"))
 
 
 def url(site: Path, rel: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from support.browser import needs_chromium, watch
 from support.fake_hf_arxiv import FakeServer
 from support.pdfs import day_papers, serve_paper
 
@@ -23,9 +23,6 @@ from papersift.model import Paper
 from papersift.site import build_site
 from papersift.store import open_store
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "images"
 DAY = "2025-03-03"
 N = 40
@@ -37,11 +34,7 @@ new MutationObserver((_, obs) => {
 }).observe(document, {childList: true, subtree: true});
 """
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium); browser tests need it"),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +58,6 @@ def site(tmp_path_factory):
     return tmp / "site"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _file_size(url: str) -> int:
     p = Path(unquote(urlsplit(url).path))
     return p.stat().st_size if p.is_file() else 0
@@ -86,13 +69,10 @@ def test_day_of_40_cards_with_images(site, browser, name, viewport, mobile):
     ctx = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile,
                               device_scale_factor=2 if mobile else 1)
     ctx.add_init_script(FIRST_CARD)
-    page = ctx.new_page()
-    requests: list[str] = []
+    page = watch(ctx.new_page())
+    requests, errors = page.requests, page.errors
     failed: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
     page.on("requestfailed", lambda r: failed.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto((site / "d" / f"{DAY}.html").as_uri(), wait_until="load")
         first = {

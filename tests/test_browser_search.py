@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import feedparser
 import httpx
 import pytest
 import Stemmer
+from support.browser import needs_chromium
 from support.live_server import LiveServer
 from support.site_fixture import XSS_TITLE, open_site_store
 
@@ -22,16 +22,9 @@ from papersift.api.app import create_app
 from papersift.model import Paper
 from papersift.site import build_site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 REPO = Path(__file__).resolve().parent.parent
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium); browser tests need it"),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +41,6 @@ def site(tmp_path_factory):
     assert res.mode == "incremental"
     store.close()
     return tmp
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture()
-def page(browser):
-    ctx = browser.new_context()
-    pg = ctx.new_page()
-    pg.dialogs, pg.errors, pg.external, pg.requests = [], [], [], []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.on("request", lambda r: pg.external.append(r.url)
-          if not r.url.startswith(("file://", "http://127.0.0.1", "data:")) else None)
-    yield pg
-    ctx.close()
 
 
 def search(pg, q: str) -> list[str]:

@@ -8,22 +8,14 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import threading
 from pathlib import Path
 
 import pytest
+from support.browser import DESKTOP, needs_chromium, new_page
 from support.foryou_fixture import HOSTILE, build_foryou_site, expected_ranking, pid, read_published
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium not installed at /usr/bin/chromium "
-                       "(apt-get install chromium); browser tests need it"),
-]
+pytestmark = needs_chromium
 
 LOCAL = ("file://", "data:", "blob:")
 
@@ -33,27 +25,12 @@ def site(tmp_path_factory) -> Path:
     return build_foryou_site(tmp_path_factory.mktemp("foryou"))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def new_page(browser, local=LOCAL):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    pg = ctx.new_page()
-    pg.dialogs, pg.external, pg.errors = [], [], []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+def foryou_page(browser, local=LOCAL):
+    ctx, pg = new_page(browser, local, viewport=DESKTOP, accept_downloads=True)
     # Every file the pages ask for exists (the browser's own /favicon.ico guess aside).
     pg.on("response", lambda r: pg.errors.append(f"{r.status} {r.url}")
           if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     pg.on("requestfailed", lambda r: pg.errors.append(f"failed {r.url}"))
-    pg.on("request", lambda r: pg.external.append(r.url) if not r.url.startswith(local) else None)
     return ctx, pg
 
 
@@ -93,7 +70,7 @@ def check_ranking(pg, site: Path, profile: dict) -> None:
 
 def test_like_hide_rules_rank_export_import_from_file(site, browser, tmp_path):
     base = site.as_uri() + "/"
-    ctx, pg = new_page(browser)
+    ctx, pg = foryou_page(browser)
     a, b, hidden = pid(0), pid(1), pid(2)  # diffusion (image), robot, a close diffusion paper
     # Like the first paper on its day page: a card button, kept in localStorage.
     pg.goto(base + "d/2025-03-03.html")
@@ -152,7 +129,7 @@ def test_like_hide_rules_rank_export_import_from_file(site, browser, tmp_path):
     ctx.close()
 
     # A fresh browser (empty storage): nothing ranked until the file is imported.
-    ctx, pg = new_page(browser)
+    ctx, pg = foryou_page(browser)
     open_foryou(pg, base)
     assert shown(pg) == []
     bad = tmp_path / "bad.json"
@@ -186,7 +163,7 @@ def test_served_by_a_static_host(site, browser):
     th.start()
     origin = f"http://127.0.0.1:{srv.server_address[1]}/"
     try:
-        ctx, pg = new_page(browser, local=(origin, "data:", "blob:"))
+        ctx, pg = foryou_page(browser, local=(origin, "data:", "blob:"))
         pg.goto(origin + "d/2025-03-04.html")
         pg.locator(f'.card[data-id="{pid(4)}"] .fy-like').click()  # the LLM reasoning paper
         open_foryou(pg, origin)

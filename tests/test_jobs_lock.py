@@ -3,8 +3,6 @@ store that another process is writing; restore keeps what it replaces."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import sqlite3
 import subprocess
@@ -12,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.archives import daily_arxiv_archive
 
 from papersift.jobs import sample_path
 from papersift.store import open_store
@@ -29,18 +28,6 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "papersift", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _archive(path: Path, n: int) -> Path:
-    """A daily-arXiv style JSONL archive of n distinct papers (big enough to take a while)."""
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        for i in range(n):
-            f.write(json.dumps({
-                "id": f"2501.{i:05d}", "title": f"Paper number {i} on topic {i % 97}",
-                "summary": f"We study problem {i} with method {i % 13}. " * 8,
-                "authors": [f"Author {i % 50}", f"Coauthor {i % 31}"], "categories": ["cs.CL"],
-                "date": f"2025-01-{1 + i % 28:02d}"}) + "\n")
-    return path
 
 
 def test_two_imports_at_once_run_one_after_the_other(tmp_path):
@@ -88,7 +75,7 @@ def test_backup_while_another_process_imports_then_restore(tmp_path):
     env = _env(data)
     assert subprocess.run([sys.executable, "-m", "papersift", "import", str(sample_path())],
                           env=env, capture_output=True, timeout=120).returncode == 0
-    big = _archive(tmp_path / "big.jsonl.gz", 6000)
+    big = daily_arxiv_archive(tmp_path / "big.jsonl.gz", 6000)  # big enough to take a while
     writer = _cli("import", str(big), env=env)
     sizes = []
     for i in range(3):  # backups are not jobs: they never wait for the writer

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.serve import start_serve
 from support.site_fixture import open_site_store
 
 
@@ -33,26 +33,10 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_serve_answers_search_and_site(tmp_path, workers):
     open_site_store(tmp_path / "papersift.db").close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "PAPERSIFT_DATA_DIR": str(tmp_path), "PAPERSIFT_EMBEDDER": "hash",
            "PAPERSIFT_SITE_DIR": str(tmp_path / "site")}
-    proc = subprocess.Popen([sys.executable, "-m", "papersift", "serve", "--port", str(port),
-                             "--workers", str(workers)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(env, tmp_path, "--workers", str(workers))
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/tags", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "serve did not come up in 90 s"
-            time.sleep(0.2)
         with httpx.Client(base_url=base, timeout=10) as c:
             for _ in range(3 * workers):  # several connections: every worker answers alike
                 with httpx.Client(base_url=base, timeout=10) as fresh:
@@ -150,24 +134,8 @@ def test_serve_hybrid_in_search_processes(tmp_path):
            "PAPERSIFT_SITE_DIR": str(tmp_path / "site")}
     subprocess.run([sys.executable, "-m", "papersift", "index"], env=env, cwd=tmp_path, check=True,
                    capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "papersift", "serve", "--port", str(port),
-                             "--workers", "2"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(env, tmp_path, "--workers", "2")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/tags", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "serve did not come up in 90 s"
-            time.sleep(0.2)
         answers = []
         for _ in range(4):  # fresh connections: both search processes answer
             with httpx.Client(base_url=base, timeout=10) as c:

@@ -7,13 +7,13 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 import httpx
+from support.serve import start_serve
 from support.site_fixture import open_site_store
 
 
@@ -25,15 +25,10 @@ def test_no_failed_request_during_an_import_and_a_build(tmp_path):
             f.write(json.dumps({"id": f"2503.{i:05d}", "title": f"Quokka estimation study {i}",
                                 "summary": f"We estimate quokka populations with method {i}. " * 5,
                                 "authors": [f"A {i % 40}"], "date": "2025-03-03"}) + "\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "PAPERSIFT_DATA_DIR": str(tmp_path), "PAPERSIFT_EMBEDDER": "none",
            "PAPERSIFT_SITE_DIR": str(tmp_path / "site"), "PAPERSIFT_CONFIG": str(tmp_path / "none.toml")}
     cli = [sys.executable, "-m", "papersift"]
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "2"], env=env,
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_serve(env, tmp_path, "--workers", "2")
     codes: list[int] = []
     stop = threading.Event()
 
@@ -48,16 +43,6 @@ def test_no_failed_request_during_an_import_and_a_build(tmp_path):
                     print("request failed:", e)
 
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/api/tags", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "serve did not come up in 90 s"
-            time.sleep(0.2)
         threads = [threading.Thread(target=client, args=(q,)) for q in ("robot policy", "quokka", "diffusion")]
         for t in threads:
             t.start()

@@ -16,63 +16,15 @@ Every request is logged (monotonic time, path, query) so tests can check pacing 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import re
-import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-
-@dataclass
-class Fault:
-    kind: str  # "ok" | "status" | "slow" | "truncated" | "cut" | "raw"
-    code: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    body: bytes = b""
-
-    @classmethod
-    def status(cls, code: int, headers: dict[str, str] | None = None, body: bytes = b"") -> Fault:
-        return cls("status", code=code, headers=headers or {}, body=body)
-
-    @classmethod
-    def ok(cls) -> Fault:
-        """No fault: answer normally (to script a failure for a later request)."""
-        return cls("ok")
-
-    @classmethod
-    def slow(cls, delay: float) -> Fault:
-        """Answer correctly, but only after `delay` seconds."""
-        return cls("slow", delay=delay)
-
-    @classmethod
-    def truncated(cls) -> Fault:
-        """200 with a consistent Content-Length, but only the first half of the real body."""
-        return cls("truncated")
-
-    @classmethod
-    def cut(cls) -> Fault:
-        """Announce the full Content-Length, send half, close the connection."""
-        return cls("cut")
-
-    @classmethod
-    def raw(cls, body: bytes, content_type: str = "application/json") -> Fault:
-        """200 with exactly this body."""
-        return cls("raw", body=body, headers={"Content-Type": content_type})
-
-
-@dataclass
-class Logged:
-    at: float
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
+# The tests import Fault from here too.
+from support.loopback import Fault, Logged, LoopbackHandler, LoopbackServer
 
 
 def hf_paper(arxiv_id: str, title: str, *, day: str, upvotes: int = 1, authors: int = 2,
@@ -119,29 +71,14 @@ def arxiv_entry(arxiv_id: str, title: str, *, published: str, categories: list[s
             "journal_ref": journal_ref, "doi": doi}
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     """ThreadingHTTPServer in a daemon thread; use as a context manager."""
 
     def __init__(self) -> None:
+        super().__init__(_Handler)
         self.hf_days: dict[str, list[dict[str, Any]]] = {}
         self.arxiv: dict[str, dict[str, Any]] = {}
-        self.faults: dict[str, list[Fault]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
-        self.log: list[Logged] = []
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # -- scripting ----------------------------------------------------------------------
 
@@ -167,17 +104,8 @@ class FakeServer:
             self.add_file(f"/html/{arxiv_id}v1/{name}", data, "image/png")
         return self.add_file(f"/html/{arxiv_id}", html.encode(), "text/html; charset=utf-8")
 
-    def fail_next(self, path: str, *faults: Fault) -> None:
-        with self._lock:
-            self.faults.setdefault(path, []).extend(faults)
-
     def requests_to(self, path: str) -> list[Logged]:
         return [r for r in self.log if r.path == path]
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            queue = self.faults.get(path)
-            return queue.pop(0) if queue else None
 
     # -- the APIs -------------------------------------------------------------------------
 
@@ -292,55 +220,29 @@ def atom_entry(e: dict[str, Any] | str) -> str:
             f'scheme="http://arxiv.org/schemas/atom"/>{cats}</entry>\n')
 
 
-def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
+    fake: FakeServer
 
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            parts = urlsplit(self.path)
-            q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            with server._lock:
-                server.log.append(Logged(time.monotonic(), parts.path, q, dict(self.headers)))
-            fault = server._take_fault(parts.path)
-            # The client may have given up (timeout): that is what such a test wants.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._serve(fault, parts.path, q)
-
-        def _serve(self, fault: Fault | None, path: str, q: dict[str, str]) -> None:
-            if fault and fault.kind == "status":
-                self._send(fault.code, "application/json", fault.body, fault.headers)
-                return
-            if fault and fault.kind == "raw":
-                self._send(200, fault.headers["Content-Type"], fault.body)
-                return
-            if fault and fault.kind == "slow":
-                time.sleep(fault.delay)
-            status, ctype, body = server.answer(path, q)
-            if fault and fault.kind == "truncated":
-                self._send(status, ctype, body[: len(body) // 2])
-            elif fault and fault.kind == "cut":
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-            else:
-                self._send(status, ctype, body)
-
-        def _send(self, status: int, ctype: str, body: bytes,
-                  headers: dict[str, str] | None = None) -> None:
+    def reply(self, path: str, q: dict[str, str], fault: Fault | None) -> None:
+        if fault and fault.kind == "status":
+            self.send_body(fault.code, "application/json", fault.body, fault.headers)
+            return
+        if fault and fault.kind == "raw":
+            self.send_body(200, fault.headers["Content-Type"], fault.body)
+            return
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)
+        status, ctype, body = self.fake.answer(path, q)
+        if fault and fault.kind == "truncated":
+            self.send_body(status, ctype, body[: len(body) // 2])
+        elif fault and fault.kind == "cut":
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
+            self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.send_body(status, ctype, body)

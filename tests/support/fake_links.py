@@ -4,50 +4,33 @@
 
 GitHub's quota is real: every answer carries X-RateLimit-Limit/-Remaining/-Reset; when it is
 spent the server answers 403 "API rate limit exceeded" with Remaining 0, as GitHub does, until
-`reset_in` seconds have passed. Scripted faults (fake_hf_arxiv.Fault) are used up one per
+`reset_in` seconds have passed. Scripted faults (loopback.Fault) are used up one per
 request on a path, e.g. a secondary limit: `fail_next("/repos/o/r", Fault.status(403,
 {"Retry-After": "1"}))`. Every request is logged with its headers.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
-from support.fake_hf_arxiv import Fault, Logged
+from support.loopback import Fault, Logged, LoopbackHandler, LoopbackServer
+
+JSON = "application/json; charset=utf-8"
 
 
-class FakeLinks:
+class FakeLinks(LoopbackServer):
     """ThreadingHTTPServer in a daemon thread; use as a context manager."""
 
     def __init__(self, quota: int = 60, reset_in: float = 3600.0, page_size_cap: int = 1000) -> None:
+        super().__init__(_Handler)
         self.repos: dict[str, int] = {}  # "owner/repo" (lower case) -> stars
         self.cited: dict[tuple[str, str], int] = {}  # (kind, arxiv id) -> how many repos cite it
         self.quota, self.remaining, self.reset_in = quota, quota, reset_in
         self.reset_at = time.time() + reset_in
         self.page_size_cap = page_size_cap  # the Hub pages whatever `limit` asks beyond this
-        self.faults: dict[str, list[Fault]] = {}
-        self.log: list[Logged] = []
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeLinks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # -- scripting ----------------------------------------------------------------------
 
@@ -58,17 +41,8 @@ class FakeLinks:
         for kind, n in (("models", models), ("datasets", datasets), ("spaces", spaces)):
             self.cited[(kind, arxiv_id)] = n
 
-    def fail_next(self, path: str, *faults: Fault) -> None:
-        with self._lock:
-            self.faults.setdefault(path, []).extend(faults)
-
     def requests_to(self, prefix: str) -> list[Logged]:
         return [r for r in self.log if r.path.startswith(prefix)]
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            queue = self.faults.get(path)
-            return queue.pop(0) if queue else None
 
     # -- the APIs -------------------------------------------------------------------------
 
@@ -120,33 +94,12 @@ class FakeLinks:
         return 404, {}, b"no such endpoint"
 
 
-def _handler(server: FakeLinks) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
+    fake: FakeLinks
 
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            parts = urlsplit(self.path)
-            q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            with server._lock:
-                server.log.append(Logged(time.monotonic(), parts.path, q, dict(self.headers)))
-            fault = server._take_fault(parts.path)
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                if fault and fault.kind == "status":
-                    self._send(fault.code, fault.body or b'{"message":"scripted"}', fault.headers)
-                    return
-                status, headers, body = server.answer(parts.path, q)
-                self._send(status, body, headers)
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
+    def reply(self, path: str, q: dict[str, str], fault: Fault | None) -> None:
+        if fault and fault.kind == "status":
+            self.send_body(fault.code, JSON, fault.body or b'{"message":"scripted"}', fault.headers)
+            return
+        status, headers, body = self.fake.answer(path, q)
+        self.send_body(status, JSON, body, headers)

@@ -9,8 +9,6 @@ bought again, and the site equals a clean build of the same store.
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import random
 import shutil
@@ -22,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support.archives import daily_arxiv_archive
 from support.fake_hf_arxiv import FakeServer, hf_paper
 from support.fake_llm import FakeLLM
 from support.pdfs import paper_pdf
@@ -31,17 +30,6 @@ MONTH = "2025-03"
 HF_DAYS = [f"{MONTH}-{d:02d}" for d in (3, 4, 5, 6, 7, 10, 11, 12)]
 HF_PER_DAY = 12
 ARCHIVE_PAPERS = 300
-
-
-def _archive(path: Path, n: int) -> Path:
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        for i in range(n):
-            f.write(json.dumps({
-                "id": f"2501.{i:05d}", "title": f"Archived study {i} of sparse topic {i % 89}",
-                "summary": f"We study problem {i} with method {i % 13}. " * 6,
-                "authors": [f"Author {i % 50}", f"Coauthor {i % 31}"], "categories": ["cs.CL"],
-                "date": f"2025-01-{1 + i % 28:02d}"}) + "\n")
-    return path
 
 
 @dataclass
@@ -73,7 +61,8 @@ class Harness:
                     f"Listed paper {n}-{i} about topic {i}", ((f"Author {i}", "1"),),
                     (f"University {n}",), seed=n * 100 + i, pages=1))
         self.llm = FakeLLM(latency=llm_latency)
-        self.archive = _archive(root / "archive.jsonl.gz", ARCHIVE_PAPERS)
+        self.archive = daily_arxiv_archive(root / "archive.jsonl.gz", ARCHIVE_PAPERS, topics=89, summary_repeats=6,
+                                           title="Archived study {i} of sparse topic {topic}")
         self.bases: dict[str, Path] = {}
         self.durations: dict[str, float] = {}
         self.papers_after: dict[str, int] = {}  # papers the store holds once the stage is done

@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from papersift.model import Enrichment, Paper, Reading, Review, VocabItem
+from papersift.site import build_site
 from papersift.store import Store, open_store
 
 XSS_TITLE = "<script>alert(1)</script>"
@@ -61,3 +62,11 @@ def fill_site_store(s: Store) -> Store:
 def open_site_store(path: Path) -> Store:
     """The site fixture's papers in a store file at `path` (open; the caller closes it)."""
     return fill_site_store(open_store(path))
+
+
+def build_fixture_site(tmp: Path) -> Path:
+    """`tmp` with the site fixture's store in p.db and the site built from it in site/."""
+    store = open_site_store(tmp / "p.db")
+    build_site(store, tmp / "site")
+    store.close()
+    return tmp

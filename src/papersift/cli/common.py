@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -131,6 +132,28 @@ def progress_bar(*, unit: str = "items", status: bool = False, eta: bool = False
         cols.append(TextColumn("{task.fields[status]}"))
     cols.append(TimeRemainingColumn() if eta else TimeElapsedColumn())
     return Progress(*cols, console=console, transient=transient, disable=disable)
+
+
+@contextmanager
+def paper_progress(name: str, total: int) -> Iterator[Callable[[str, str], None]]:
+    """A bar over `total` papers that counts what became of them ("done=3 cached=1"): yields
+    the (paper id, status) callback a per-paper step calls once for each paper."""
+    seen: Counter[str] = Counter()
+    with progress_bar(status=True, transient=False) as bar:
+        task = bar.add_task(name, total=total, status="")
+
+        def tick(pid: str, status: str) -> None:
+            seen[status] += 1
+            bar.update(task, advance=1, status=" ".join(f"{k}={v}" for k, v in seen.items()))
+
+        yield tick
+
+
+def print_failed(failed: dict[str, str], limit: int = 20) -> None:
+    """The first `limit` papers that failed, each with why (untrusted text: no markup)."""
+    for pid, why in list(failed.items())[:limit]:
+        console.print(f"  [red]failed[/] {pid}: ", end="", highlight=False)
+        console.print(why, markup=False, highlight=False)
 
 
 def stage_progress(bar: Progress) -> Callable[[str, int, int], None]:

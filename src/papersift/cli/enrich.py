@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 import typer
@@ -14,7 +13,18 @@ from ..enrich.runner import run_enrich, select_papers
 from ..enrich.schema import PayloadError
 from ..errors import PapersiftError
 from ..http import HttpClient
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar
+from .common import (
+    ConfigOpt,
+    Ctx,
+    DataDirOpt,
+    console,
+    fail,
+    guarded,
+    paper_progress,
+    parse_day,
+    print_failed,
+    progress_bar,
+)
 
 
 def enrich(
@@ -46,14 +56,7 @@ def enrich(
     if llm is None:
         console.print("[yellow]no LLM provider configured: offline enrichment (English "
                       "extractive summary, tags, emoji; no ru/zh)[/]")
-    seen: Counter[str] = Counter()
-    with progress_bar(status=True, transient=False) as bar:
-        task = bar.add_task("enrich", total=len(papers), status="")
-
-        def tick(pid: str, status: str) -> None:
-            seen[status] += 1
-            bar.update(task, advance=1, status=" ".join(f"{k}={v}" for k, v in seen.items()))
-
+    with paper_progress("enrich", len(papers)) as tick:
         try:
             rep = run_enrich(ctx.store, papers, llm, s.languages, s.concurrency, force, tick)
         except PapersiftError as e:
@@ -65,9 +68,7 @@ def enrich(
                   f"{rep.repaired} repaired; calls {rep.calls}, tokens "
                   f"{rep.input_tokens} in / {rep.output_tokens} out, cost {cost}, "
                   f"{rep.seconds:.1f}s", markup=False, highlight=False)
-    for pid, why in list(rep.failed.items())[:20]:
-        console.print(f"  [red]failed[/] {pid}: ", end="", highlight=False)
-        console.print(why, markup=False, highlight=False)
+    print_failed(rep.failed)
     if affiliations:
         _affiliations(ctx, [p.id for p in papers], make_llm(s), pdf_base_url, force)
 
@@ -117,9 +118,7 @@ def _affiliations(ctx: Ctx, ids: list[str], llm: LLM | None, pdf_base_url: str, 
                                  lambda pid, st: bar.update(task, advance=1, status=st))
     console.print(f"affiliations: {rep.done} done, {rep.cached} cached, {rep.skipped} already "
                   f"known, {len(rep.failed)} failed", highlight=False)
-    for pid, why in list(rep.failed.items())[:20]:
-        console.print(f"  [red]failed[/] {pid}: ", end="", highlight=False)
-        console.print(why, markup=False, highlight=False)
+    print_failed(rep.failed)
 
 
 def register(app: typer.Typer) -> None:

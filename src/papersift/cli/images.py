@@ -3,7 +3,6 @@ with the affiliations read from the same PDF downloads."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 import typer
@@ -13,7 +12,18 @@ from ..enrich.runner import select_papers
 from ..errors import PapersiftError
 from ..images.job import images_dir, images_step
 from ..images.pipeline import KINDS
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar, split_csv
+from .common import (
+    ConfigOpt,
+    Ctx,
+    DataDirOpt,
+    console,
+    fail,
+    guarded,
+    paper_progress,
+    parse_day,
+    print_failed,
+    split_csv,
+)
 
 
 def images(
@@ -45,22 +55,13 @@ def images(
         llm = make_llm(s) if affiliations else None
     except PapersiftError as e:
         fail(str(e))
-    seen: Counter[str] = Counter()
-    with progress_bar(status=True, transient=False) as bar:
-        task = bar.add_task("images", total=len(papers), status="")
-
-        def tick(pid: str, status: str) -> None:
-            seen[status] += 1
-            bar.update(task, advance=1, status=" ".join(f"{k}={v}" for k, v in seen.items()))
-
+    with paper_progress("images", len(papers)) as tick:
         rep = images_step(ctx.store, s, papers, llm=llm, affiliations=affiliations, force=force,
                           concurrency=concurrency, kinds=chosen, progress=tick)
     console.print(rep.summary(), markup=False, highlight=False)
     console.print(f"files in {images_dir(s)}; `papersift build` copies them into the site",
                   markup=False, highlight=False)
-    for pid, why in list(rep.failed.items())[:20]:
-        console.print(f"  [red]failed[/] {pid}: ", end="", highlight=False)
-        console.print(why, markup=False, highlight=False)
+    print_failed(rep.failed)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,6 @@ daily per paper (sources.links does the work and records the run)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 import typer
@@ -11,7 +10,17 @@ import typer
 from ..enrich.runner import select_papers
 from ..errors import PapersiftError
 from ..sources.links import run_links
-from .common import ConfigOpt, Ctx, DataDirOpt, console, fail, guarded, parse_day, progress_bar
+from .common import (
+    ConfigOpt,
+    Ctx,
+    DataDirOpt,
+    console,
+    fail,
+    guarded,
+    paper_progress,
+    parse_day,
+    print_failed,
+)
 
 
 def links(
@@ -31,23 +40,14 @@ def links(
                                [x for x in (ids or "").split(",") if x.strip()])
     except PapersiftError as e:
         fail(str(e))
-    seen: Counter[str] = Counter()
-    with progress_bar(status=True, transient=False) as bar:
-        task = bar.add_task("links", total=len(papers), status="")
-
-        def tick(pid: str, status: str) -> None:
-            seen[status] += 1
-            bar.update(task, advance=1, status=" ".join(f"{k}={v}" for k, v in seen.items()))
-
+    with paper_progress("links", len(papers)) as tick:
         res = run_links(ctx.store, ctx.settings, papers, force=force, on_paper=tick, timeout=timeout,
                         params={"date": date, "since": since, "ids": ids})
     console.print(res.summary(), markup=False, highlight=False)
     if res.rate_limited:
         console.print("[yellow]warning:[/] ", end="", highlight=False)
         console.print(res.rate_limited, markup=False, highlight=False)
-    for pid, why in list(res.failed.items())[:10]:
-        console.print(f"  [red]failed[/] {pid}: ", end="", highlight=False)
-        console.print(why, markup=False, highlight=False)
+    print_failed(res.failed, limit=10)
 
 
 def register(app: typer.Typer) -> None:

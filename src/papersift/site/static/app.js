@@ -9,12 +9,7 @@
   var root = document.body.getAttribute("data-root") || "";
   var served = location.protocol === "http:" || location.protocol === "https:";
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  var el = window.PS_DOM.el;  // static/dom.js
 
   // ---- theme: follows the system until the user picks one ----
   var html = document.documentElement;

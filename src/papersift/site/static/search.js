@@ -9,12 +9,7 @@
   var LIMIT = 10;
   var WORD = /[\p{L}\p{N}]+/gu;
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  var el = window.PS_DOM.el;  // static/dom.js
   function fold(s) { return s.toLowerCase().normalize("NFKD").replace(/\p{M}+/gu, ""); }
 
   // ---- the static index: scripts hand their data to PS_SEARCH ----
