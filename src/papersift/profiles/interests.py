@@ -18,6 +18,7 @@ from ..ids import title_key
 from ..search.embed import paper_text
 from ..store.base import ProfileSource
 from .config import Profile
+from .lexical import LexicalSpace, TermVec
 from .library import LibraryEntry, read_library
 from .weights import JOIN_STEPS, MAX_CLUSTERS
 
@@ -38,6 +39,9 @@ class Interests:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     members: list[list[int]] = field(default_factory=list)  # seed rows per cluster
+    # tf-idf vectors of every seed, in seed order (also those without an embedding), plus
+    # the profile's own centroid last (empty: no lexical space)
+    terms: list[TermVec] = field(default_factory=list)
     seed_ids: set[str] = field(default_factory=set)  # stored papers among the seeds
     library: int = 0  # library entries read
     matched: int = 0  # ... found in the store
@@ -123,9 +127,11 @@ def _match(store: ProfileSource, entries: list[LibraryEntry]) -> tuple[list[str]
 
 
 def build_interests(store: ProfileSource, profile: Profile, model: str | None,
-                    embed: Callable[[], EmbedFn | None], base_dir: Path) -> Interests:
+                    embed: Callable[[], EmbedFn | None], base_dir: Path,
+                    space: LexicalSpace | None = None) -> Interests:
     """The profile's interests. `model`: the index's embedder name (None: no vectors);
-    `embed()` gives the embedding function, called only when something needs embedding."""
+    `embed()` gives the embedding function, called only when something needs embedding;
+    `space`: the lexical space the seeds' tf-idf vectors are made in (None: none)."""
     out = Interests()
     ids: list[str] = []
     for s in profile.seed_papers:
@@ -149,6 +155,7 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
     todo: list[tuple[Seed, str]] = [(Seed(p, papers[p].title), paper_text(papers[p].title, papers[p].abstract))
                                     for p in ids if p not in have]
     todo += [(Seed(None, e.title), paper_text(e.title, e.abstract)) for e in extra]
+    texts = {p: (p, papers[p].title, papers[p].abstract) for p in ids}
     seeds = [Seed(p, papers[p].title) for p in ids if p in have]
     rows = [np.asarray(have[p], dtype=np.float32) for p in ids if p in have]
     fn = embed() if todo and model else None
@@ -161,7 +168,16 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
         out.no_vector = len(todo)
         seeds += [s for s, _ in todo]  # still listed: keyword rules apply, similarity cannot
     out.seeds = seeds
+    if space is not None:
+        abstracts = {e.title: e.abstract for e in extra}
+        set_terms(out, space, [texts[s.id] if s.id is not None else (None, s.title, abstracts[s.title])
+                               for s in seeds])
     if rows:
         out.vectors = np.vstack(rows).astype(np.float32)
         out.centroids, out.members = cluster(out.vectors)
     return out
+
+
+def set_terms(interests: Interests, space: LexicalSpace, items: list[tuple[str | None, str, str]]) -> None:
+    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order)."""
+    interests.terms = space.vectors(items)
