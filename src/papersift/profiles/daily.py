@@ -111,7 +111,7 @@ class ProfileRanker:
                          interests, self.model)
         if self.model is None and (profile.seed_papers or profile.library):
             res.notes.append("the store holds no vectors (run `papersift index`): seed papers "
-                             "cannot be compared, keyword/author/tag rules only")
+                             "are compared by their words only, plus the keyword/author/tag rules")
         if self._embed_error:
             res.notes.append(f"embedding skipped: {self._embed_error}")
         return res

@@ -18,7 +18,7 @@ from ..ids import title_key
 from ..search.embed import paper_text
 from ..store.base import ProfileSource
 from .config import Profile
-from .lexical import LexicalSpace, TermVec
+from .lexical import LexicalSpace, TermVec, centroid
 from .library import LibraryEntry, read_library
 from .weights import JOIN_STEPS, MAX_CLUSTERS
 
@@ -39,9 +39,10 @@ class Interests:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     members: list[list[int]] = field(default_factory=list)  # seed rows per cluster
-    # tf-idf vectors of every seed, in seed order (also those without an embedding), plus
-    # the profile's own centroid last (empty: no lexical space)
+    # tf-idf vectors of every seed, in seed order (also those without an embedding), and
+    # their unit-length sum (None: no lexical space, or no seed)
     terms: list[TermVec] = field(default_factory=list)
+    profile_terms: TermVec | None = None
     seed_ids: set[str] = field(default_factory=set)  # stored papers among the seeds
     library: int = 0  # library entries read
     matched: int = 0  # ... found in the store
@@ -179,5 +180,7 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
 
 
 def set_terms(interests: Interests, space: LexicalSpace, items: list[tuple[str | None, str, str]]) -> None:
-    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order)."""
+    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order) and their
+    centroid."""
     interests.terms = space.vectors(items)
+    interests.profile_terms = centroid(interests.terms) if interests.terms else None

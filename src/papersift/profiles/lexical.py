@@ -6,13 +6,14 @@ The terms are search/lexical.py's (its Analyzer: letter/digit runs, accents fold
 stems) and the document frequencies are the BM25 index's, so there is one tokenizer and one
 idea of which words are rare. Function words and the words every abstract uses
 (text.py's stopword lists) carry no topic and are dropped, and so are words too rare to be
-trusted (fewer than `weights.LEX_MIN_DF` papers: typos, one-off names) and words the index
+trusted (under `weights.LEX_MIN_DF_SHARE` of the papers: typos, one-off names) and words the index
 does not hold. A paper's vector: title words count `weights.LEX_TITLE` times, term frequency
 saturates as in BM25, times idf, unit length (docs/profiles.md has the measurements).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -55,7 +56,7 @@ class LexicalSpace:
         analyze = analyze or Analyzer()
         df = np.asarray(df, dtype=np.float64)
         idf = np.maximum(np.log((n_docs - df + 0.5) / (df + 0.5)), 0.0)
-        idf[df < W.LEX_MIN_DF] = 0.0
+        idf[df < max(1, math.ceil(W.LEX_MIN_DF_SHARE * n_docs))] = 0.0
         for w in SEARCH_STOPWORDS | KEYWORD_STOPWORDS:
             t = vocab.get(analyze.stem_word(w))
             if t is not None:
@@ -140,3 +141,13 @@ def similarities(cands: list[TermVec], seeds: list[TermVec]) -> np.ndarray:
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         out[lo + rows[starts]] = np.add.reduceat(wts[:, None] * mat[pos], starts, axis=0)
     return out
+
+
+def centroid(vecs: list[TermVec]) -> TermVec:
+    """The unit-length sum of the vectors."""
+    terms = np.concatenate([v.terms for v in vecs])
+    if not len(terms):
+        return EMPTY
+    uniq, inv = np.unique(terms, return_inverse=True)
+    w = np.bincount(inv, weights=np.concatenate([v.weights for v in vecs])).astype(np.float32)
+    return TermVec(uniq, w / float(np.linalg.norm(w)))

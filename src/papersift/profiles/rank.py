@@ -28,11 +28,11 @@ class Ranked:
     paper: Paper
     score: float
     similarity: float  # max cosine over the clusters (0 without vectors)
-    lexical: float = 0.0  # mean tf-idf cosine to the LEX_TOP nearest seeds (0: no lexical space)
+    lexical: float = 0.0  # tf-idf cosine to the nearest seed + to the profile (0: no lexical space)
     reasons: list[str] = field(default_factory=list)
     nearest: str | None = None  # title of the nearest seed paper
     cluster: int = -1  # the nearest interest cluster (-1: no vector)
-    lex_seeds: list[int] = field(default_factory=list)  # seed rows behind `lexical`
+    lex_seed: int = -1  # the seed row lexically nearest (-1: none)
 
 
 @dataclass
@@ -99,17 +99,17 @@ def _similarities(interests: Interests, vecs: list[np.ndarray | None]) -> tuple[
 
 def _lexical(interests: Interests, space: LexicalSpace | None, papers: list[Paper]
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Per candidate: the mean tf-idf cosine to its LEX_TOP nearest seeds, and those seeds'
-    rows (nearest first; -1 pads a profile with fewer seeds)."""
-    top = np.full((len(papers), W.LEX_TOP), -1, dtype=np.int64)
-    if space is None or not interests.terms or not papers:
-        return np.zeros(len(papers), dtype=np.float32), top
-    mat = similarities(space.vectors((p.id, p.title, p.abstract) for p in papers), interests.terms)
-    k = min(W.LEX_TOP, mat.shape[1])
-    order = np.argsort(-mat, axis=1, kind="stable")[:, :k]
-    top[:, :k] = order
-    # divided by LEX_TOP, not k: a one-paper profile is not scored as if it had more
-    return np.take_along_axis(mat, order, axis=1).sum(axis=1) / W.LEX_TOP, top
+    """Per candidate: its tf-idf cosine to the nearest seed plus its cosine to the profile's
+    tf-idf centroid (the nearest paper, and what the whole profile is about), and the row
+    of that nearest seed (-1: no lexical space)."""
+    nearest = np.full(len(papers), -1, dtype=np.int64)
+    if space is None or interests.profile_terms is None or not papers:
+        return np.zeros(len(papers), dtype=np.float32), nearest
+    mat = similarities(space.vectors((p.id, p.title, p.abstract) for p in papers),
+                       [*interests.terms, interests.profile_terms])
+    seeds = mat[:, :-1]
+    nearest[:] = np.argmax(seeds, axis=1)
+    return seeds[np.arange(len(papers)), nearest] + mat[:, -1], nearest
 
 
 def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
@@ -135,10 +135,10 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
         else:
             live.append((p, text))
     best_cluster, best_sim = _similarities(interests, [vectors.get(p.id) for p, _ in live])
-    lex, lex_top = _lexical(interests, space, [p for p, _ in live])
+    lex, lex_seed = _lexical(interests, space, [p for p, _ in live])
     for i, (p, text) in enumerate(live):
         r = Ranked(p, 0.0, float(best_sim[i]), float(lex[i]), cluster=int(best_cluster[i]),
-                   lex_seeds=[int(j) for j in lex_top[i] if j >= 0])
+                   lex_seed=int(lex_seed[i]))
         score = W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical
         matched_kw = [k for k, rx in kws if rx.search(text)]
         score += W.KEYWORD * min(len(matched_kw), W.MAX_KEYWORDS)
@@ -166,12 +166,12 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
 def _name_shared_words(r: Ranked, interests: Interests, space: LexicalSpace | None) -> None:
     """"words shared with your papers: a, b, c": the candidate's words that weigh most in
     its lexical similarity, as the candidate writes them."""
-    if space is None or r.lexical < W.LEX_EXPLAIN:
+    if space is None or interests.profile_terms is None or r.lexical < W.LEX_EXPLAIN:
         return
     words = space.shared_words(r.paper.title, r.paper.abstract,
-                               [interests.terms[j] for j in r.lex_seeds], W.LEX_WORDS)
+                               [interests.terms[r.lex_seed], interests.profile_terms], W.LEX_WORDS)
     if words:
-        r.reasons.insert(0, f"words shared with your papers: {', '.join(words)} ({r.lexical:.2f})")
+        r.reasons.insert(0, f"words shared with your papers: {', '.join(words)}")
 
 
 def _name_nearest(r: Ranked, interests: Interests, v: np.ndarray | None) -> None:

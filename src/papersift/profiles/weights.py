@@ -16,11 +16,12 @@ from __future__ import annotations
 # The similarity: an embedding part and a lexical part (profiles/lexical.py), weighted sum
 # chosen on dev proxy users (bench/recommend.py --seed 7; docs/profiles.md has the figures).
 SIMILARITY = 1.0  # x the best cosine to an interest cluster (index vectors)
-LEXICAL = 1.0  # x the mean tf-idf cosine to the LEX_TOP nearest seed papers
-LEX_TOP = 1
+LEXICAL = 1.0  # x (tf-idf cosine to the nearest seed paper + to the profile's centroid)
 LEX_TITLE = 2  # title words count this many times
 LEX_K1 = 1.2  # term frequency saturation, as BM25's k1
-LEX_MIN_DF = 5  # words in fewer stored papers are dropped (typos, one-off names)
+# Words in fewer than this share of the stored papers (at least one paper) are dropped:
+# typos and one-off names. 5e-5: 5 papers of the benchmark's 89k, 1 in a store under 20k.
+LEX_MIN_DF_SHARE = 5e-5
 LEX_EXPLAIN = 0.05  # "words shared with your papers" from this lexical similarity
 LEX_WORDS = 4  # words named in that explanation
 
