@@ -19,7 +19,8 @@ every ranker (each sees title + abstract only). Rankers, side by side:
   author name reaches it).
 
 Vectors come from papersift's embedder (search/embed.py), computed for all papers once and
-cached in --work (model2vec: about 2 min on 2 cores; minilm: about 2 h). Prints recall@50,
+cached in --work (model2vec: every paper, about 2 min on 2 cores; minilm: only the candidates
+and the profiles' papers, ~25k, about 30 min). Prints recall@50,
 nDCG@50 and MRR per ranker; last line
 `recommend users=N recall50=R ndcg50=G svm_recall50=S` (papersift's figures and the SVM's).
 """
@@ -71,24 +72,55 @@ def pick_users(rows: list[dict], n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(ok, min(n, len(ok)))
 
 
-def vectors(rows: list[dict], name: str, work: Path) -> tuple[np.ndarray, str]:
+def vectors(rows: list[dict], name: str, work: Path, need: np.ndarray) -> tuple[np.ndarray, str]:
+    """Unit vectors for the rows (zeros for rows no ranker reads). model2vec embeds every
+    paper (~1 min); minilm embeds only `need` (the candidates and the profiles' papers: ~25k
+    of 89k, ~30 min instead of ~2-3 h on 2 cores), adding the rows a new --seed needs to the
+    same cache file."""
     ids = hashlib.sha1("\n".join(r["id"] for r in rows).encode()).hexdigest()[:12]
-    cache = work / f"vectors-{name}-{ids}.npy"
-    if cache.exists():
+    if name == "model2vec":
+        need = np.arange(len(rows))
+    cache = work / (f"vectors-{name}-{ids}.npy" if name == "model2vec" else f"vectors-{name}-{ids}-rows.npz")
+    if name == "model2vec" and cache.exists():
         return np.load(cache), f"{name}, cached in {cache}"
+    out, have = None, np.zeros(len(rows), dtype=bool)
+    if name != "model2vec" and cache.exists():
+        with np.load(cache) as z:
+            out = np.zeros((len(rows), z["vecs"].shape[1]), dtype=np.float32)
+            out[z["rows"]] = z["vecs"]
+            have[z["rows"]] = True
+    todo = [int(i) for i in need if not have[i]]
+    if not todo:
+        assert out is not None
+        return out, f"{name}, {int(have.sum())} papers (candidates and profiles), cached in {cache}"
     emb = get_embedder(name, work)
     assert emb is not None
+    if out is None:
+        out = np.zeros((len(rows), emb.dim), dtype=np.float32)
     t0 = time.perf_counter()
-    texts = [paper_text(r["title"], r["abstract"]) for r in rows]
-    out = np.zeros((len(rows), emb.dim), dtype=np.float32)
-    for i in range(0, len(texts), 512):
-        out[i:i + 512] = emb.embed(texts[i:i + 512])
-        print(f"\rembedding {min(i + 512, len(texts))}/{len(texts)}", end="", file=sys.stderr)
+    for i in range(0, len(todo), 512):
+        part = todo[i:i + 512]
+        out[part] = emb.embed([paper_text(rows[j]["title"], rows[j]["abstract"]) for j in part])
+        have[part] = True
+        print(f"\rembedding {min(i + 512, len(todo))}/{len(todo)}", end="", file=sys.stderr)
+        if name != "model2vec" and (i // 512) % 8 == 7:  # keep what is done on a long run
+            _save_rows(cache, out, have)
     print(file=sys.stderr)
-    tmp = cache.with_suffix(".tmp.npy")
-    np.save(tmp, out)
+    if name == "model2vec":
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        tmp.replace(cache)
+    else:
+        _save_rows(cache, out, have)
+    return out, (f"{name}, {len(todo)} papers computed in {time.perf_counter() - t0:.0f}s "
+                 f"({int(have.sum())} held: candidates and profiles), cached in {cache}")
+
+
+def _save_rows(cache: Path, out: np.ndarray, have: np.ndarray) -> None:
+    rows = np.flatnonzero(have)
+    tmp = cache.with_name(cache.name + ".tmp.npz")
+    np.savez(tmp, rows=rows, vecs=out[rows])
     tmp.replace(cache)
-    return out, f"{name}, computed in {time.perf_counter() - t0:.0f}s, cached in {cache}"
 
 
 def metrics(ranked: list[int], rel: set[int]) -> tuple[float, float, float]:
@@ -150,7 +182,10 @@ def main() -> None:
             by_author.setdefault(a, []).append(i)
     print(f"{len(rows)} papers; {len(before)} before {CUTOFF}, {len(after)} candidates after; "
           f"{len(users)} proxy users (seed {args.seed})")
-    vecs, where = vectors(rows, args.embedder, work)
+    need = set(map(int, after))
+    for a in users:
+        need.update(i for i in by_author[a] if rows[i]["published"] < CUTOFF)
+    vecs, where = vectors(rows, args.embedder, work, np.array(sorted(need)))
     print(f"vectors: {where}")
     # Candidates as Papers without authors: the rankers never see who wrote them.
     cands = [Paper(id=rows[i]["id"], title=rows[i]["title"], abstract=rows[i]["abstract"]) for i in after]
