@@ -22,6 +22,7 @@ from papersift.profiles import (
     read_library,
     write_profile,
 )
+from papersift.profiles import weights as W
 from papersift.profiles.rank import author_matches, phrase_pattern
 from papersift.search.embed import HashingEmbedder
 from papersift.search.index import build_vectors
@@ -138,7 +139,7 @@ def test_lexical_term_is_added_to_the_embedding_similarity(world):
     rd = _rank(world, seed_papers=["2501.00001", "2501.00002"], min_score=-1)
     by_id = {r.paper.id: r for r in rd.ranking.kept}
     for r in by_id.values():
-        assert r.score == pytest.approx(r.similarity + r.lexical, abs=1e-5)  # SIMILARITY = LEXICAL = 1
+        assert r.score == pytest.approx(W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical, abs=1e-5)
     robot = by_id["2503.00002"]
     assert robot.reasons[0].startswith("close to your paper") and robot.reasons[1].startswith("words shared")
     assert not any(x.startswith("words shared") for x in by_id["2503.00005"].reasons)

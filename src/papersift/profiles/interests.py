@@ -59,7 +59,7 @@ class Interests:
         if self.unknown:
             parts.append(f"not in the store: {', '.join(self.unknown[:5])}")
         if self.no_vector:
-            parts.append(f"{self.no_vector} without a vector (no embedder: keyword rules only)")
+            parts.append(f"{self.no_vector} without a vector (no embedder: compared by words only)")
         return "; ".join(parts)
 
 
