@@ -13,10 +13,14 @@ every ranker (each sees title + abstract only). Rankers, side by side:
 - arxiv-sanity-lite's method: tf-idf (its vectorizer settings) + a linear SVM per user,
   trained on the pre-cutoff papers (the user's as positives, all others as negatives);
 - a single centroid: the mean of the profile's vectors, cosine;
-- papersift: profiles/rank.py (interest clusters, max cosine) on the same vectors.
+- papersift: profiles/rank.py on the same vectors: the best cosine to an interest cluster
+  plus the lexical term (profiles/lexical.py: tf-idf over the search index's BM25 terms and
+  document frequencies; the BM25 index is built from titles and abstracts only here, so no
+  author name reaches it).
 
 Vectors come from papersift's embedder (search/embed.py), computed for all papers once and
-cached in --work (model2vec: about 2 min on 2 cores; minilm: about 2 h). Prints recall@50,
+cached in --work (model2vec: every paper, about 2 min on 2 cores; minilm: only the candidates
+and the profiles' papers, ~25k, about 30 min). Prints recall@50,
 nDCG@50 and MRR per ranker; last line
 `recommend users=N recall50=R ndcg50=G svm_recall50=S` (papersift's figures and the SVM's).
 """
@@ -41,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from papersift.model import Paper  # noqa: E402
 from papersift.profiles import Interests, Profile, cluster, rank_papers  # noqa: E402
-from papersift.profiles.interests import Seed  # noqa: E402
+from papersift.profiles.interests import Seed, set_terms  # noqa: E402
+from papersift.profiles.lexical import LexicalSpace  # noqa: E402
 from papersift.search.embed import get_embedder, paper_text  # noqa: E402
+from papersift.search.lexical import BM25Index  # noqa: E402
 
 CUTOFF = "2026-04-01"
 K = 50
@@ -66,24 +72,55 @@ def pick_users(rows: list[dict], n: int, seed: int) -> list[str]:
     return random.Random(seed).sample(ok, min(n, len(ok)))
 
 
-def vectors(rows: list[dict], name: str, work: Path) -> tuple[np.ndarray, str]:
+def vectors(rows: list[dict], name: str, work: Path, need: np.ndarray) -> tuple[np.ndarray, str]:
+    """Unit vectors for the rows (zeros for rows no ranker reads). model2vec embeds every
+    paper (~1 min); minilm embeds only `need` (the candidates and the profiles' papers: ~25k
+    of 89k, ~30 min instead of ~2-3 h on 2 cores), adding the rows a new --seed needs to the
+    same cache file."""
     ids = hashlib.sha1("\n".join(r["id"] for r in rows).encode()).hexdigest()[:12]
-    cache = work / f"vectors-{name}-{ids}.npy"
-    if cache.exists():
+    if name == "model2vec":
+        need = np.arange(len(rows))
+    cache = work / (f"vectors-{name}-{ids}.npy" if name == "model2vec" else f"vectors-{name}-{ids}-rows.npz")
+    if name == "model2vec" and cache.exists():
         return np.load(cache), f"{name}, cached in {cache}"
+    out, have = None, np.zeros(len(rows), dtype=bool)
+    if name != "model2vec" and cache.exists():
+        with np.load(cache) as z:
+            out = np.zeros((len(rows), z["vecs"].shape[1]), dtype=np.float32)
+            out[z["rows"]] = z["vecs"]
+            have[z["rows"]] = True
+    todo = [int(i) for i in need if not have[i]]
+    if not todo:
+        assert out is not None
+        return out, f"{name}, {int(have.sum())} papers (candidates and profiles), cached in {cache}"
     emb = get_embedder(name, work)
     assert emb is not None
+    if out is None:
+        out = np.zeros((len(rows), emb.dim), dtype=np.float32)
     t0 = time.perf_counter()
-    texts = [paper_text(r["title"], r["abstract"]) for r in rows]
-    out = np.zeros((len(rows), emb.dim), dtype=np.float32)
-    for i in range(0, len(texts), 512):
-        out[i:i + 512] = emb.embed(texts[i:i + 512])
-        print(f"\rembedding {min(i + 512, len(texts))}/{len(texts)}", end="", file=sys.stderr)
+    for i in range(0, len(todo), 512):
+        part = todo[i:i + 512]
+        out[part] = emb.embed([paper_text(rows[j]["title"], rows[j]["abstract"]) for j in part])
+        have[part] = True
+        print(f"\rembedding {min(i + 512, len(todo))}/{len(todo)}", end="", file=sys.stderr)
+        if name != "model2vec" and (i // 512) % 8 == 7:  # keep what is done on a long run
+            _save_rows(cache, out, have)
     print(file=sys.stderr)
-    tmp = cache.with_suffix(".tmp.npy")
-    np.save(tmp, out)
+    if name == "model2vec":
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        tmp.replace(cache)
+    else:
+        _save_rows(cache, out, have)
+    return out, (f"{name}, {len(todo)} papers computed in {time.perf_counter() - t0:.0f}s "
+                 f"({int(have.sum())} held: candidates and profiles), cached in {cache}")
+
+
+def _save_rows(cache: Path, out: np.ndarray, have: np.ndarray) -> None:
+    rows = np.flatnonzero(have)
+    tmp = cache.with_name(cache.name + ".tmp.npz")
+    np.savez(tmp, rows=rows, vecs=out[rows])
     tmp.replace(cache)
-    return out, f"{name}, computed in {time.perf_counter() - t0:.0f}s, cached in {cache}"
 
 
 def metrics(ranked: list[int], rel: set[int]) -> tuple[float, float, float]:
@@ -145,18 +182,26 @@ def main() -> None:
             by_author.setdefault(a, []).append(i)
     print(f"{len(rows)} papers; {len(before)} before {CUTOFF}, {len(after)} candidates after; "
           f"{len(users)} proxy users (seed {args.seed})")
-    vecs, where = vectors(rows, args.embedder, work)
+    need = set(map(int, after))
+    for a in users:
+        need.update(i for i in by_author[a] if rows[i]["published"] < CUTOFF)
+    vecs, where = vectors(rows, args.embedder, work, np.array(sorted(need)))
     print(f"vectors: {where}")
     # Candidates as Papers without authors: the rankers never see who wrote them.
     cands = [Paper(id=rows[i]["id"], title=rows[i]["title"], abstract=rows[i]["abstract"]) for i in after]
     cand_vecs = {rows[i]["id"]: vecs[i] for i in after}
     row_of = {rows[i]["id"]: int(i) for i in after}
+    t_lex = time.perf_counter()
+    # The product's lexical space is the search index's; here that index holds every paper's
+    # title and abstract, with an empty author column (names stay hidden).
+    space = LexicalSpace.from_index(BM25Index.build([(r["id"], r["title"], r["abstract"], "") for r in rows], "bench"))
+    t_lex = time.perf_counter() - t_lex
     rng = random.Random(args.seed)
     t_svm = time.perf_counter()
     svm_rank = svm_ranker(rows, before, after)
     t_svm = time.perf_counter() - t_svm
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in ("random", "svm", "centroid", "papersift")}
-    seconds: Counter[str] = Counter({"svm": t_svm})
+    seconds: Counter[str] = Counter({"svm": t_svm, "papersift": t_lex})
     for n, a in enumerate(users, 1):
         own = by_author[a]
         prof = [i for i in own if rows[i]["published"] < CUTOFF]
@@ -173,8 +218,9 @@ def main() -> None:
         cents, members = cluster(vecs[prof])
         interests = Interests(seeds=[Seed(rows[i]["id"], rows[i]["title"]) for i in prof], vectors=vecs[prof],
                               centroids=cents, members=members)
+        set_terms(interests, space, [(rows[i]["id"], rows[i]["title"], rows[i]["abstract"]) for i in prof])
         profile = Profile(name="u", min_score=-10, max_papers=500)
-        r = rank_papers(profile, interests, cands, cand_vecs, {})
+        r = rank_papers(profile, interests, cands, cand_vecs, {}, space)
         results["papersift"].append(metrics([row_of[x.paper.id] for x in r.kept + r.below], rel))
         t4 = time.perf_counter()
         seconds.update({"random": t1 - t, "svm": t2 - t1, "centroid": t3 - t2, "papersift": t4 - t3})

@@ -22,6 +22,7 @@ from papersift.profiles import (
     read_library,
     write_profile,
 )
+from papersift.profiles import weights as W
 from papersift.profiles.rank import author_matches, phrase_pattern
 from papersift.search.embed import HashingEmbedder
 from papersift.search.index import build_vectors
@@ -111,6 +112,70 @@ def test_rule_matching():
     assert author_matches("Y. LeCun", ["Yann LeCun"]) and author_matches("yann lecun", ["Yann LeCun"])
     assert not author_matches("Yann LeCun", ["Yves LeCun"])
     assert not author_matches("Y. LeCun", ["Ann Example"])
+
+
+def test_lexical_term_alone_ranks_both_topics_and_names_the_shared_words(world):
+    store, settings, tmp = world
+    words_only = settings.model_copy(update={"embedder": "none"})  # no vectors: the lexical term alone
+    prof = Profile(name="bob", seed_papers=["2501.00001", "2501.00002"], min_score=0.05)
+    rd = ProfileRanker(store, words_only, tmp).rank(prof, DAY)
+    assert rd.model is None and "compared by their words only" in rd.notes[0]
+    kept = [r.paper.id for r in rd.ranking.kept]
+    # both topics, above the unrelated papers (which share no word with the seeds: left out)
+    assert set(kept[:2]) == {"2503.00001", "2503.00002"} and kept[2:] == ["2503.00003"]
+    by_id = {r.paper.id: r for r in rd.ranking.kept + rd.ranking.below}
+    assert by_id["2503.00004"].score == 0 and by_id["2503.00005"].score == 0
+    robot, diff = by_id["2503.00002"], by_id["2503.00001"]
+    assert robot.similarity == 0 and robot.lexical > diff.lexical > 0
+    why = robot.reasons[0]
+    assert why.startswith("words shared with your papers: ") and "locomotion" in why and "quadruped" not in why
+    assert "latent" in diff.reasons[0] and "robot" not in diff.reasons[0]
+    again = ProfileRanker(store, words_only, tmp).rank(prof, DAY)
+    assert [(r.paper.id, r.score, r.reasons) for r in again.ranking.kept] == \
+        [(r.paper.id, r.score, r.reasons) for r in rd.ranking.kept]
+
+
+def test_lexical_term_is_added_to_the_embedding_similarity(world):
+    rd = _rank(world, seed_papers=["2501.00001", "2501.00002"], min_score=-1)
+    by_id = {r.paper.id: r for r in rd.ranking.kept}
+    for r in by_id.values():
+        assert r.score == pytest.approx(W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical, abs=1e-5)
+    robot = by_id["2503.00002"]
+    assert robot.reasons[0].startswith("close to your paper") and robot.reasons[1].startswith("words shared")
+    assert not any(x.startswith("words shared") for x in by_id["2503.00005"].reasons)
+
+
+def test_lexical_space_vectors_similarities_and_shared_words():
+    import numpy as np
+
+    from papersift.profiles.lexical import LexicalSpace, centroid, similarities
+    from papersift.search.lexical import Analyzer
+
+    an = Analyzer()
+    words = ["quadruped", "robot", "gait", "diffusion", "latent", "rare", "the", "model", "2024"]
+    vocab = {an.stem_word(w): i for i, w in enumerate(words)}
+    df = np.array([100, 500, 80, 400, 300, 3, 90_000, 50_000, 200])
+    space = LexicalSpace.from_counts(vocab, df, 100_000, an)  # min df: 5 papers of 100k
+    v = space.vector("Quadrupeds", "A robot gait; the model, 2024, a rare word.")
+    kept = {words[t] for t in v.terms}
+    assert kept == {"quadruped", "robot", "gait"}  # stopwords, numbers and too rare words dropped
+    assert np.isclose(np.linalg.norm(v.weights), 1)
+    w = dict(zip((words[t] for t in v.terms), v.weights, strict=True))
+    assert w["quadruped"] > w["gait"]  # a title word counts twice (its idf is a bit lower)
+    seeds = [space.vector("Robot gait", ""), space.vector("Latent diffusion", ""), space.vector("", "")]
+    cands = [v, space.vector("Latent diffusion for robot gait", ""), space.vector("Tax law", "")]
+    got = similarities(cands, seeds + [centroid(seeds[:2])])
+
+    def dense(x):
+        out = np.zeros(len(words), dtype=np.float32)
+        out[x.terms] = x.weights
+        return out
+    want = np.array([[dense(c) @ dense(s) for s in seeds + [centroid(seeds[:2])]] for c in cands])
+    assert np.allclose(got, want, atol=1e-6) and got[2].sum() == 0 and got[:, 2].sum() == 0
+    assert got[1, 0] > 0 and got[1, 1] > 0  # a two-topic candidate is close to both seeds
+    # the rarer shared word weighs more, so it comes first; "quadrupeds" is not shared
+    assert space.shared_words("Quadrupeds", "A robot gait.", [seeds[0]], 4) == ["gait", "robot"]
+    assert space.shared_words("Tax law", "", seeds, 4) == []
 
 
 def test_clusters_one_per_seed_then_at_most_max_clusters():

@@ -13,10 +13,11 @@ from ..config import Settings
 from ..errors import EmbedderError
 from ..model import Paper
 from ..search.embed import Embedder, HashingEmbedder, key_for, paper_text
-from ..search.engines import embedder_name, has_vectors, load_embedder
+from ..search.engines import embedder_name, has_vectors, lexical_engine, load_embedder
 from ..store.base import ProfileSource, Store
 from .config import Profile
 from .interests import EmbedFn, Interests, build_interests
+from .lexical import LexicalSpace
 from .rank import Ranking, rank_papers
 
 
@@ -45,6 +46,7 @@ class ProfileRanker:
         self._embedder: Embedder | None = None
         self._embed_error: str | None = None
         self._interests: dict[str, Interests] = {}
+        self._space: LexicalSpace | None = None
         self._days: dict[tuple[dt.date, int], tuple[list[Paper], dict[str, np.ndarray],
                                                     dict[str, list[str]]]] = {}
 
@@ -63,11 +65,18 @@ class ProfileRanker:
                 return None
         return self._embedder.embed
 
+    def space(self) -> LexicalSpace:
+        """The lexical space of the search index's BM25 terms (the index's cached file when
+        the papers did not change; built once per ranker)."""
+        if self._space is None:
+            self._space = LexicalSpace.from_index(lexical_engine(self.store).bm25())
+        return self._space
+
     def interests(self, profile: Profile) -> Interests:
         if profile.name not in self._interests:
             src: ProfileSource = self.store
             self._interests[profile.name] = build_interests(src, profile, self.key, self.embed_fn,
-                                                            self.base_dir)
+                                                            self.base_dir, self.space())
         return self._interests[profile.name]
 
     def candidates(self, day: dt.date, days: int = 1) -> tuple[list[Paper], dict[str, np.ndarray],
@@ -98,11 +107,11 @@ class ProfileRanker:
     def rank(self, profile: Profile, day: dt.date, days: int = 1) -> DayRanking:
         interests = self.interests(profile)
         papers, vecs, tags = self.candidates(day, days)
-        res = DayRanking(profile, day, rank_papers(profile, interests, papers, vecs, tags),
+        res = DayRanking(profile, day, rank_papers(profile, interests, papers, vecs, tags, self.space()),
                          interests, self.model)
         if self.model is None and (profile.seed_papers or profile.library):
             res.notes.append("the store holds no vectors (run `papersift index`): seed papers "
-                             "cannot be compared, keyword/author/tag rules only")
+                             "are compared by their words only, plus the keyword/author/tag rules")
         if self._embed_error:
             res.notes.append(f"embedding skipped: {self._embed_error}")
         return res

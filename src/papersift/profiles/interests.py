@@ -18,6 +18,7 @@ from ..ids import title_key
 from ..search.embed import paper_text
 from ..store.base import ProfileSource
 from .config import Profile
+from .lexical import LexicalSpace, TermVec, centroid
 from .library import LibraryEntry, read_library
 from .weights import JOIN_STEPS, MAX_CLUSTERS
 
@@ -38,6 +39,10 @@ class Interests:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     members: list[list[int]] = field(default_factory=list)  # seed rows per cluster
+    # tf-idf vectors of every seed, in seed order (also those without an embedding), and
+    # their unit-length sum (None: no lexical space, or no seed)
+    terms: list[TermVec] = field(default_factory=list)
+    profile_terms: TermVec | None = None
     seed_ids: set[str] = field(default_factory=set)  # stored papers among the seeds
     library: int = 0  # library entries read
     matched: int = 0  # ... found in the store
@@ -54,7 +59,7 @@ class Interests:
         if self.unknown:
             parts.append(f"not in the store: {', '.join(self.unknown[:5])}")
         if self.no_vector:
-            parts.append(f"{self.no_vector} without a vector (no embedder: keyword rules only)")
+            parts.append(f"{self.no_vector} without a vector (no embedder: compared by words only)")
         return "; ".join(parts)
 
 
@@ -123,9 +128,11 @@ def _match(store: ProfileSource, entries: list[LibraryEntry]) -> tuple[list[str]
 
 
 def build_interests(store: ProfileSource, profile: Profile, model: str | None,
-                    embed: Callable[[], EmbedFn | None], base_dir: Path) -> Interests:
+                    embed: Callable[[], EmbedFn | None], base_dir: Path,
+                    space: LexicalSpace | None = None) -> Interests:
     """The profile's interests. `model`: the index's embedder name (None: no vectors);
-    `embed()` gives the embedding function, called only when something needs embedding."""
+    `embed()` gives the embedding function, called only when something needs embedding;
+    `space`: the lexical space the seeds' tf-idf vectors are made in (None: none)."""
     out = Interests()
     ids: list[str] = []
     for s in profile.seed_papers:
@@ -149,6 +156,7 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
     todo: list[tuple[Seed, str]] = [(Seed(p, papers[p].title), paper_text(papers[p].title, papers[p].abstract))
                                     for p in ids if p not in have]
     todo += [(Seed(None, e.title), paper_text(e.title, e.abstract)) for e in extra]
+    texts = {p: (p, papers[p].title, papers[p].abstract) for p in ids}
     seeds = [Seed(p, papers[p].title) for p in ids if p in have]
     rows = [np.asarray(have[p], dtype=np.float32) for p in ids if p in have]
     fn = embed() if todo and model else None
@@ -161,7 +169,18 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
         out.no_vector = len(todo)
         seeds += [s for s, _ in todo]  # still listed: keyword rules apply, similarity cannot
     out.seeds = seeds
+    if space is not None:
+        abstracts = {e.title: e.abstract for e in extra}
+        set_terms(out, space, [texts[s.id] if s.id is not None else (None, s.title, abstracts[s.title])
+                               for s in seeds])
     if rows:
         out.vectors = np.vstack(rows).astype(np.float32)
         out.centroids, out.members = cluster(out.vectors)
     return out
+
+
+def set_terms(interests: Interests, space: LexicalSpace, items: list[tuple[str | None, str, str]]) -> None:
+    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order) and their
+    centroid."""
+    interests.terms = space.vectors(items)
+    interests.profile_terms = centroid(interests.terms) if interests.terms else None

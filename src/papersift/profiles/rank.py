@@ -18,6 +18,7 @@ from ..model import Paper
 from . import weights as W
 from .config import Profile
 from .interests import Interests
+from .lexical import LexicalSpace, similarities
 
 EXPLAIN_BELOW = 20  # papers under the threshold that still get their nearest seed named
 
@@ -27,9 +28,11 @@ class Ranked:
     paper: Paper
     score: float
     similarity: float  # max cosine over the clusters (0 without vectors)
+    lexical: float = 0.0  # tf-idf cosine to the nearest seed + to the profile (0: no lexical space)
     reasons: list[str] = field(default_factory=list)
     nearest: str | None = None  # title of the nearest seed paper
     cluster: int = -1  # the nearest interest cluster (-1: no vector)
+    lex_seed: int = -1  # the seed row lexically nearest (-1: none)
 
 
 @dataclass
@@ -94,9 +97,26 @@ def _similarities(interests: Interests, vecs: list[np.ndarray | None]) -> tuple[
     return best, sim
 
 
+def _lexical(interests: Interests, space: LexicalSpace | None, papers: list[Paper]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: its tf-idf cosine to the nearest seed plus its cosine to the profile's
+    tf-idf centroid (the nearest paper, and what the whole profile is about), and the row
+    of that nearest seed (-1: no lexical space)."""
+    nearest = np.full(len(papers), -1, dtype=np.int64)
+    if space is None or interests.profile_terms is None or not papers:
+        return np.zeros(len(papers), dtype=np.float32), nearest
+    mat = similarities(space.vectors((p.id, p.title, p.abstract) for p in papers),
+                       [*interests.terms, interests.profile_terms])
+    seeds = mat[:, :-1]
+    nearest[:] = np.argmax(seeds, axis=1)
+    return seeds[np.arange(len(papers)), nearest] + mat[:, -1], nearest
+
+
 def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
-                vectors: Mapping[str, np.ndarray], tags: Mapping[str, list[str]]) -> Ranking:
-    """Score every candidate; `vectors` and `tags` are the candidates' (missing: none)."""
+                vectors: Mapping[str, np.ndarray], tags: Mapping[str, list[str]],
+                space: LexicalSpace | None = None) -> Ranking:
+    """Score every candidate; `vectors` and `tags` are the candidates' (missing: none);
+    `space` gives the lexical term (None: embedding similarity and rules only)."""
     out = Ranking()
     excluded = set(profile.exclude) | interests.seed_ids
     neg = [(k, phrase_pattern(k)) for k in profile.negative_keywords]
@@ -115,9 +135,11 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
         else:
             live.append((p, text))
     best_cluster, best_sim = _similarities(interests, [vectors.get(p.id) for p, _ in live])
+    lex, lex_seed = _lexical(interests, space, [p for p, _ in live])
     for i, (p, text) in enumerate(live):
-        r = Ranked(p, 0.0, float(best_sim[i]), cluster=int(best_cluster[i]))
-        score = r.similarity
+        r = Ranked(p, 0.0, float(best_sim[i]), float(lex[i]), cluster=int(best_cluster[i]),
+                   lex_seed=int(lex_seed[i]))
+        score = W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical
         matched_kw = [k for k, rx in kws if rx.search(text)]
         score += W.KEYWORD * min(len(matched_kw), W.MAX_KEYWORDS)
         r.reasons += [f"keyword “{k}”" for k in matched_kw]
@@ -136,8 +158,20 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
         else:
             out.below.append(r)
     for r in out.kept + out.below[:EXPLAIN_BELOW]:
+        _name_shared_words(r, interests, space)
         _name_nearest(r, interests, vectors[r.paper.id] if r.cluster >= 0 else None)
     return out
+
+
+def _name_shared_words(r: Ranked, interests: Interests, space: LexicalSpace | None) -> None:
+    """"words shared with your papers: a, b, c": the candidate's words that weigh most in
+    its lexical similarity, as the candidate writes them."""
+    if space is None or interests.profile_terms is None or r.lexical < W.LEX_EXPLAIN:
+        return
+    words = space.shared_words(r.paper.title, r.paper.abstract,
+                               [interests.terms[r.lex_seed], interests.profile_terms], W.LEX_WORDS)
+    if words:
+        r.reasons.insert(0, f"words shared with your papers: {', '.join(words)}")
 
 
 def _name_nearest(r: Ranked, interests: Interests, v: np.ndarray | None) -> None:

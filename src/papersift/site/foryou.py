@@ -52,7 +52,7 @@ DAY_DIR = "foryou/d"
 # The server's ranking constants (profiles/weights.py), so the page ranks as `papersift
 # profile test` does; max_papers is the page's own (it lists more than a digest).
 WEIGHTS: dict[str, float] = {
-    "similarity": 1.0,
+    "similarity": weights.SIMILARITY,
     "keyword": weights.KEYWORD, "max_keywords": weights.MAX_KEYWORDS,
     "author": weights.AUTHOR, "max_authors": weights.MAX_AUTHORS,
     "tag": weights.TAG, "max_tags": weights.MAX_TAGS,
