@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import InputError
@@ -133,3 +133,30 @@ def busy_error(where: str, holder: str, timeout: float) -> str:
     return (f"{where}: busy: {holder} is writing to this store (waited {timeout:g} s); run "
             "again when it has finished, or wait longer with setting 'lock_timeout' "
             "(PAPERSIFT_LOCK_TIMEOUT)")
+
+
+def archive_pages(table: str, batch: int, mark: str,
+                  fetch: Callable[[str, list[Any]], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """ArchiveStore.archive_rows for any backend: `table`'s rows in key order, decoded to plain
+    values, a page at a time. Keyset pagination: a long export never holds one read
+    transaction open. `mark` is the backend's parameter placeholder; `fetch(sql, params)`
+    runs the page's query and returns its rows as column -> stored value."""
+    keys, cols = archive_keys(table), archive_columns(table)
+    json_cols = ARCHIVE_JSON.get(table, frozenset())
+    order = ", ".join(keys)
+    last: tuple[Any, ...] | None = None
+    while True:
+        where, params = "", []
+        if last is not None:
+            where = f"WHERE ({order}) > ({', '.join(mark for _ in keys)})"
+            params = list(last)
+        rows = fetch(f"SELECT {', '.join(cols)} FROM {table} {where} ORDER BY {order} LIMIT {mark}",
+                     [*params, batch])
+        for d in rows:
+            if table == "papers":
+                yield {c: (from_db(c, v) if c in PAPER_FIELDS else v) for c, v in d.items()}
+            else:
+                yield {c: (loads(v) if c in json_cols else v) for c, v in d.items()}
+        if len(rows) < batch:
+            return
+        last = tuple(rows[-1][k] for k in keys)

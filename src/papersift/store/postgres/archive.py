@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...dedup import title_keys
-from ...model import PAPER_FIELDS, trusted_paper
+from ...model import trusted_paper
 from ..base import TX_CHUNK
 from ..rows import (
     ARCHIVE_COLUMNS,
@@ -23,9 +23,8 @@ from ..rows import (
     ROW_COLUMNS,
     archive_columns,
     archive_keys,
+    archive_pages,
     dumps,
-    from_db,
-    loads,
     new_row,
 )
 from .bulk import copy_rows, insert_many
@@ -47,37 +46,19 @@ def _typed(table: str, cols: tuple[str, ...]) -> list[tuple[str, str]]:
 
 class ArchiveMixin(PostgresBase):
     def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        keys = archive_keys(table)
         cols = archive_columns(table)
-        json_cols = ARCHIVE_JSON.get(table, frozenset())
-        order = ", ".join(keys)
-        select = ", ".join(cols)
-        # Keyset pagination: a long export never holds one read transaction open.
-        last: tuple[Any, ...] | None = None
-        while True:
-            where, params = "", []
-            if last is not None:
-                where = f"WHERE ({order}) > ({', '.join('%s' for _ in keys)})"
-                params = list(last)
-            rows = self._all(f"SELECT {select} FROM {table} {where} ORDER BY {order} LIMIT %s",
-                             [*params, batch]) if table != "vectors" else self._vector_page(
-                                 select, where, order, [*params, batch])
-            for r in rows:
-                d = dict(zip(cols, r, strict=True))
-                if table == "papers":
-                    yield {c: (from_db(c, v) if c in PAPER_FIELDS else v) for c, v in d.items()}
-                elif table == "vectors":
-                    yield {**d, "vec": as_array(d["vec"]).tobytes()}
-                else:
-                    yield {c: (loads(v) if c in json_cols else v) for c, v in d.items()}
-            if len(rows) < batch:
-                return
-            last = tuple(rows[-1][cols.index(k)] for k in keys)
 
-    def _vector_page(self, select: str, where: str, order: str, params: list[Any]) -> list[Any]:
-        with self._conn() as c, c.cursor(binary=True) as cur:
-            return list(cur.execute(f"SELECT {select} FROM vectors {where} ORDER BY {order} "
-                                    "LIMIT %s", params).fetchall())
+        def fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+            if table != "vectors":
+                return [dict(zip(cols, r, strict=True)) for r in self._all(sql, params)]
+            return [{**d, "vec": as_array(d["vec"]).tobytes()}
+                    for d in (dict(zip(cols, r, strict=True)) for r in self._vector_page(sql, params))]
+
+        return archive_pages(table, batch, "%s", fetch)
+
+    def _vector_page(self, sql: str, params: list[Any]) -> list[Any]:
+        with self._conn() as c, c.cursor(binary=True) as cur:  # vectors come back as binary
+            return list(cur.execute(sql, params).fetchall())
 
     def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
         archive_keys(table)

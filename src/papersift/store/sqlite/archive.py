@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...dedup import title_keys
-from ...model import PAPER_FIELDS, trusted_paper
+from ...model import trusted_paper
 from ..base import TX_CHUNK
 from ..rows import (
     ARCHIVE_COLUMNS,
@@ -20,9 +20,8 @@ from ..rows import (
     ROW_COLUMNS,
     archive_columns,
     archive_keys,
+    archive_pages,
     dumps,
-    from_db,
-    loads,
     new_row,
 )
 from .bulk import insert_rows
@@ -31,27 +30,9 @@ from .core import SQLiteBase
 
 class ArchiveMixin(SQLiteBase):
     def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        keys = archive_keys(table)
         cols = archive_columns(table)
-        json_cols = ARCHIVE_JSON.get(table, frozenset())
-        order = ", ".join(keys)
-        # Keyset pagination: a long export never holds one read transaction open.
-        last: tuple[Any, ...] | None = None
-        while True:
-            where, params = "", []
-            if last is not None:
-                where = f"WHERE ({order}) > ({', '.join('?' for _ in keys)})"
-                params = list(last)
-            rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM {table} {where} "
-                                     f"ORDER BY {order} LIMIT ?", [*params, batch]).fetchall()
-            for r in rows:
-                if table == "papers":
-                    yield {c: (from_db(c, r[c]) if c in PAPER_FIELDS else r[c]) for c in cols}
-                else:
-                    yield {c: (loads(r[c]) if c in json_cols else r[c]) for c in cols}
-            if len(rows) < batch:
-                return
-            last = tuple(rows[-1][k] for k in keys)
+        return archive_pages(table, batch, "?", lambda sql, params: [
+            dict(zip(cols, r, strict=True)) for r in self.conn.execute(sql, params).fetchall()])
 
     def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int:
         archive_keys(table)
