@@ -73,6 +73,8 @@ def test_header_box_on_a_file_page_searches_the_static_index(site, page):
     marks = [m.lower() for m in page.locator("#results li:first-child .ctitle mark").all_inner_texts()]
     assert set(marks) == {"robot", "policy"}
     page.locator("#results li a").first.click()
+    # the click starts a navigation: is_visible() does not wait for the new page to load
+    page.locator("article.paper h1").wait_for(state="visible", timeout=10_000)
     assert "/p/" in page.url and page.locator("article.paper h1").is_visible()
     assert page.errors == [] and page.dialogs == []
     assert page.external == []  # no CDN, no font, nothing from outside
