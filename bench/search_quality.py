@@ -128,7 +128,8 @@ class CachedEmbedder:
             vecs = self.inner.embed([by_key[k] for k in todo])
             self.cache.update(zip(todo, vecs, strict=True))
             self.computed += len(todo)
-            self.save()
+            if len(todo) > 4:  # queries come one at a time: Bench saves after them
+                self.save()
         return np.stack([self.cache[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
 
     def save(self) -> None:
@@ -165,8 +166,11 @@ class Bench:
         self.qvec: dict[str, np.ndarray] = {}
         if embedder:
             qids = sorted(set().union(*col.qrels.values()))
-            vecs = embedder.embed([parse_query(col.queries[q]).semantic_text or col.queries[q] for q in qids])
-            self.qvec = dict(zip(qids, vecs, strict=True))
+            # One query per call, as a search encodes it (the minilm embedder runs a few texts
+            # on its fp32 weights and batches on int8 ones).
+            texts = [parse_query(col.queries[q]).semantic_text or col.queries[q] for q in qids]
+            self.qvec = {q: embedder.embed([t])[0] for q, t in zip(qids, texts, strict=True)}
+            embedder.save()
 
     def doc_ids(self, ranking: list[tuple[str, float]]) -> list[str]:
         return [d for sid, _ in ranking for d in self.stored_to_doc.get(sid, [sid.removeprefix("ps-c")])]
