@@ -111,9 +111,8 @@ class CachedEmbedder:
 
     def __init__(self, inner: Embedder, work: Path):
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        model = getattr(inner, "model", None)
-        recipe = getattr(inner, "recipe", None) or f"max_seq={getattr(model, 'max_seq_length', '-')}"
-        self.path = work / f"vectors-{self.name}-{text_hash(str(recipe))}.npz"
+        self.recipe, self.key = inner.recipe, inner.key  # stored vectors are keyed by recipe
+        self.path = work / f"vectors-{self.key.replace('@', '-')}.npz"
         self.cache: dict[str, np.ndarray] = {}
         if self.path.exists():
             with np.load(self.path, allow_pickle=False) as z:
