@@ -8,9 +8,18 @@ The first `--papers` real papers are split 60/20/20: the first part is imported,
 load from `--clients` keep-alive clients (bench/api.py's load generator) twice: first with
 nothing else running (the baseline, a quarter of the time), then while a writer imports the
 second part, enriches, indexes and rebuilds the site, and does it all again with the third
-part (the server reloads its indexes after each). Every response is checked; RSS of the
-server and its search processes is read before and after the writer.
-Last line: soak requests=N errors=E p99_ms=P rss_growth_mb=M
+part (the server reloads its indexes after each). Every response is checked.
+
+Memory is read from /proc/PID/smaps_rollup for every process of the server's tree (the
+server, its search processes, multiprocessing's resource tracker, a BM25 build child if one
+runs): RSS, PSS and USS (private pages; RSS counts the pages of shared libraries and of the
+database file in every process that maps them). It is read before and after the writer,
+and then once more from a second server started on the final data and given the same load
+as the first before the writer. The writer adds 40% more papers, so part of the growth is
+the bigger store held in memory, not a leak: `rss_beyond_fresh_mb` is what the soaked
+server holds beyond a fresh one on the same data. `rss_growth_mb` (after - before, the
+issue's figure) is still printed beside it.
+Last line: soak requests=N errors=E p99_ms=P rss_growth_mb=M rss_beyond_fresh_mb=F
 """
 
 from __future__ import annotations
