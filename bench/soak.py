@@ -15,9 +15,9 @@ server, its search processes, multiprocessing's resource tracker, a BM25 build c
 runs): RSS, PSS and USS (private pages; RSS counts the pages of shared libraries and of the
 database file in every process that maps them). It is read before and after the writer,
 and then once more from a second server started on the final data and given the same load
-as the first before the writer. The writer adds 40% more papers, so part of the growth is
-the bigger store held in memory, not a leak: `rss_beyond_fresh_mb` is what the soaked
-server holds beyond a fresh one on the same data. `rss_growth_mb` (after - before, the
+as the first before the writer. The writer adds two thirds more papers than the server
+started with, so part of the growth is the bigger store held in memory, not a leak:
+`rss_beyond_fresh_mb` is what the soaked server holds beyond a fresh one on the same data. `rss_growth_mb` (after - before, the
 issue's figure) is still printed beside it.
 Last line: soak requests=N errors=E p99_ms=P rss_growth_mb=M rss_beyond_fresh_mb=F
 """
