@@ -148,3 +148,30 @@ def test_serve_hybrid_in_search_processes(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_search_process_builds_the_bm25_index_in_a_child(tmp_path):
+    """A search process loads its BM25 index from the cache file a child process wrote, at
+    start and after the papers changed, so the build's garbage never enters its heap."""
+    import datetime as dt
+
+    from papersift.api import pool as pool_mod
+    from papersift.config import Settings
+    from papersift.model import Paper
+    from papersift.search.engine import SearchQuery
+
+    store = open_site_store(tmp_path / "papersift.db")
+    settings = Settings(data_dir=tmp_path, embedder="none")
+    state = pool_mod._init({"settings": settings.model_dump(mode="json")})
+    engine = state["engine"]
+    idx = engine.bm25()
+    assert (tmp_path / "bm25-index.npz").exists() and idx.build_seconds == 0  # loaded, not built
+    assert pool_mod._refresh(state) is False  # nothing changed: no child, no reload
+    store.upsert_papers([Paper(arxiv_id="2503.00001", title="Quokka census", abstract="Quokkas.",
+                               published=dt.date(2025, 3, 1))])
+    assert pool_mod._refresh(state) is True
+    new = engine.bm25()
+    assert len(new) == len(idx) + 1 and new.build_seconds == 0
+    assert [h.paper.title for h in engine.search(SearchQuery(q="quokka")).hits] == ["Quokka census"]
+    store.close()
+    engine.store.close()

@@ -27,10 +27,12 @@ import pickle
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -50,22 +52,28 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     settings = Settings.model_validate(spec["settings"])
     # Pinned: a search never reloads an index itself; the pool asks each process in turn to
     # refresh (SearchPool._maybe_refresh), so while one reloads the others keep answering.
-    engine = serving_engine(engine_factory(settings), open_store(settings.db_target), pinned=True)
+    make = engine_factory(settings)
+    db = settings.db_target
+    engine = serving_engine(lambda store: _prebuild(make(store), db), open_store(db), pinned=True)
     torch = sys.modules.get("torch")  # loaded by a neural embedder or the vector index
     if torch is not None:
         # One search process per core: torch's intra-op threads would only fight the other
         # search processes (and the server process) for the same cores.
         torch.set_num_threads(1)
-    _settle()
-    return {"engine": engine, "langs": settings.languages}
+    _settle(engine)
+    return {"engine": engine, "langs": settings.languages, "db": db}
 
 
-def _settle() -> None:
+def _settle(engine: Any) -> None:
     """After (re)loading indexes: collect, hand the freed heap back to the system, and keep
     the indexes' millions of long-lived objects out of every later collection.
 
     Building an index allocates far more than it keeps; glibc keeps those freed pages, so
-    without the trim each reload left the process hundreds of MB larger (docs/search.md)."""
+    without the trim each reload left the process hundreds of MB larger (docs/search.md).
+    The reload read every paper through SQLite, whose page cache would keep them too."""
+    release = getattr(engine.store, "release_memory", None)
+    if release is not None:
+        release()
     gc.unfreeze()  # the objects frozen at the last load: the replaced indexes among them
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
@@ -73,10 +81,51 @@ def _settle() -> None:
     gc.freeze()
 
 
+_BUILD = "import json, sys; from papersift.api.pool import build_bm25; build_bm25(json.loads(sys.argv[1]))"
+
+
+def build_bm25(job: dict[str, Any]) -> None:
+    """In a child process: build the BM25 index of the store now and write its cache file."""
+    from ..search.lexical import BM25Params, build_from_store
+    from ..store import open_store
+
+    params = BM25Params(job["k1"], job["b"], tuple(job["weights"]))
+    store = open_store(job["db"])
+    try:
+        build_from_store(store, params, Path(job["cache"]))
+    finally:
+        store.close()
+
+
+def _prebuild(engine: Any, db: str) -> Any:
+    """When the papers changed, build the new BM25 index in a child process, so this one
+    only loads it from the cache file. A build allocates several times what the index
+    keeps, in millions of small objects; the long-lived ones end up scattered among them,
+    and neither the collector nor malloc_trim can hand back a page one of them still sits
+    on, so every reload built here left the process larger than a fresh one. If the child
+    fails, or the papers moved on meanwhile, the engine builds the index itself."""
+    from ..search.lexical import index_version
+
+    params = engine.fusion.bm25
+    if engine.cache_dir is None or index_version(engine.store.papers_version(), params) == engine.bm25_version():
+        return engine
+    job = {"db": db, "cache": str(Path(engine.cache_dir) / "bm25-index.npz"), "k1": params.k1,
+           "b": params.b, "weights": list(params.weights)}
+    # The child must import this very papersift, not another one on its default path.
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run([sys.executable, "-c", _BUILD, orjson.dumps(job).decode()], env=env,
+                       stdout=subprocess.DEVNULL, timeout=RELOAD_TIMEOUT, check=False)
+    return engine
+
+
 def _refresh(state: dict[str, Any]) -> bool:
-    changed = bool(state["engine"].refresh())
+    engine = state["engine"]
+    _prebuild(engine, state["db"])
+    changed = bool(engine.refresh())
     if changed:
-        _settle()
+        _settle(engine)
     return changed
 
 

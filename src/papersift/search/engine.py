@@ -35,7 +35,7 @@ from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
 from .highlight import highlight_parts, snippet_of_text, snippet_parts, to_spans
 from .index import VectorIndex
-from .lexical import Analyzer, BM25Index, build_from_store
+from .lexical import Analyzer, BM25Index, build_from_store, index_version
 from .models import Fusion, Mode, SearchHit, SearchQuery, SearchResults, store_filters
 from .query import ParsedQuery, parse_query
 
@@ -83,15 +83,19 @@ class SearchEngine:
         self.semantic_ready()
         return self._loaded() != before
 
+    def bm25_version(self) -> str | None:
+        """The version of the BM25 index in memory (None: none loaded yet)."""
+        return self._bm25.version if self._bm25 else None
+
     def _loaded(self) -> tuple[str | None, str | None, str | None]:
         vec = self.vectors
-        return (self._bm25.version if self._bm25 else None,
+        return (self.bm25_version(),
                 self._facets.version if self._facets else None,
                 vec.version if vec is not None else None)
 
     def bm25(self) -> BM25Index:
         """The in-memory BM25 index, rebuilt only when the papers changed."""
-        version = f"{self.papers_version()}|{self.fusion.bm25}"
+        version = index_version(self.papers_version(), self.fusion.bm25)
         idx = self._bm25
         if idx is None or idx.version != version:
             with self._bm25_lock:  # API threads: one rebuild, the others wait for it

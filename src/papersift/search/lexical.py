@@ -226,9 +226,14 @@ def _unpack(buf: np.ndarray) -> list[str]:
     return text.split("\n") if text else []
 
 
+def index_version(papers_version: str, params: BM25Params) -> str:
+    """The version an index built from these papers with these parameters carries."""
+    return f"{papers_version}|{params}"
+
+
 def build_from_store(store: SearchSource, params: BM25Params, cache: Path | None) -> BM25Index:
     """Load the cached index if the papers did not change, else rebuild (and cache) it."""
-    version = f"{store.papers_version()}|{params}"
+    version = index_version(store.papers_version(), params)
     if cache is not None and cache.exists():
         idx = BM25Index.load(cache, version)
         if idx is not None:

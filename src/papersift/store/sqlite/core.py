@@ -120,6 +120,12 @@ class SQLiteBase:
     def _tx(self) -> Transaction:
         return Transaction(self.conn, self._lock, self.path)
 
+    def release_memory(self) -> None:
+        """Free the page cache's unused pages (up to cache_size, 64 MB): a long-lived
+        reader calls it after a full scan it will not repeat soon."""
+        with self._lock:
+            self.conn.execute("PRAGMA shrink_memory")
+
     def close(self) -> None:
         with self._seen_lock:
             if self._seen_conn is not None:
