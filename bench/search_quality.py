@@ -1,7 +1,7 @@
 """Search quality that generalizes: SciFact test and Cranfield side by side with plain bm25s.
 
     python bench/search_quality.py ../shared/data/scifact ../shared/data/cranfield \
-        [--embedder minilm] [--work DIR] [--tune]
+        [--embedder minilm] [--work DIR] [--tune] [--db postgresql://...|embedded-postgres]
 
 Each collection (BEIR layout) is imported into a real papersift store, ranked by papersift's
 lexical, semantic and hybrid search and by `bm25s` with its default settings (English
@@ -13,6 +13,9 @@ the train table, then reports the engine defaults on the test collections. --wor
 document and query vectors (keyed by text and embedder recipe), so only the first run pays
 for embedding. Last line:
 `quality scifact_hybrid=A scifact_lexical=B scifact_bm25s=C cranfield_hybrid=D cranfield_lexical=E cranfield_bm25s=F`.
+With --db, SciFact is also stored in a new PostgreSQL database and ranked by the engine a
+server opens there (ts_rank_cd + HNSW in SQL, the same fusion), and a last line follows:
+`quality backend=postgres scifact_hybrid=A sqlite_scifact_hybrid=B`.
 """
 
 from __future__ import annotations
