@@ -78,9 +78,7 @@ class RankingMixin(PostgresBase):
             # An iterative scan goes on past ef_search when filters drop candidates (pgvector
             # >= 0.8; older servers do not know the setting and keep ef_search's bound).
             c.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH_MIN, min(int(k), 1000))}")
-            has_iter = c.execute("SELECT 1 FROM pg_settings WHERE name = 'hnsw.iterative_scan'"
-                                 ).fetchone()
-            if has_iter and filters is not None:
+            if filters is not None and self._iterative_scan(c):
                 c.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = c.execute(
                 f"SELECT v.paper_id, 1 - (v.vec::vector({dims}) <=> %s::vector({dims})) AS s "
@@ -90,6 +88,17 @@ class RankingMixin(PostgresBase):
         out = [(r[0], float(r[1])) for r in rows if float(r[1]) >= min_score]
         # relaxed_order may return near-ties out of order: the ranking is by similarity.
         return sorted(out, key=lambda x: (-x[1], x[0]))
+
+    def _iterative_scan(self, c: Any) -> bool:
+        """Whether the database's pgvector has hnsw.iterative_scan (0.8+; asked once per
+        store). By version, not pg_settings: the setting is listed only once the library is
+        loaded in that session, which a fresh pooled connection has not done yet."""
+        known = getattr(self, "_has_iterative_scan", None)
+        if known is None:
+            row = c.execute("SELECT string_to_array(extversion, '.')::int[] >= '{0,8}' "
+                            "FROM pg_extension WHERE extname = 'vector'").fetchone()
+            known = self._has_iterative_scan = bool(row and row[0])
+        return bool(known)
 
     def vector_scores(self, model: str, vec: np.ndarray, ids: Iterable[str]) -> dict[str, float]:
         """Cosine similarity of `vec` to each of `ids` that has a vector."""
