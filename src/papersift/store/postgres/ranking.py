@@ -9,6 +9,8 @@ query word is a bound parameter of plainto/phraseto_tsquery, which read text, no
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,16 +28,16 @@ RANK_NORMALIZATION = 1 | 32
 EF_SEARCH_MIN = 40  # pgvector's default; raised to the candidate depth
 
 
-def _rank_query(q: LexicalQuery) -> tuple[str, list[Any]]:
-    """A tsquery OR-ing every word the query has (terms, phrase and author words): what
-    ranks the matching set, as BM25 does over all the query's words in the SQLite path."""
-    words = list(dict.fromkeys([*q.terms, *(w for ph in q.phrases for w in ph),
-                                *(w for a in q.authors for w in a)]))
-    if not words:
-        return "''::tsquery", []
-    ors = " || ".join("plainto_tsquery('papersift', %s) || plainto_tsquery('simple', %s)"
-                      for _ in words)
-    return f"({ors})", [w for w in words for _ in (0, 1)]
+def _rank_words(q: LexicalQuery) -> list[str]:
+    """Every word the query has (terms, phrase and author words): what ranks the matching
+    set, as BM25 does over all the query's words in the SQLite path."""
+    return list(dict.fromkeys([*q.terms, *(w for ph in q.phrases for w in ph),
+                               *(w for a in q.authors for w in a)]))
+
+
+# One word as a tsquery: stemmed for title and abstract, as typed for the authors.
+_WORD_Q = "(plainto_tsquery('papersift', %s) || plainto_tsquery('simple', %s))"
+IDF_TTL = 300.0  # seconds a word's document frequency is reused (it moves slowly)
 
 
 class RankingMixin(PostgresBase):
@@ -46,15 +48,38 @@ class RankingMixin(PostgresBase):
         if match is None or k <= 0:
             return [], 0
         cond, mparams = match
-        rank_q, rparams = _rank_query(query)
+        words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
+        idf = self._idf(words)
+        # ts_rank_cd alone has no inverse document frequency: a common word would weigh as
+        # much as a rare one. Each word's rank (term frequency by field weight, length
+        # normalised, saturating) is scaled by its BM25 idf, as BM25 sums per-word scores.
+        rank = " + ".join(f"%s * ts_rank_cd('{RANK_WEIGHTS}', tsv, {_WORD_Q}, {RANK_NORMALIZATION})"
+                          for _ in words) or "0"
+        rparams = [v for w in words for v in (idf[w], w, w)]
         where, fparams = search_where(filters)
         rows = self._all(
             f"WITH m AS (SELECT f.paper_id, f.tsv FROM paper_fts f JOIN papers p ON p.id = f.paper_id "
             f"WHERE {cond} AND {where}) "
-            f"SELECT paper_id, ts_rank_cd('{RANK_WEIGHTS}', tsv, {rank_q}, {RANK_NORMALIZATION}) AS r, "
-            f"count(*) OVER () FROM m ORDER BY r DESC, paper_id LIMIT %s",
+            f"SELECT paper_id, {rank} AS r, count(*) OVER () FROM m ORDER BY r DESC, paper_id LIMIT %s",
             [*mparams, *fparams, *rparams, k])
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
+
+    def _idf(self, words: list[str]) -> dict[str, float]:
+        """BM25's idf of each word, ln(1 + (N - df + 0.5) / (df + 0.5)), from counts on the
+        GIN index, cached per store for IDF_TTL seconds."""
+        cache: dict[str, tuple[float, float]] = self.__dict__.setdefault("_idf_cache", {})
+        now = time.monotonic()
+        todo = [w for w in words if w not in cache or now - cache[w][0] > IDF_TTL]
+        if todo:
+            counts = ", ".join(f"(SELECT count(*) FROM paper_fts WHERE tsv @@ {_WORD_Q})" for _ in todo)
+            row = self._one(f"SELECT (SELECT count(*) FROM paper_fts), {counts}",
+                            [v for w in todo for v in (w, w)])
+            n = float(row[0]) if row else 0.0
+            if len(cache) > 50_000:  # a bound, not an LRU: clearing now and then is enough
+                cache.clear()
+            for w, df in zip(todo, (row or ())[1:], strict=False):
+                cache[w] = (now, math.log(1.0 + (n - float(df) + 0.5) / (float(df) + 0.5)))
+        return {w: cache[w][1] if w in cache else 0.0 for w in words}
 
     def vector_dims(self, model: str) -> int | None:
         """The dimension of the model's indexed vectors (None: no usable index)."""
