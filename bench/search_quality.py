@@ -1,7 +1,7 @@
 """Search quality that generalizes: SciFact test and Cranfield side by side with plain bm25s.
 
     python bench/search_quality.py ../shared/data/scifact ../shared/data/cranfield \
-        [--embedder minilm] [--work DIR] [--tune]
+        [--embedder minilm] [--work DIR] [--tune] [--db postgresql://...|embedded-postgres]
 
 Each collection (BEIR layout) is imported into a real papersift store, ranked by papersift's
 lexical, semantic and hybrid search and by `bm25s` with its default settings (English
@@ -13,6 +13,9 @@ the train table, then reports the engine defaults on the test collections. --wor
 document and query vectors (keyed by text and embedder recipe), so only the first run pays
 for embedding. Last line:
 `quality scifact_hybrid=A scifact_lexical=B scifact_bm25s=C cranfield_hybrid=D cranfield_lexical=E cranfield_bm25s=F`.
+With --db, SciFact is also stored in a new PostgreSQL database and ranked by the engine a
+server opens there (ts_rank_cd + HNSW in SQL, the same fusion), and a last line follows:
+`quality backend=postgres scifact_hybrid=A sqlite_scifact_hybrid=B`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from papersift.model import Paper  # noqa: E402
 from papersift.search.embed import Embedder, get_embedder, text_hash  # noqa: E402
-from papersift.search.engine import SearchEngine  # noqa: E402
+from papersift.search.engines import make_engine  # noqa: E402
 from papersift.search.index import build_vectors  # noqa: E402
 from papersift.search.lexical import BM25Params  # noqa: E402
 from papersift.search.models import Fusion  # noqa: E402
 from papersift.search.query import parse_query  # noqa: E402
 from papersift.store import SQLiteStore  # noqa: E402
+from papersift.store.postgres import PostgresStore  # noqa: E402
 
 DEPTH = 100
 Qrels = dict[str, dict[str, int]]  # query id -> doc id -> graded relevance
@@ -140,12 +145,16 @@ class CachedEmbedder:
 class Bench:
     """One collection in a papersift store, with its query vectors."""
 
-    def __init__(self, col: Collection, work: Path, embedder: CachedEmbedder | None):
+    def __init__(self, col: Collection, work: Path, embedder: CachedEmbedder | None,
+                 db_url: str | None = None):
         self.col = col
-        home = work / col.name  # a fresh store each run: the import itself is under test
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir()
-        self.store = SQLiteStore(home / "bench.db")
+        if db_url:  # PostgreSQL: a new database of its own, ranked by the database
+            self.store: Any = PostgresStore(db_url)
+        else:
+            home = work / col.name  # a fresh store each run: the import itself is under test
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            self.store = SQLiteStore(home / "bench.db")
         t0 = time.perf_counter()
         # Collection ids are not arXiv ids: store them under ps- keys and map back to score.
         stats = self.store.upsert_papers(Paper(id=f"ps-c{d['_id']}", title=d["title"], abstract=d["text"])
@@ -161,7 +170,8 @@ class Bench:
             st = build_vectors(self.store, embedder)
             print(f"  vectors ({embedder.name}): {st.embedded} in {st.seconds:.1f}s, "
                   f"{embedder.computed} computed (rest from the --work cache)")
-        self.engine = SearchEngine(self.store, embedder)
+        # The engine a server opens for this store: in memory on SQLite, SQL on PostgreSQL.
+        self.engine = make_engine(self.store, embedder)  # type: ignore[arg-type]
         self.qvec: dict[str, np.ndarray] = {}
         if embedder:
             qids = sorted(set().union(*col.qrels.values()))
@@ -267,6 +277,8 @@ def main() -> None:
     ap.add_argument("--embedder", default="minilm", help="minilm | model2vec | hash | none")
     ap.add_argument("--work", type=Path, default=None, help="cache vectors here between runs")
     ap.add_argument("--tune", action="store_true", help="grid-search the settings on SciFact train first")
+    ap.add_argument("--db", default=None, help="also rank SciFact on PostgreSQL: a postgresql:// URL "
+                    "(a database is made there and dropped) or embedded-postgres (a throwaway server)")
     args = ap.parse_args()
     cols = [load(args.scifact), load(args.cranfield)]
     if "train" not in cols[0].qrels:
@@ -306,9 +318,40 @@ def main() -> None:
         return table[n].get(m, table[n]["lexical"])[0]
 
     s, c = names
+    if args.db:
+        pg = postgres_table(cols[0], work, embedder, args.db, tune_lexical=args.tune)
+        print(f"{'postgres':10}" + "".join(f" {m}={v[0]:.4f}/{v[1]:.4f}/{v[2]:.4f}" for m, v in pg.items()))
+        print(f"  (nDCG@10/R@100/MRR@10 on {s} test; sqlite hybrid {val(s, 'hybrid'):.4f}, "
+              f"lexical {val(s, 'lexical'):.4f})")
     print(f"quality scifact_hybrid={val(s, 'hybrid'):.4f} scifact_lexical={val(s, 'lexical'):.4f} "
           f"scifact_bm25s={val(s, 'bm25s'):.4f} cranfield_hybrid={val(c, 'hybrid'):.4f} "
           f"cranfield_lexical={val(c, 'lexical'):.4f} cranfield_bm25s={val(c, 'bm25s'):.4f}")
+    if args.db:
+        print(f"quality backend=postgres scifact_hybrid={pg.get('hybrid', pg['lexical'])[0]:.4f} "
+              f"sqlite_scifact_hybrid={val(s, 'hybrid'):.4f}")
+
+
+def postgres_table(col: Collection, work: Path, embedder: CachedEmbedder | None, db: str,
+                   tune_lexical: bool = False) -> dict[str, tuple[float, float, float]]:
+    """SciFact test ranked by the PostgreSQL search path (ts_rank_cd + HNSW, fused by the
+    engine), on a database made for the run; with --tune, its train figures first."""
+    from ingest import postgres_database  # bench/ingest.py: the same throwaway server
+
+    with postgres_database(db) as url:
+        b = Bench(col, work, embedder, db_url=url)
+        try:
+            if tune_lexical:
+                for split in ("train",):
+                    runs = b.runs(split)
+                    print("postgres train: " + " ".join(
+                        f"{m}={evaluate(r, col.qrels[split])[0]:.4f}" for m, r in runs.items()))
+            t0 = time.perf_counter()
+            runs = b.runs("test")
+            print(f"postgres {col.name}: {len(col.qrels['test'])} test queries ranked in "
+                  f"{time.perf_counter() - t0:.1f}s")
+            return {m: evaluate(r, col.qrels["test"]) for m, r in runs.items() if m != "bm25s"}
+        finally:
+            b.store.close()
 
 
 if __name__ == "__main__":

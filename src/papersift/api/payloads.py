@@ -22,9 +22,7 @@ def serving_engine(make: Callable[[Any], Any], store: Any, pinned: bool = False)
     queue would stall them all)."""
     engine = make(store)
     engine.version_ttl = math.inf if pinned else 1.0  # else a store change shows within a second
-    engine.bm25()
-    engine.facets()
-    engine.semantic_ready()
+    engine.refresh()  # loads the in-memory indexes (a database-ranked engine has none)
     return engine
 
 

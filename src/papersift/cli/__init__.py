@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import typer
 
-from . import backup, collect, digest, enrich, images, importing, info, links, profile, search, site, status
+from . import (
+    backup,
+    collect,
+    digest,
+    enrich,
+    images,
+    importing,
+    info,
+    links,
+    migrate,
+    profile,
+    search,
+    site,
+    status,
+)
 
 app = typer.Typer(help="papersift: collect, enrich, search and publish ML/AI papers.",
                   no_args_is_help=True, add_completion=False)
 
-for _group in (info, status, importing, collect, enrich, images, links, site, search, backup, profile,
-               digest):
+for _group in (info, status, importing, collect, enrich, images, links, site, search, backup, migrate,
+               profile, digest):
     _group.register(app)
 
 __all__ = ["app"]

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..errors import EmbedderError
 from ..model import Paper
 from ..search.embed import Embedder, HashingEmbedder, key_for, paper_text
-from ..search.engines import embedder_name, has_vectors, lexical_engine, load_embedder
+from ..search.engines import embedder_name, has_vectors, load_embedder, memory_bm25
 from ..store.base import ProfileSource, Store
 from .config import Profile
 from .interests import EmbedFn, Interests, build_interests
@@ -69,7 +69,7 @@ class ProfileRanker:
         """The lexical space of the search index's BM25 terms (the index's cached file when
         the papers did not change; built once per ranker)."""
         if self._space is None:
-            self._space = LexicalSpace.from_index(lexical_engine(self.store).bm25())
+            self._space = LexicalSpace.from_index(memory_bm25(self.store))
         return self._space
 
     def interests(self, profile: Profile) -> Interests:

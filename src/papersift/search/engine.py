@@ -260,7 +260,7 @@ class SearchEngine:
         lex: list[tuple[str, float]] = []
         sem: list[tuple[str, float]] = []
         lex_count = 0
-        idx = self.bm25()  # one index snapshot for the whole search
+        idx = self._snapshot()  # one index snapshot for the whole search
         allowed = self.allowed_rows(filters, idx)
         if mode in ("hybrid", "lexical"):
             lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
@@ -271,9 +271,8 @@ class SearchEngine:
             elif parsed.phrases or parsed.authors:
                 # Phrases and author: are hard constraints: the embedding only re-ranks the
                 # papers that satisfy them.
-                assert self.vectors is not None
                 lex = lex or self.lexical_counted(parsed, depth, allowed, idx)[0]
-                sc = self.vectors.scores_for(qvec, [p for p, _ in lex])
+                sc = self._scores_for(qvec, [p for p, _ in lex])
                 sem = sorted(sc.items(), key=lambda x: -x[1])
             else:
                 sem = self.semantic(qvec, depth, allowed, self.fusion.min_similarity, idx)
@@ -303,7 +302,7 @@ class SearchEngine:
         paper = self.store.get_paper(pid)
         assert paper is not None
         mode, ranked = "semantic", []
-        vec = self.vectors.vector(pid) if self.semantic_ready() and self.vectors else None
+        vec = self._paper_vector(pid) if self.semantic_ready() else None
         if vec is not None:
             ranked = self.semantic(vec, limit * 3 + 10)
         else:
@@ -319,7 +318,17 @@ class SearchEngine:
         q = SearchQuery(q=f"similar:{pid}", limit=max(1, min(limit, 200)))
         return self._results(q, mode, len(hits), hits, t0)
 
-    # -- helpers ----------------------------------------------------------------------------
+    # -- helpers (the seam search/pg_engine.py overrides with database lookups) -------------
+
+    def _snapshot(self) -> BM25Index | None:
+        return self.bm25()
+
+    def _scores_for(self, qvec: np.ndarray, ids: list[str]) -> dict[str, float]:
+        assert self.vectors is not None
+        return self.vectors.scores_for(qvec, ids)
+
+    def _paper_vector(self, pid: str) -> np.ndarray | None:
+        return self.vectors.vector(pid) if self.vectors is not None else None
 
     def _collapse(self, ranked: list[tuple[str, float]]
                   ) -> tuple[list[tuple[str, float]], dict[str, list[str]]]:

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from typing import Literal
 
 from ..config import Settings
-from ..store.base import Store
+from ..store.base import RankedSearchSource, Store
 from .embed import Embedder, EmbedderError, QueryCache, get_embedder, key_for, minilm_available
 from .engine import SearchEngine
 from .index import vectors_version_key
+from .lexical import BM25Index
+from .pg_engine import DatabaseSearchEngine
 
 Purpose = Literal["index", "query", "serve"]
 
@@ -82,12 +84,26 @@ def open_engine(settings: Settings, store: Store, purpose: Purpose = "query",
                 lexical_only: bool = False) -> SearchEngine:
     """A search engine over `store`; raises EmbedderError for an unusable model unless
     `purpose` is "serve"."""
-    return SearchEngine(store, None if lexical_only else load_embedder(settings, store, purpose))
+    return make_engine(store, None if lexical_only else load_embedder(settings, store, purpose))
+
+
+def make_engine(store: Store, embedder: Embedder | None) -> SearchEngine:
+    """The engine for this store: a database that ranks (PostgreSQL) answers searches with
+    SQL, so every replica sees committed papers at once; otherwise the in-memory indexes."""
+    if isinstance(store, RankedSearchSource):
+        return DatabaseSearchEngine(store, embedder)
+    return SearchEngine(store, embedder)
 
 
 def lexical_engine(store: Store) -> SearchEngine:
-    """An engine that ranks by BM25 alone (and says so in `mode`)."""
-    return SearchEngine(store, None)
+    """An engine that ranks by words alone (and says so in `mode`)."""
+    return make_engine(store, None)
+
+
+def memory_bm25(store: Store) -> BM25Index:
+    """The in-memory BM25 index of any store: profiles' lexical space and the index stage
+    use it directly, also on PostgreSQL (where searches do not)."""
+    return SearchEngine(store, None).bm25()
 
 
 def engine_factory(settings: Settings) -> Callable[[Store], SearchEngine]:

@@ -9,7 +9,7 @@ from ..config import Settings
 from ..runs import record_run
 from ..store.base import Store
 from .embed import EmbedderError
-from .engines import embedder_name, lexical_engine, open_engine
+from .engines import embedder_name, memory_bm25, open_engine
 from .index import IndexStats, build_vectors
 
 
@@ -38,7 +38,7 @@ def run_index(store: Store, settings: Settings, batch: int = 128,
     """Index `store` with the configured embedder; the vector pass is recorded as a run.
     progress(done, todo) follows the embedding. Raises EmbedderError for an unusable model."""
     # The BM25 cache first: a search right after an import then starts at once.
-    lex = lexical_engine(store).bm25()
+    lex = memory_bm25(store)
     report = IndexReport(len(lex), len(lex.vocab), lex.build_seconds or None, None)
     if embedder_name(settings.embedder) == "none":
         return report

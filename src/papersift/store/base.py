@@ -39,7 +39,7 @@ __all__ = ["ARCHIVE_TABLES", "PUBLISH_COLUMNS", "TX_CHUNK", "CoverageRow", "DayS
            "EnrichmentReader", "EnrichmentStore", "CacheStore", "MetaStore", "RunStore",
            "VectorStore", "ImportLedger", "BulkLoader", "CoverageStore", "JobLocks",
            "ArchiveStore", "Snapshots", "LinkReader", "LinkStore", "SearchSource",
-           "ImageReader", "ImageStore", "PublishSource", "ProfileSource", "SendLog",
+           "RankedSearchSource", "ImageReader", "ImageStore", "PublishSource", "ProfileSource", "SendLog",
            "Store"]
 
 
@@ -211,6 +211,23 @@ class SearchSource(PaperReader, EnrichmentReader, VectorStore, MetaStore, LinkRe
     def browse_ids(self, filters: SearchFilters | None, order: Literal["date", "upvotes"],
                    limit: int, offset: int = 0) -> tuple[list[str], int]: ...
     def title_keys(self, ids: Iterable[str]) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class RankedSearchSource(SearchSource, Protocol):
+    """A SearchSource that ranks in the database (PostgreSQL): search/pg_engine.py asks it
+    for candidates instead of building in-memory indexes. SQLite does not offer it."""
+
+    # best k (id, score) of the papers matching the query's required parts, + how many match
+    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int
+                       ) -> tuple[list[tuple[str, float]], int]: ...
+    # nearest k (id, cosine similarity) by the model's vector index, among the filtered papers
+    def nearest(self, model: str, vec: np.ndarray, k: int, filters: SearchFilters | None = None,
+                min_score: float = -1.0) -> list[tuple[str, float]]: ...
+    def vector_scores(self, model: str, vec: np.ndarray, ids: Iterable[str]) -> dict[str, float]: ...
+    def vector_ids(self, model: str, ids: Iterable[str]) -> set[str]: ...
+    def vector_count(self, model: str) -> int: ...
+    def sort_keys(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]: ...  # id -> (day, upvotes)
 
 
 class ImageReader(Protocol):
