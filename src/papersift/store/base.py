@@ -20,7 +20,9 @@ from ..model import Enrichment, Paper, Reading, RunRecord
 from .records import (
     ARCHIVE_TABLES,
     PUBLISH_COLUMNS,
+    QUEUE_STATES,
     TX_CHUNK,
+    Claim,
     CoverageRow,
     DayStats,
     DaySummary,
@@ -35,7 +37,8 @@ from .records import (
 # The records are part of this interface: stages import them from here or from records.
 __all__ = ["ARCHIVE_TABLES", "PUBLISH_COLUMNS", "TX_CHUNK", "CoverageRow", "DayStats",
            "DaySummary", "ImageRecord", "LexicalQuery", "PaperLinks", "SearchFilters",
-           "SendRecord", "UpsertStats", "PaperReader", "DayReader", "PaperStore",
+           "SendRecord", "UpsertStats", "Claim", "QUEUE_STATES", "WorkQueue",
+           "PaperReader", "DayReader", "PaperStore",
            "EnrichmentReader", "EnrichmentStore", "CacheStore", "MetaStore", "RunStore",
            "VectorStore", "ImportLedger", "BulkLoader", "CoverageStore", "JobLocks",
            "ArchiveStore", "Snapshots", "LinkReader", "LinkStore", "SearchSource",
@@ -164,6 +167,24 @@ class ArchiveStore(Protocol):
 
     def archive_rows(self, table: str, batch: int = 5000) -> Iterator[dict[str, Any]]: ...
     def restore_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> int: ...  # rows added
+
+
+@runtime_checkable
+class WorkQueue(Protocol):
+    """Items (kind, paper) that workers on any machine claim with a lease; PostgreSQL only
+    (store/postgres/queue.py has the semantics). SQLite is one machine: `papersift run`."""
+
+    def enqueue(self, kind: str, paper_ids: Iterable[str]) -> int: ...
+    def requeue(self, kind: str, paper_ids: Iterable[str]) -> int: ...
+    def claim(self, kind: str, worker: str, limit: int, lease: float) -> list[Claim]: ...
+    def renew(self, kind: str, worker: str, paper_ids: Iterable[str],
+              lease: float) -> set[str]: ...
+    def completing(self, kind: str, worker: str,
+                   paper_id: str) -> AbstractContextManager[bool]: ...
+    def fail(self, kind: str, worker: str, paper_id: str, reason: str,
+             max_attempts: int) -> str: ...
+    def release(self, kind: str, worker: str, paper_ids: Iterable[str]) -> int: ...
+    def queue_depth(self) -> dict[str, dict[str, int]]: ...
 
 
 @runtime_checkable

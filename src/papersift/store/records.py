@@ -171,3 +171,18 @@ class SendRecord:
     parts: int = 0  # messages it took (long digests are split per channel limits)
     reason: str = ""  # why it failed (last error), "" when sent
     at: str = ""  # when it was recorded (ISO, UTC); the store fills it in
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One work item a worker holds until `lease` seconds pass (store/postgres/queue.py).
+    `reclaimed`: another worker held it before and its lease ran out (that worker died or
+    stalled), so this is a second try of the same item, not a new one."""
+
+    paper_id: str
+    attempts: int
+    reclaimed: bool
+
+
+# A work item's states, as `WorkQueue.depth()` counts them ("leased": pending and held).
+QUEUE_STATES = ("pending", "leased", "done", "failed")

@@ -25,6 +25,7 @@ from .links import LinksMixin
 from .locks import LocksMixin
 from .papers import PapersMixin
 from .publish import PublishMixin
+from .queue import QueueMixin
 from .ranking import RankingMixin
 from .runs import RunsMixin
 from .search import SearchMixin
@@ -35,7 +36,7 @@ __all__ = ["PostgresStore"]
 
 class PostgresStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, VectorsMixin,
                     SearchMixin, PublishMixin, LocksMixin, ArchiveMixin, CoverageMixin,
-                    ImagesMixin, LinksMixin, DeliveryMixin, RankingMixin):
+                    ImagesMixin, LinksMixin, DeliveryMixin, RankingMixin, QueueMixin):
     """Store backed by one PostgreSQL database. Safe to share across threads (a pool)."""
 
     def __init__(self, url: str):
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
             base.VectorStore, base.ImportLedger, base.BulkLoader, base.SearchSource,
             base.PublishSource, base.JobLocks, base.ArchiveStore, base.CoverageStore,
             base.ImageReader, base.ImageStore, base.LinkReader, base.LinkStore, base.ProfileSource,
-            base.SendLog, base.Store, base.RankedSearchSource, UpsertSource]:
+            base.SendLog, base.Store, base.RankedSearchSource, base.WorkQueue, UpsertSource]:
         """mypy: PostgresStore implements every protocol but Snapshots (a missing or
         mistyped method is an error here, not at some call site far away)."""
-        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)
+        return (s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s)

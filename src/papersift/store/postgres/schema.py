@@ -178,4 +178,23 @@ MIGRATIONS: list[str] = [
         info text NOT NULL
     );
     """,
+    # 2: the work queue (queue.py): one row per (stage, paper) that workers claim with a lease.
+    """
+    CREATE TABLE work_items (
+        kind ctext NOT NULL,
+        paper_id ctext NOT NULL,
+        state ctext NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        claimed_by text,
+        -- the server's clock, never a worker's: machines' clocks disagree
+        lease_until timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        reason text NOT NULL DEFAULT '',
+        enqueued_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        PRIMARY KEY (kind, paper_id)
+    );
+    -- What a claim scans: only the unfinished rows of one kind.
+    CREATE INDEX work_items_open ON work_items (kind, lease_until, paper_id)
+        WHERE state = 'pending';
+    """,
 ]
