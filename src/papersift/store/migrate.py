@@ -8,7 +8,10 @@ keys the target lacks. A re-run therefore copies nothing; a run killed midway re
 Before anything is written, every table of both stores is compared by a merge of the two
 key-ordered streams (both backends order keys bytewise): a key held by both with different
 values is a conflict, and the migration refuses unless `force` (then the target's rows stay
-as they are and only missing keys are copied). Memory stays one page per stream.
+as they are and only missing keys are copied). Memory stays one page per stream. The
+comparison counts the keys the target lacks, so the copy reads a table again only where
+there is something to copy, and the target side too only when it held some of the rows
+(a resumed or partial migration): a first migration and a re-run read each table once.
 """
 
 from __future__ import annotations
@@ -22,6 +25,18 @@ from .base import ARCHIVE_TABLES, ArchiveStore
 
 # Papers first: the other tables refer to them (the order export and import use too).
 TABLES = tuple(ARCHIVE_TABLES)
+# Every other table of either backend, and why it is not copied: each is derived from the
+# copied tables (the target rebuilds it as it restores them) or is state of one running
+# store. tests/test_migrate.py fails on a table in neither list.
+NOT_COPIED = {
+    "title_blocks": "near-duplicate blocking keys, written as papers are restored",
+    "papers_fts": "SQLite full-text index (and its shadow tables), written as papers are restored",
+    "paper_fts": "PostgreSQL full-text rows, written as papers are restored",
+    "vector_indexes": "PostgreSQL HNSW index registry, made as vectors are restored",
+    "job_holder": "who holds the job lock of this database now",
+    "work_items": "the work queue's claims and leases on one database's server clock",
+    "papersift_schema": "PostgreSQL schema version (SQLite: PRAGMA user_version)",
+}
 Progress = Callable[[str, int, int], None]  # table, rows done, rows in the source table
 
 
@@ -31,6 +46,7 @@ class TableCount:
     target_before: int = 0
     copied: int = 0
     conflicts: int = 0
+    missing: int = 0  # source keys the target lacks (what a copy adds)
 
     @property
     def target_after(self) -> int:
@@ -82,18 +98,21 @@ def compare(source: ArchiveStore, target: ArchiveStore, table: str, batch: int =
     for s, t in _merge(table, source.archive_rows(table, batch), target.archive_rows(table, batch)):
         count.source += s is not None
         count.target_before += t is not None
+        count.missing += t is None
         if s is not None and t is not None and s != t:
             count.conflicts += 1
             example = example or f"{table} {_key(table, s)!r}"
     return count, example
 
 
-def _missing(table: str, source: ArchiveStore, target: ArchiveStore, batch: int,
-             done: Callable[[int], None]) -> Iterator[dict[str, Any]]:
+def _missing(table: str, source: ArchiveStore, target: ArchiveStore, count: TableCount,
+             batch: int, done: Callable[[int], None]) -> Iterator[dict[str, Any]]:
     """The source rows whose key the target lacks (what restore_rows would add anyway; leaving
     the others out keeps a re-run from sending every row across)."""
     n = 0
-    for s, t in _merge(table, source.archive_rows(table, batch), target.archive_rows(table, batch)):
+    # An empty target lacks every key: the source alone is read (a first migration).
+    theirs = target.archive_rows(table, batch) if count.target_before else iter(())
+    for s, t in _merge(table, source.archive_rows(table, batch), theirs):
         if s is None:
             continue
         n += 1
@@ -119,12 +138,12 @@ def migrate(source: ArchiveStore, target: ArchiveStore, *, force: bool = False,
                          "missing rows and keeps the target's")
     for table in TABLES:
         count = report.tables[table]
-        if not count.source:
+        if not count.missing:  # a re-run: the comparison was the only read of this table
             continue
         # restore_rows commits a transaction per chunk; the target stream's later pages may
         # then show rows just copied, which sort before the source's position and are skipped.
         def done(n: int, table: str = table, total: int = count.source) -> None:
             tick(table, n, total)
 
-        count.copied = target.restore_rows(table, _missing(table, source, target, batch, done))
+        count.copied = target.restore_rows(table, _missing(table, source, target, count, batch, done))
     return report

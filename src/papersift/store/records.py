@@ -139,9 +139,11 @@ class ImageRecord:
     updated_at: str = ""  # set by the store
 
 
-# What an archive holds (papersift export / import DIR, and store-to-store copies): every
-# table of primary data, with the columns that order its rows. Derived data (full-text and
-# blocking indexes, import fingerprints, search counters) is rebuilt by the backend.
+# The tables of primary data a store-to-store copy (migrate) moves, with the columns that
+# order their rows; an archive export (archive/write.py) writes all but the last three
+# (images are files beside the store, import fingerprints and meta belong to the store).
+# Derived data (full-text and blocking indexes, vector indexes, search counters, locks and
+# work queue leases) is rebuilt by each backend: store/migrate.py lists every such table.
 ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
     "papers": ("id",),
     "paper_sources": ("paper_id", "source", "ref"),
@@ -156,6 +158,9 @@ ARCHIVE_TABLES: dict[str, tuple[str, ...]] = {
     "coverage": ("source", "period"),
     "paper_links": ("paper_id",),
     "digest_sends": ("day", "profile", "channel"),
+    "paper_images": ("paper_id", "kind"),
+    "import_seen": ("fp",),
+    "meta": ("key",),
 }
 
 

@@ -94,7 +94,14 @@ ARCHIVE_COLUMNS: dict[str, tuple[str, ...]] = {
     "coverage": ("source", "period", "expected", "collected", "errors", "run_id", "at"),
     "paper_links": ("paper_id", "hf_models", "hf_datasets", "hf_spaces", "checked_at"),
     "digest_sends": ("profile", "day", "channel", "status", "attempts", "parts", "reason", "at"),
+    "paper_images": ("paper_id", "kind", "file", "bytes", "width", "height", "hash", "source_hash",
+                     "source_url", "caption", "failure", "retry", "updated_at"),
+    "import_seen": ("fp",),
+    "meta": ("key", "value"),
 }
+# Meta rows a backend keeps for itself, never copied: SQLite's enrichment write counter
+# (schema migration 8) and PostgreSQL's mark of an unfinished full-text backlog (fts.py).
+DERIVED_META = frozenset({"enrichments_version", "fts_backlog"})
 ARCHIVE_JSON: dict[str, frozenset[str]] = {
     "enrichments": frozenset({"data"}), "readings": frozenset({"data"}),
     "llm_cache": frozenset({"value"}), "runs": frozenset({"params", "counts", "errors"}),
@@ -153,6 +160,10 @@ def archive_pages(table: str, batch: int, mark: str,
         rows = fetch(f"SELECT {', '.join(cols)} FROM {table} {where} ORDER BY {order} LIMIT {mark}",
                      [*params, batch])
         for d in rows:
+            if table == "meta" and d["key"] in DERIVED_META:
+                continue
+            if table == "paper_images":  # SQLite keeps the flag as 0/1
+                d["retry"] = bool(d["retry"])
             if table == "papers":
                 yield {c: (from_db(c, v) if c in PAPER_FIELDS else v) for c, v in d.items()}
             else:

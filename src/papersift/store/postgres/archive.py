@@ -35,7 +35,8 @@ from .vectors import as_array
 # SQL types of the non-text columns of the archive tables.
 _TYPES = {"rank": "bigint", "attempts": "bigint", "id": "bigint", "expected": "bigint",
           "collected": "bigint", "errors": "bigint", "run_id": "bigint", "hf_models": "bigint",
-          "hf_datasets": "bigint", "hf_spaces": "bigint", "parts": "bigint"}
+          "hf_datasets": "bigint", "hf_spaces": "bigint", "parts": "bigint", "fp": "bigint",
+          "bytes": "bigint", "width": "bigint", "height": "bigint", "retry": "boolean"}
 
 
 def _typed(table: str, cols: tuple[str, ...]) -> list[tuple[str, str]]:
