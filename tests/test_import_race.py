@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -166,6 +169,25 @@ def test_four_racing_importers_store_what_one_import_stores(tmp_path, make_store
         assert {(p.title, tuple(p.authors), p.abstract) for p in (pa, pb)} <= set(stored)
     assert raced.count_papers() == len(recs) - len(merge)
     assert raced.count_papers() == len({p.id for p in raced.iter_papers()})
+
+
+def test_four_racing_import_commands_wait_for_each_other(tmp_path, make_store):
+    """`papersift import` holds the job lock: commands started at once run one after
+    another (none fails busy, lock_timeout is minutes) and store what one import stores."""
+    recs, merge, apart = _records()
+    files = _write_files(tmp_path, recs, merge, apart)
+    make_store("race")
+    env = {**os.environ, "PAPERSIFT_DB": make_store.location("race"),
+           "PAPERSIFT_DATA_DIR": str(tmp_path), "PAPERSIFT_CONFIG": str(tmp_path / "none.toml"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [subprocess.Popen([sys.executable, "-m", "papersift", "import", "--format", "papers",
+                               str(f)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for f in files]
+    outs = [p.communicate()[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * WORKERS, outs
+    single = make_store("single")
+    import_paths(single, files, "papers")
+    assert _state(make_store("race")) == _state(single)
 
 
 def test_concurrent_record_day_never_shrinks(make_store):

@@ -19,7 +19,7 @@ from .coverage import CoverageMixin
 from .days import DaysMixin
 from .delivery import DeliveryMixin
 from .enrichments import EnrichmentsMixin
-from .fts import BACKLOG_META, repair
+from .fts import BACKLOG_META, repair_if_idle
 from .images import ImagesMixin
 from .links import LinksMixin
 from .locks import LocksMixin
@@ -42,9 +42,8 @@ class PostgresStore(PapersMixin, DaysMixin, EnrichmentsMixin, RunsMixin, Vectors
     def __init__(self, url: str):
         super().__init__(url)
         self._bulk = BulkState(self.pool)
-        if self.get_meta(BACKLOG_META) is not None:  # a bulk import was killed midway
-            with self._tx() as c:
-                repair(c)
+        if self.get_meta(BACKLOG_META) is not None:  # a bulk import was killed, or runs
+            repair_if_idle(self.pool)
 
     def bulk_writes(self) -> BulkWrites:
         """Context for a bulk import: its transactions commit without waiting for the WAL

@@ -9,7 +9,12 @@ and helpers fill paper_fts from the committed rows in parallel; the bulk import 
 they have caught up, so a finished import is searchable throughout. A paper is not
 lexically matchable between its commit and its helper's (seconds, during a bulk import
 only). An import killed midway leaves a `fts_backlog` meta row: the next store to open
-fills what is missing (repair()).
+fills what is missing (repair_if_idle()). The row is also there while imports run, so
+every bulk import holds an advisory lock shared for its length (on a connection of its
+own: the server drops it with a killed import's session), and the row is a killed
+import's only when that lock is free: a store opened during another process's import
+(a search, a second import) then leaves the backlog to it instead of filling the same
+rows at once (a deadlock), and the last import to end, not the first, clears the row.
 
 A bulk import into a store with no full text yet (a new database being filled) also drops
 the GIN index and builds it again at the end, as PostgreSQL's manual advises for
@@ -26,6 +31,7 @@ FTS_EXPR = "papersift_tsv(p.title, p.abstract, p.authors)"
 BACKLOG_META = "fts_backlog"
 FTS_INDEX = "CREATE INDEX IF NOT EXISTS paper_fts_tsv ON paper_fts USING gin (tsv)"
 _INDEX_KEY = 0x70617065_72730004  # advisory lock: one process drops or builds the index
+_IMPORT_KEY = 0x70617065_72730005  # advisory lock: bulk imports hold it shared, a repair alone
 _BATCH = 2000  # papers per helper transaction
 _HELPERS = 2  # one per core of a small server; each takes the papers of its seq residue
 
@@ -71,8 +77,14 @@ class FtsHelpers:
         self.errors: list[BaseException] = []
         self._start_seq = 0  # papers up to here were stored before: not ours to fill
         self._rebuild = False  # the GIN index was dropped at start: build it at stop
+        self._hold: Any = None  # the connection holding _IMPORT_KEY shared
 
     def start(self) -> FtsHelpers:
+        import psycopg
+
+        # Taken before the backlog row is written: one that ends now (stop) sees this import.
+        self._hold = psycopg.connect(self.pool.conninfo, autocommit=True)
+        self._hold.execute("SELECT pg_advisory_lock_shared(%s)", (_IMPORT_KEY,))
         with self.pool.connection() as c:
             c.execute("INSERT INTO meta (key, value) VALUES (%s, '1') ON CONFLICT (key) DO "
                       "UPDATE SET value = '1'", (BACKLOG_META,))
@@ -107,12 +119,19 @@ class FtsHelpers:
         self._done.set()
         for t in self._threads:
             t.join()
-        with self.pool.connection() as c, c.transaction():
-            # rows committed below a helper's mark after it went past (another writer's)
-            fill_missing(c, self._start_seq)
-            if self._rebuild:
-                build_index(c)
-            c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
+        try:
+            with self.pool.connection() as c, c.transaction():
+                # rows committed below a helper's mark after it went past (another writer's)
+                fill_missing(c, self._start_seq)
+                if self._rebuild:
+                    build_index(c)
+            self._hold.execute("SELECT pg_advisory_unlock_shared(%s)", (_IMPORT_KEY,))
+            # Another import still running keeps the row: its own stop clears it.
+            if self._hold.execute("SELECT pg_try_advisory_lock(%s)", (_IMPORT_KEY,)).fetchone()[0]:
+                with self.pool.connection() as c:
+                    c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
+        finally:
+            self._hold.close()  # the server drops whatever it still held
         if self.errors:
             raise self.errors[0]
 
@@ -126,8 +145,17 @@ def build_index(c: Any) -> None:
     c.execute(FTS_INDEX)
 
 
-def repair(c: Any) -> None:
-    """After a bulk import that was killed: full text for every paper, and its index."""
-    fill_missing(c)
-    build_index(c)
-    c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
+def repair_if_idle(pool: Any) -> bool:
+    """After a bulk import that was killed: full text for every paper, and its index; not
+    while any bulk import runs (the row is then theirs). Returns whether it repaired."""
+    import psycopg
+
+    with psycopg.connect(pool.conninfo, autocommit=True) as hold:
+        got = hold.execute("SELECT pg_try_advisory_lock(%s)", (_IMPORT_KEY,)).fetchone()
+        if not (got and got[0]):
+            return False
+        with pool.connection() as c, c.transaction():
+            fill_missing(c)
+            build_index(c)
+            c.execute("DELETE FROM meta WHERE key = %s", (BACKLOG_META,))
+    return True  # the lock went with its connection
