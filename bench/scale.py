@@ -381,7 +381,7 @@ def main() -> int:
             recalls[label] = rec[depth]
             for m, (p50, p95) in lats[label].items():
                 print(f"  {m:<9} {len(qs)} searches: p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
-            print("  HNSW recall@10 vs exact numpy, 100 queries, by depth asked (ef_search = "
+            print(f"  HNSW recall@10 vs exact numpy, {len(qs[:100])} queries, by depth asked (ef_search = "
                   "max(40, depth)): " + ", ".join(f"{d}: {r:.3f}" for d, r in rec.items())
                   + f" (the engine asks {depth})")
         mix = [q for pair in zip(queries(a.data, 200), phrases(base, 200), strict=True) for q in pair]
