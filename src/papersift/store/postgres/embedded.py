@@ -2,7 +2,8 @@
 free loopback port: what the tests and `bench/ingest.py --db embedded-postgres` run against.
 
 Not a deployment: trust authentication for the superuser `postgres`, listening on
-127.0.0.1 only, data in a temporary directory that stop() removes.
+127.0.0.1 only, data in a temporary directory that stop() removes (or, given `keep`, in
+that directory, initialised once and kept: a benchmark's database between runs).
 
 PostgreSQL refuses to run as root, so when this process is root the server runs as an
 unprivileged system user (created with useradd when missing) that owns the data directory.
@@ -72,9 +73,11 @@ def _server_user() -> str | None:
 class EmbeddedPostgres:
     """start() a server, url() names a database on it, stop() ends it and removes its data."""
 
-    def __init__(self, settings: dict[str, str] | None = None, base: Path | None = None):
+    def __init__(self, settings: dict[str, str] | None = None, base: Path | None = None,
+                 keep: Path | None = None):
         self.settings = dict(settings or {})
         self.base = base
+        self.keep = keep
         self.port = 0
         self.data: Path | None = None
         self._tmp: Path | None = None
@@ -88,17 +91,23 @@ class EmbeddedPostgres:
         self._user = _server_user()
         # Under /tmp, not pytest's tmp dir: the server's user must reach it, and pytest
         # makes its base folder private to root.
-        self._tmp = Path(tempfile.mkdtemp(prefix="papersift-pg-", dir=self.base))
+        if self.keep is not None:
+            self._tmp = Path(self.keep)
+            self._tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            self._tmp = Path(tempfile.mkdtemp(prefix="papersift-pg-", dir=self.base))
         self.data = self._tmp / "data"
-        self.data.mkdir()
+        fresh = not (self.data / "PG_VERSION").exists()
+        self.data.mkdir(exist_ok=True)
         kw: dict[str, Any] = {"timeout": 120}
         if self._user is not None:
             for p in (self._tmp, self.data):
                 shutil.chown(p, self._user, self._user)
             kw["user"] = self._user
         try:
-            pg.initdb(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                      pgdata=self.data, **kw)
+            if fresh:
+                pg.initdb(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+                          pgdata=self.data, **kw)
             opts = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
             for attempt in range(3):  # a free port may be taken before the server binds it
                 self.port = free_port()
@@ -136,7 +145,7 @@ class EmbeddedPostgres:
         self._remove()
 
     def _remove(self) -> None:
-        if self._tmp is not None:
+        if self._tmp is not None and self.keep is None:
             shutil.rmtree(self._tmp, ignore_errors=True)
         self._tmp = self.data = None
 
