@@ -1,4 +1,4 @@
-"""Ranked search in the database: full-text rank over paper_fts and nearest vectors by the
+"""Ranked search in the database: BM25 over paper_fts and nearest vectors by the
 model's HNSW index, so API replicas answer from what is committed (no in-memory index to
 rebuild: a paper is searchable on every replica as soon as its transaction commits).
 
@@ -16,15 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..base import LexicalQuery, SearchFilters
+from ..base import BM25Params, LexicalQuery, SearchFilters
+from ..records import DEFAULT_BM25
 from .core import PostgresBase
 from .search import search_where, tsquery_where
 
-# ts_rank_cd weights in {D, C, B, A} order: title (A) above abstract (B) above authors (C).
-RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
-# 1: divide by 1 + log(document length) (a long abstract does not win by repeating words);
-# 32: rank / (rank + 1), bounded, as fusion's min-max scaling prefers.
-RANK_NORMALIZATION = 1 | 32
 EF_SEARCH_MIN = 40  # pgvector's default; raised to the candidate depth
 
 
@@ -36,50 +32,91 @@ def _rank_words(q: LexicalQuery) -> list[str]:
 
 
 # One word as a tsquery: stemmed for title and abstract, as typed for the authors.
-_WORD_Q = "(plainto_tsquery('papersift', %s) || plainto_tsquery('simple', %s))"
-IDF_TTL = 300.0  # seconds a word's document frequency is reused (it moves slowly)
+_WORD_Q = "(plainto_tsquery('papersift', w) || plainto_tsquery('simple', w))"
+DF_TTL = 300.0  # seconds a word's document frequency is reused (it moves slowly)
+STATS_TTL = 60.0  # seconds the paper count and average length are reused
+
+
+def idf(n: float, df: float) -> float:
+    """search/lexical.py's (and FTS5's) idf: ln((N - df + 0.5) / (df + 0.5)), floored."""
+    ratio = (n - df + 0.5) / (df + 0.5)
+    return max(math.log(ratio), 1e-6) if ratio > 0 else 1e-6
+
+
+def rank_weights(params: BM25Params) -> tuple[list[float], float]:
+    """ts_rank_cd's weights ({D, C, B, A}: authors C, abstract B, title A) and the factor
+    that turns its rank back into BM25's weighted term frequency. ts_rank_cd of a one-word
+    query with normalization 0 is the sum of the weights of the word's positions, i.e.
+    sum(weight(field) * count in field); its weights must lie in [0, 1], hence the scale."""
+    title, abstract, authors = params.weights
+    top = max(params.weights) or 1.0
+    return [0.0, authors / top, abstract / top, title / top], top
 
 
 class RankingMixin(PostgresBase):
-    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int
-                       ) -> tuple[list[tuple[str, float]], int]:
-        """The best k matching papers by ts_rank_cd (score, then id) and how many match."""
+    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
+                       params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
+        """The best k matching papers by BM25 (score, then id) and how many match.
+
+        The same formula as search/lexical.py: per query word, the weighted term frequency
+        tf (from the tsvector's positions, which carry their field as a weight) saturates as
+        tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average length)) and is scaled by
+        the word's idf; a paper's score is the sum over the words. The GIN index finds the
+        matching papers; only those are scored."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
         cond, mparams = match
         words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
-        idf = self._idf(words)
-        # ts_rank_cd alone has no inverse document frequency: a common word would weigh as
-        # much as a rare one. Each word's rank (term frequency by field weight, length
-        # normalised, saturating) is scaled by its BM25 idf, as BM25 sums per-word scores.
-        rank = " + ".join(f"%s * ts_rank_cd('{RANK_WEIGHTS}', tsv, {_WORD_Q}, {RANK_NORMALIZATION})"
-                          for _ in words) or "0"
-        rparams = [v for w in words for v in (idf[w], w, w)]
+        n, avg = self._corpus_stats()
+        stats = self._word_stats(words)
+        terms = [(tq, idf(n, df)) for tq, df in (stats[w] for w in words if w in stats)]
+        if not terms:
+            return [], 0
+        weights, top = rank_weights(params)
+        k1, b = params.k1, params.b
         where, fparams = search_where(filters)
+        # m: the matching papers (GIN); s: their BM25 over the query's words (x.tf > 0 keeps
+        # a word out of a paper's sum, and the paper out of the count, when it lacks it).
         rows = self._all(
-            f"WITH m AS (SELECT f.paper_id, f.tsv FROM paper_fts f JOIN papers p ON p.id = f.paper_id "
-            f"WHERE {cond} AND {where}) "
-            f"SELECT paper_id, {rank} AS r, count(*) OVER () FROM m ORDER BY r DESC, paper_id LIMIT %s",
-            [*mparams, *fparams, *rparams, k])
+            "WITH t AS (SELECT * FROM unnest(%s::tsquery[], %s::float8[]) AS t(tq, idf)), "
+            "m AS (SELECT f.paper_id, f.tsv, f.doc_len FROM paper_fts f JOIN papers p ON "
+            f"p.id = f.paper_id WHERE {cond} AND {where}), "
+            "s AS (SELECT m.paper_id, sum(t.idf * x.tf * %s / (x.tf + %s + %s * m.doc_len)) AS r "
+            "FROM m CROSS JOIN t CROSS JOIN LATERAL "
+            "(SELECT %s * ts_rank_cd(%s::float4[], m.tsv, t.tq, 0) AS tf) x "
+            "WHERE x.tf > 0 GROUP BY m.paper_id) "
+            "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
+            [[t for t, _ in terms], [i for _, i in terms], *mparams, *fparams,
+             k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), top, weights, k])
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
-    def _idf(self, words: list[str]) -> dict[str, float]:
-        """BM25's idf of each word, ln(1 + (N - df + 0.5) / (df + 0.5)), from counts on the
-        GIN index, cached per store for IDF_TTL seconds."""
-        cache: dict[str, tuple[float, float]] = self.__dict__.setdefault("_idf_cache", {})
+    def _corpus_stats(self) -> tuple[float, float]:
+        """(papers with full text, their average length in tokens), cached STATS_TTL s."""
         now = time.monotonic()
-        todo = [w for w in words if w not in cache or now - cache[w][0] > IDF_TTL]
+        got: tuple[float, float, float] | None = self.__dict__.get("_corpus_cache")
+        if got is None or now - got[0] > STATS_TTL:
+            row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
+            got = self.__dict__["_corpus_cache"] = (now, float(row[0]), float(row[1])) if row \
+                else (now, 0.0, 0.0)
+        return got[1], got[2]
+
+    def _word_stats(self, words: list[str]) -> dict[str, tuple[str, float]]:
+        """word -> (its tsquery as text, how many papers hold it), counted on the GIN index
+        and cached per store for DF_TTL seconds. Words that make no lexeme are left out."""
+        cache: dict[str, tuple[float, str, float]] = self.__dict__.setdefault("_df_cache", {})
+        now = time.monotonic()
+        todo = [w for w in words if w not in cache or now - cache[w][0] > DF_TTL]
         if todo:
-            counts = ", ".join(f"(SELECT count(*) FROM paper_fts WHERE tsv @@ {_WORD_Q})" for _ in todo)
-            row = self._one(f"SELECT (SELECT count(*) FROM paper_fts), {counts}",
-                            [v for w in todo for v in (w, w)])
-            n = float(row[0]) if row else 0.0
+            rows = self._all(
+                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 THEN (SELECT count(*) FROM paper_fts "
+                f"WHERE tsv @@ q) ELSE 0 END FROM unnest(%s::text[]) AS w, LATERAL (SELECT {_WORD_Q} "
+                "AS q) x", [todo])
             if len(cache) > 50_000:  # a bound, not an LRU: clearing now and then is enough
                 cache.clear()
-            for w, df in zip(todo, (row or ())[1:], strict=False):
-                cache[w] = (now, math.log(1.0 + (n - float(df) + 0.5) / (float(df) + 0.5)))
-        return {w: cache[w][1] if w in cache else 0.0 for w in words}
+            for w, tq, df in rows:
+                cache[w] = (now, tq, float(df))
+        return {w: (cache[w][1], cache[w][2]) for w in words if w in cache and cache[w][1]}
 
     def vector_dims(self, model: str) -> int | None:
         """The dimension of the model's indexed vectors (None: no usable index)."""
