@@ -84,3 +84,20 @@ def test_the_length_of_a_paper_counts_every_field(pg):
     _fill(pg, [("Three title words", "and five abstract words here")])
     row = pg._one("SELECT doc_len FROM paper_fts")
     assert row is not None and row[0] == 3 + 5 + 2  # + "Author Number0"
+
+
+@pytest.mark.parametrize("q", ["robot policy", "rewards learning robot", "quokka study",
+                               "neural networks patches"])
+def test_scoring_the_rarest_words_first_changes_nothing(pg, q):
+    _fill(pg, TEXTS)
+    _fill(pg, [("Quokka study", "Notes on an island.")]
+          + [(f"Study number {i}", "Notes on a robot island.") for i in range(8)], start=len(TEXTS))
+    parsed = parse_query(q)
+    for k in (1, 2, 5, 20):
+        whole = pg.lexical_ranked(parsed, None, k)
+        pg.lexical_budget = 1  # every query over the budget: rarest word first, then the bound
+        bounded = pg.lexical_ranked(parsed, None, k)
+        pg.lexical_budget = type(pg).lexical_budget
+        assert bounded[1] == whole[1] > 0, k
+        assert [p for p, _ in bounded[0]] == [p for p, _ in whole[0]], k
+        assert dict(bounded[0]) == pytest.approx(dict(whole[0]), rel=1e-6), k

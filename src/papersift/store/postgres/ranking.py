@@ -54,6 +54,11 @@ def rank_weights(params: BM25Params) -> tuple[list[float], float]:
 
 
 class RankingMixin(PostgresBase):
+    # Papers a free-word query scores before it tries MaxScore's bound (lexical_ranked):
+    # scoring is ~10 us per (paper, word), and at a million papers "cell patients increase"
+    # matches most of them. Below this many matches every query is scored whole.
+    lexical_budget = 20_000
+
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
                        params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
         """The best k matching papers by BM25 (score, then id) and how many match.
@@ -62,34 +67,60 @@ class RankingMixin(PostgresBase):
         tf (from the tsvector's positions, which carry their field as a weight) saturates as
         tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average length)) and is scaled by
         the word's idf; a paper's score is the sum over the words. The GIN index finds the
-        matching papers; only those are scored."""
+        matching papers; only those are scored.
+
+        When the words match more than lexical_budget papers, the papers holding one of the
+        rarest words (those whose document frequencies fit the budget) are scored first; a
+        paper with none of them scores below the sum of the other words' idf * (k1 + 1)
+        (BM25's tf part is below k1 + 1), so if the k-th score found beats that bound the
+        answer is exact, and only otherwise is every match scored (MaxScore's argument)."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
-        cond, mparams = match
         words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
         n, avg = self._corpus_stats()
         stats = self._word_stats(words)
-        terms = [(tq, idf(n, df)) for tq, df in (stats[w] for w in words if w in stats)]
+        terms = sorted(((tq, idf(n, df), df) for tq, df in (stats[w] for w in words if w in stats)),
+                       key=lambda t: t[2])  # rarest first
         if not terms:
             return [], 0
+        where = search_where(filters)
+        if not (query.phrases or query.authors) and sum(t[2] for t in terms) > self.lexical_budget:
+            rare = [terms[0]]
+            for t in terms[1:]:
+                if sum(r[2] for r in rare) + t[2] > self.lexical_budget:
+                    break
+                rare.append(t)
+            bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
+            some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
+                    [*match[1], " | ".join(f"({t[0]})" for t in rare)])
+            rows = self._bm25_rows(some, where, terms, params, avg, k)
+            if len(rows) >= k and rows[k - 1][1] > bound:
+                count = self._one(f"SELECT count(*) FROM paper_fts f JOIN papers p ON p.id = "
+                                  f"f.paper_id WHERE {match[0]} AND {where[0]}", [*match[1], *where[1]])
+                return [(r[0], float(r[1])) for r in rows], int(count[0]) if count else len(rows)
+        rows = self._bm25_rows(match, where, terms, params, avg, k)
+        return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
+
+    def _bm25_rows(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                   terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
+                   k: int) -> list[tuple[Any, ...]]:
+        """(id, BM25 score, papers scored) of the best k papers matching both conditions."""
         weights, top = rank_weights(params)
         k1, b = params.k1, params.b
-        where, fparams = search_where(filters)
         # m: the matching papers (GIN); s: their BM25 over the query's words (x.tf > 0 keeps
         # a word out of a paper's sum, and the paper out of the count, when it lacks it).
-        rows = self._all(
+        return self._all(
             "WITH t AS (SELECT * FROM unnest(%s::tsquery[], %s::float8[]) AS t(tq, idf)), "
             "m AS (SELECT f.paper_id, f.tsv, f.doc_len FROM paper_fts f JOIN papers p ON "
-            f"p.id = f.paper_id WHERE {cond} AND {where}), "
+            f"p.id = f.paper_id WHERE {match[0]} AND {where[0]}), "
             "s AS (SELECT m.paper_id, sum(t.idf * x.tf * %s / (x.tf + %s + %s * m.doc_len)) AS r "
             "FROM m CROSS JOIN t CROSS JOIN LATERAL "
             "(SELECT %s * ts_rank_cd(%s::float4[], m.tsv, t.tq, 0) AS tf) x "
             "WHERE x.tf > 0 GROUP BY m.paper_id) "
             "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
-            [[t for t, _ in terms], [i for _, i in terms], *mparams, *fparams,
+            [[t[0] for t in terms], [t[1] for t in terms], *match[1], *where[1],
              k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), top, weights, k])
-        return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
     def _corpus_stats(self) -> tuple[float, float]:
         """(papers with full text, their average length in tokens), cached STATS_TTL s."""
