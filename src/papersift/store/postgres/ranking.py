@@ -94,33 +94,37 @@ class RankingMixin(PostgresBase):
             bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
             some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
                     [*match[1], " | ".join(f"({t[0]})" for t in rare)])
-            rows = self._bm25_rows(some, where, terms, params, avg, k)
+            rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
             if len(rows) >= k and rows[k - 1][1] > bound:
                 count = self._one(f"SELECT count(*) FROM paper_fts f JOIN papers p ON p.id = "
                                   f"f.paper_id WHERE {match[0]} AND {where[0]}", [*match[1], *where[1]])
                 return [(r[0], float(r[1])) for r in rows], int(count[0]) if count else len(rows)
-        rows = self._bm25_rows(match, where, terms, params, avg, k)
+        required = match if query.phrases or query.authors else ("true", [])
+        rows = self._bm25_rows(required, where, terms, params, avg, k, by_word=True)
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
     def _bm25_rows(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
                    terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
-                   k: int) -> list[tuple[Any, ...]]:
-        """(id, BM25 score, papers scored) of the best k papers matching both conditions."""
+                   k: int, by_word: bool) -> list[tuple[Any, ...]]:
+        """(id, BM25 score, papers scored) of the best k papers that hold a query word and
+        match both conditions. by_word: each word's papers from the GIN index, and a word
+        scored only on the papers holding it (the sum of the words' document frequencies);
+        else every paper matching `match` is scored on every word (match is selective)."""
         weights, top = rank_weights(params)
         k1, b = params.k1, params.b
-        # m: the matching papers (GIN); s: their BM25 over the query's words (x.tf > 0 keeps
-        # a word out of a paper's sum, and the paper out of the count, when it lacks it).
+        join = " JOIN papers p ON p.id = f.paper_id" if (match[0], where[0]) != ("true", "true") else ""
+        pairs = ("t JOIN paper_fts f ON f.tsv @@ t.tq" if by_word
+                 else "paper_fts f CROSS JOIN t")
+        # x.tf > 0 keeps a word out of a paper's sum when the paper lacks it.
         return self._all(
             "WITH t AS (SELECT * FROM unnest(%s::tsquery[], %s::float8[]) AS t(tq, idf)), "
-            "m AS (SELECT f.paper_id, f.tsv, f.doc_len FROM paper_fts f JOIN papers p ON "
-            f"p.id = f.paper_id WHERE {match[0]} AND {where[0]}), "
-            "s AS (SELECT m.paper_id, sum(t.idf * x.tf * %s / (x.tf + %s + %s * m.doc_len)) AS r "
-            "FROM m CROSS JOIN t CROSS JOIN LATERAL "
-            "(SELECT %s * ts_rank_cd(%s::float4[], m.tsv, t.tq, 0) AS tf) x "
-            "WHERE x.tf > 0 GROUP BY m.paper_id) "
+            "s AS (SELECT f.paper_id, sum(t.idf * x.tf * %s / (x.tf + %s + %s * f.doc_len)) AS r "
+            f"FROM {pairs}{join} CROSS JOIN LATERAL "
+            "(SELECT %s * ts_rank_cd(%s::float4[], f.tsv, t.tq, 0) AS tf) x "
+            f"WHERE {match[0]} AND {where[0]} AND x.tf > 0 GROUP BY f.paper_id) "
             "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
-            [[t[0] for t in terms], [t[1] for t in terms], *match[1], *where[1],
-             k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), top, weights, k])
+            [[t[0] for t in terms], [t[1] for t in terms], k1 + 1, k1 * (1 - b),
+             k1 * b / (avg or 1.0), top, weights, *match[1], *where[1], k])
 
     def _corpus_stats(self) -> tuple[float, float]:
         """(papers with full text, their average length in tokens), cached STATS_TTL s."""
