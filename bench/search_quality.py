@@ -14,7 +14,7 @@ document and query vectors (keyed by text and embedder recipe), so only the firs
 for embedding. Last line:
 `quality scifact_hybrid=A scifact_lexical=B scifact_bm25s=C cranfield_hybrid=D cranfield_lexical=E cranfield_bm25s=F`.
 With --db, SciFact is also stored in a new PostgreSQL database and ranked by the engine a
-server opens there (ts_rank_cd + HNSW in SQL, the same fusion), and a last line follows:
+server opens there (BM25 + HNSW in SQL, the same fusion), and a last line follows:
 `quality backend=postgres scifact_hybrid=A sqlite_scifact_hybrid=B`.
 """
 
@@ -346,7 +346,7 @@ def latency(b: Bench, qids: list[str], mode: str) -> tuple[float, float]:
 
 def postgres_table(col: Collection, work: Path, embedder: CachedEmbedder | None, db: str,
                    tune_lexical: bool = False) -> dict[str, tuple[float, float, float]]:
-    """SciFact test ranked by the PostgreSQL search path (ts_rank_cd + HNSW, fused by the
+    """SciFact test ranked by the PostgreSQL search path (BM25 + HNSW in SQL, fused by the
     engine), on a database made for the run; with --tune, its train figures first."""
     from ingest import postgres_database  # bench/ingest.py: the same throwaway server
 

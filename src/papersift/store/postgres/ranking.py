@@ -115,16 +115,20 @@ class RankingMixin(PostgresBase):
         join = " JOIN papers p ON p.id = f.paper_id" if (match[0], where[0]) != ("true", "true") else ""
         pairs = ("t JOIN paper_fts f ON f.tsv @@ t.tq" if by_word
                  else "paper_fts f CROSS JOIN t")
-        # x.tf > 0 keeps a word out of a paper's sum when the paper lacks it.
+        # x: one rank per (paper, word), MATERIALIZED because the planner would otherwise
+        # inline tf into each place the sum names it and detoast the tsvector for each
+        # (three ts_rank_cd calls per pair instead of one). tf > 0 keeps a word out of a
+        # paper's sum when the paper lacks it.
         return self._all(
             "WITH t AS (SELECT * FROM unnest(%s::tsquery[], %s::float8[]) AS t(tq, idf)), "
-            "s AS (SELECT f.paper_id, sum(t.idf * x.tf * %s / (x.tf + %s + %s * f.doc_len)) AS r "
-            f"FROM {pairs}{join} CROSS JOIN LATERAL "
-            "(SELECT %s * ts_rank_cd(%s::float4[], f.tsv, t.tq, 0) AS tf) x "
-            f"WHERE {match[0]} AND {where[0]} AND x.tf > 0 GROUP BY f.paper_id) "
+            "x AS MATERIALIZED (SELECT f.paper_id, f.doc_len, t.idf, "
+            f"%s * ts_rank_cd(%s::float4[], f.tsv, t.tq, 0) AS tf FROM {pairs}{join} "
+            f"WHERE {match[0]} AND {where[0]}), "
+            "s AS (SELECT paper_id, sum(idf * tf * %s / (tf + %s + %s * doc_len)) AS r FROM x "
+            "WHERE tf > 0 GROUP BY paper_id) "
             "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
-            [[t[0] for t in terms], [t[1] for t in terms], k1 + 1, k1 * (1 - b),
-             k1 * b / (avg or 1.0), top, weights, *match[1], *where[1], k])
+            [[t[0] for t in terms], [t[1] for t in terms], top, weights, *match[1], *where[1],
+             k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), k])
 
     def _corpus_stats(self) -> tuple[float, float]:
         """(papers with full text, their average length in tokens), cached STATS_TTL s."""
