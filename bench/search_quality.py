@@ -14,7 +14,7 @@ document and query vectors (keyed by text and embedder recipe), so only the firs
 for embedding. Last line:
 `quality scifact_hybrid=A scifact_lexical=B scifact_bm25s=C cranfield_hybrid=D cranfield_lexical=E cranfield_bm25s=F`.
 With --db, SciFact is also stored in a new PostgreSQL database and ranked by the engine a
-server opens there (ts_rank_cd + HNSW in SQL, the same fusion), and a last line follows:
+server opens there (BM25 + HNSW in SQL, the same fusion), and a last line follows:
 `quality backend=postgres scifact_hybrid=A sqlite_scifact_hybrid=B`.
 """
 
@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from papersift.model import Paper  # noqa: E402
 from papersift.search.embed import Embedder, get_embedder, text_hash  # noqa: E402
+from papersift.search.engine import SearchQuery  # noqa: E402
 from papersift.search.engines import make_engine  # noqa: E402
 from papersift.search.index import build_vectors  # noqa: E402
 from papersift.search.lexical import BM25Params  # noqa: E402
@@ -331,9 +332,21 @@ def main() -> None:
               f"sqlite_scifact_hybrid={val(s, 'hybrid'):.4f}")
 
 
+def latency(b: Bench, qids: list[str], mode: str) -> tuple[float, float]:
+    """p50 and p95 milliseconds of one search() per query (query vectors come from the
+    --work cache, so this is the ranking, fusion and fetching, not the embedding)."""
+    times = []
+    for q in qids:
+        t0 = time.perf_counter()
+        b.engine.search(SearchQuery(q=b.col.queries[q], mode=mode, limit=10))  # type: ignore[arg-type]
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = np.percentile(times, [50, 95])
+    return float(p50), float(p95)
+
+
 def postgres_table(col: Collection, work: Path, embedder: CachedEmbedder | None, db: str,
                    tune_lexical: bool = False) -> dict[str, tuple[float, float, float]]:
-    """SciFact test ranked by the PostgreSQL search path (ts_rank_cd + HNSW, fused by the
+    """SciFact test ranked by the PostgreSQL search path (BM25 + HNSW in SQL, fused by the
     engine), on a database made for the run; with --tune, its train figures first."""
     from ingest import postgres_database  # bench/ingest.py: the same throwaway server
 
@@ -349,6 +362,11 @@ def postgres_table(col: Collection, work: Path, embedder: CachedEmbedder | None,
             runs = b.runs("test")
             print(f"postgres {col.name}: {len(col.qrels['test'])} test queries ranked in "
                   f"{time.perf_counter() - t0:.1f}s")
+            qids = list(col.qrels["test"])
+            for mode in ("lexical", "hybrid") if embedder else ("lexical",):
+                p50, p95 = latency(b, qids, mode)
+                print(f"postgres {mode} latency over {len(qids)} {col.name} test queries "
+                      f"(search() end to end, 10 hits): p50={p50:.1f} ms p95={p95:.1f} ms")
             return {m: evaluate(r, col.qrels["test"]) for m, r in runs.items() if m != "bm25s"}
         finally:
             b.store.close()

@@ -47,7 +47,7 @@ class SearchEngine:
                  cache_dir: Path | None = None):
         self.store, self.embedder = store, embedder
         self.fusion = fusion or Fusion.for_embedder(embedder.name if embedder else None)
-        self.vectors = VectorIndex(store, embedder.key) if embedder else None
+        self.vectors = self._vector_index(embedder)
         # The BM25 index is cached beside the SQLite file unless told otherwise.
         db_path = getattr(store, "path", None)
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
@@ -60,6 +60,10 @@ class SearchEngine:
         self.version_ttl = 0.0
         self._versions: dict[str, tuple[float, str | None]] = {}
         self._row_map: tuple[str, str | None, np.ndarray] | None = None  # BM25 row -> vector row
+
+    def _vector_index(self, embedder: Embedder | None) -> VectorIndex | None:
+        """The vectors this engine ranks by in memory (a database-ranked engine has none)."""
+        return VectorIndex(self.store, embedder.key) if embedder else None
 
     def _version(self, name: str, read: Any) -> str | None:
         now = time.monotonic()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +27,11 @@ import Stemmer
 
 from ..ids import title_key
 from ..store.base import SearchSource
+from ..store.records import DEFAULT_BM25, BM25Params
 from ..text import WORD, strip_accents
 
 _stem_words = Stemmer.Stemmer("porter").stemWords
-
-
-
-@dataclass(frozen=True)
-class BM25Params:
-    """BM25 saturation k1, length normalisation b and column weights (title, abstract,
-    authors). Defaults chosen on SciFact train only (docs/search-quality.md)."""
-
-    k1: float = 1.2
-    b: float = 0.75
-    weights: tuple[float, float, float] = (4.0, 1.0, 1.0)
+__all__ = ["Analyzer", "BM25Index", "BM25Params", "build_from_store", "index_version"]
 
 
 FORMAT = 1  # bump when the cached file layout or the scoring changes
@@ -96,7 +86,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, rows: list[tuple[str, str, str, str]], version: str,
-              params: BM25Params = BM25Params()) -> BM25Index:
+              params: BM25Params = DEFAULT_BM25) -> BM25Index:
         """rows: (id, title, abstract, authors text)."""
         analyze = Analyzer()
         vocab: dict[str, int] = {}

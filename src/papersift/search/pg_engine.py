@@ -28,7 +28,9 @@ class DatabaseSearchEngine(SearchEngine):
         super().__init__(store, embedder, fusion)
         self.db: RankedSearchSource = store
         self.model = embedder.key if embedder else None
-        self.vectors = None  # no matrix in memory: nearest() asks the HNSW index
+
+    def _vector_index(self, embedder: Embedder | None) -> None:
+        return None  # no matrix in memory: nearest() asks the HNSW index
 
     def refresh(self) -> bool:
         # Nothing is loaded, so nothing can be stale; only cached version reads are dropped.
@@ -48,7 +50,7 @@ class DatabaseSearchEngine(SearchEngine):
                         idx: Any = None) -> tuple[list[tuple[str, float]], int]:
         if not (parsed.terms or parsed.phrases or parsed.authors):
             return [], 0
-        return self.db.lexical_ranked(parsed, _filters(allowed), k)
+        return self.db.lexical_ranked(parsed, _filters(allowed), k, self.fusion.bm25)
 
     def _vector_total(self) -> int:
         model = self.model

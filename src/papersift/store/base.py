@@ -22,6 +22,7 @@ from .records import (
     PUBLISH_COLUMNS,
     QUEUE_STATES,
     TX_CHUNK,
+    BM25Params,
     Claim,
     CoverageRow,
     DayStats,
@@ -35,7 +36,7 @@ from .records import (
 )
 
 # The records are part of this interface: stages import them from here or from records.
-__all__ = ["ARCHIVE_TABLES", "PUBLISH_COLUMNS", "TX_CHUNK", "CoverageRow", "DayStats",
+__all__ = ["ARCHIVE_TABLES", "BM25Params", "PUBLISH_COLUMNS", "TX_CHUNK", "CoverageRow", "DayStats",
            "DaySummary", "ImageRecord", "LexicalQuery", "PaperLinks", "SearchFilters",
            "SendRecord", "UpsertStats", "Claim", "QUEUE_STATES", "WorkQueue",
            "PaperReader", "DayReader", "PaperStore",
@@ -239,9 +240,9 @@ class RankedSearchSource(SearchSource, Protocol):
     """A SearchSource that ranks in the database (PostgreSQL): search/pg_engine.py asks it
     for candidates instead of building in-memory indexes. SQLite does not offer it."""
 
-    # best k (id, score) of the papers matching the query's required parts, + how many match
-    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int
-                       ) -> tuple[list[tuple[str, float]], int]: ...
+    # best k (id, BM25 score) of the papers matching the query's required parts, + how many match
+    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
+                       params: BM25Params = ...) -> tuple[list[tuple[str, float]], int]: ...
     # nearest k (id, cosine similarity) by the model's vector index, among the filtered papers
     def nearest(self, model: str, vec: np.ndarray, k: int, filters: SearchFilters | None = None,
                 min_score: float = -1.0) -> list[tuple[str, float]]: ...

@@ -65,6 +65,21 @@ class LexicalQuery:
     authors: list[list[str]] = field(default_factory=list)  # author:name terms, as words
 
 
+@dataclass(frozen=True)
+class BM25Params:
+    """BM25 saturation k1, length normalisation b and column weights (title, abstract,
+    authors). Defaults chosen on SciFact train only (docs/search-quality.md). Here, not in
+    search/lexical.py, because both rankers read them: the in-memory index and the
+    database's (store/postgres/ranking.py), so one setting means the same on both."""
+
+    k1: float = 1.2
+    b: float = 0.75
+    weights: tuple[float, float, float] = (4.0, 1.0, 1.0)
+
+
+DEFAULT_BM25 = BM25Params()
+
+
 # The columns of each publish_rows() row, in order; JSON fields come as stored text.
 PUBLISH_COLUMNS = ("id", "arxiv_id", "title", "abstract", "authors", "affiliations",
                    "published", "hf_date", "upvotes", "github_repo", "github_stars",

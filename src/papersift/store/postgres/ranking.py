@@ -1,4 +1,4 @@
-"""Ranked search in the database: full-text rank over paper_fts and nearest vectors by the
+"""Ranked search in the database: BM25 over paper_fts and nearest vectors by the
 model's HNSW index, so API replicas answer from what is committed (no in-memory index to
 rebuild: a paper is searchable on every replica as soon as its transaction commits).
 
@@ -16,15 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..base import LexicalQuery, SearchFilters
+from ..base import BM25Params, LexicalQuery, SearchFilters
+from ..records import DEFAULT_BM25
 from .core import PostgresBase
 from .search import search_where, tsquery_where
 
-# ts_rank_cd weights in {D, C, B, A} order: title (A) above abstract (B) above authors (C).
-RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
-# 1: divide by 1 + log(document length) (a long abstract does not win by repeating words);
-# 32: rank / (rank + 1), bounded, as fusion's min-max scaling prefers.
-RANK_NORMALIZATION = 1 | 32
 EF_SEARCH_MIN = 40  # pgvector's default; raised to the candidate depth
 
 
@@ -36,50 +32,132 @@ def _rank_words(q: LexicalQuery) -> list[str]:
 
 
 # One word as a tsquery: stemmed for title and abstract, as typed for the authors.
-_WORD_Q = "(plainto_tsquery('papersift', %s) || plainto_tsquery('simple', %s))"
-IDF_TTL = 300.0  # seconds a word's document frequency is reused (it moves slowly)
+_WORD_Q = "(plainto_tsquery('papersift', w) || plainto_tsquery('simple', w))"
+DF_TTL = 300.0  # seconds a word's document frequency is reused (it moves slowly)
+STATS_TTL = 60.0  # seconds the paper count and average length are reused
+
+
+def idf(n: float, df: float) -> float:
+    """search/lexical.py's (and FTS5's) idf: ln((N - df + 0.5) / (df + 0.5)), floored."""
+    ratio = (n - df + 0.5) / (df + 0.5)
+    return max(math.log(ratio), 1e-6) if ratio > 0 else 1e-6
+
+
+def rank_weights(params: BM25Params) -> tuple[list[float], float]:
+    """ts_rank_cd's weights ({D, C, B, A}: authors C, abstract B, title A) and the factor
+    that turns its rank back into BM25's weighted term frequency. ts_rank_cd of a one-word
+    query with normalization 0 is the sum of the weights of the word's positions, i.e.
+    sum(weight(field) * count in field); its weights must lie in [0, 1], hence the scale."""
+    title, abstract, authors = params.weights
+    top = max(params.weights) or 1.0
+    return [0.0, authors / top, abstract / top, title / top], top
 
 
 class RankingMixin(PostgresBase):
-    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int
-                       ) -> tuple[list[tuple[str, float]], int]:
-        """The best k matching papers by ts_rank_cd (score, then id) and how many match."""
+    # (paper, word) pairs a free-word query scores before it tries MaxScore's bound
+    # (lexical_ranked): a pair costs a few microseconds (detoast the tsvector, search it; 2.8k
+    # pairs took ~10 ms on SciFact), and at a million papers "cell patients increase" holds
+    # most of them. While the words' document frequencies sum to at most this, every
+    # match is scored.
+    lexical_budget = 20_000
+
+    def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
+                       params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
+        """The best k matching papers by BM25 (score, then id) and how many match.
+
+        The same formula as search/lexical.py: per query word, the weighted term frequency
+        tf (from the tsvector's positions, which carry their field as a weight) saturates as
+        tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average length)) and is scaled by
+        the word's idf; a paper's score is the sum over the words. The GIN index finds the
+        matching papers; only those are scored.
+
+        When the words match more than lexical_budget papers, the papers holding one of the
+        rarest words (those whose document frequencies fit the budget) are scored first; a
+        paper with none of them scores below the sum of the other words' idf * (k1 + 1)
+        (BM25's tf part is below k1 + 1), so if the k-th score found beats that bound the
+        answer is exact, and only otherwise is every match scored (MaxScore's argument)."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
-        cond, mparams = match
         words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
-        idf = self._idf(words)
-        # ts_rank_cd alone has no inverse document frequency: a common word would weigh as
-        # much as a rare one. Each word's rank (term frequency by field weight, length
-        # normalised, saturating) is scaled by its BM25 idf, as BM25 sums per-word scores.
-        rank = " + ".join(f"%s * ts_rank_cd('{RANK_WEIGHTS}', tsv, {_WORD_Q}, {RANK_NORMALIZATION})"
-                          for _ in words) or "0"
-        rparams = [v for w in words for v in (idf[w], w, w)]
-        where, fparams = search_where(filters)
-        rows = self._all(
-            f"WITH m AS (SELECT f.paper_id, f.tsv FROM paper_fts f JOIN papers p ON p.id = f.paper_id "
-            f"WHERE {cond} AND {where}) "
-            f"SELECT paper_id, {rank} AS r, count(*) OVER () FROM m ORDER BY r DESC, paper_id LIMIT %s",
-            [*mparams, *fparams, *rparams, k])
+        n, avg = self._corpus_stats()
+        stats = self._word_stats(words)
+        terms = sorted(((tq, idf(n, df), df) for tq, df in (stats[w] for w in words if w in stats)),
+                       key=lambda t: t[2])  # rarest first
+        if not terms:
+            return [], 0
+        where = search_where(filters)
+        if not (query.phrases or query.authors) and sum(t[2] for t in terms) > self.lexical_budget:
+            rare = [terms[0]]
+            for t in terms[1:]:
+                if sum(r[2] for r in rare) + t[2] > self.lexical_budget:
+                    break
+                rare.append(t)
+            bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
+            some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
+                    [*match[1], " | ".join(f"({t[0]})" for t in rare)])
+            rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
+            if len(rows) >= k and rows[k - 1][1] > bound:
+                count = self._one(f"SELECT count(*) FROM paper_fts f JOIN papers p ON p.id = "
+                                  f"f.paper_id WHERE {match[0]} AND {where[0]}", [*match[1], *where[1]])
+                return [(r[0], float(r[1])) for r in rows], int(count[0]) if count else len(rows)
+        required = match if query.phrases or query.authors else ("true", [])
+        rows = self._bm25_rows(required, where, terms, params, avg, k, by_word=True)
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
-    def _idf(self, words: list[str]) -> dict[str, float]:
-        """BM25's idf of each word, ln(1 + (N - df + 0.5) / (df + 0.5)), from counts on the
-        GIN index, cached per store for IDF_TTL seconds."""
-        cache: dict[str, tuple[float, float]] = self.__dict__.setdefault("_idf_cache", {})
+    def _bm25_rows(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                   terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
+                   k: int, by_word: bool) -> list[tuple[Any, ...]]:
+        """(id, BM25 score, papers scored) of the best k papers that hold a query word and
+        match both conditions. by_word: each word's papers from the GIN index, and a word
+        scored only on the papers holding it (the sum of the words' document frequencies);
+        else every paper matching `match` is scored on every word (match is selective)."""
+        weights, top = rank_weights(params)
+        k1, b = params.k1, params.b
+        join = " JOIN papers p ON p.id = f.paper_id" if (match[0], where[0]) != ("true", "true") else ""
+        pairs = ("t JOIN paper_fts f ON f.tsv @@ t.tq" if by_word
+                 else "paper_fts f CROSS JOIN t")
+        # x: one rank per (paper, word), MATERIALIZED because the planner would otherwise
+        # inline tf into each place the sum names it and detoast the tsvector for each
+        # (three ts_rank_cd calls per pair instead of one). tf > 0 keeps a word out of a
+        # paper's sum when the paper lacks it.
+        return self._all(
+            "WITH t AS (SELECT * FROM unnest(%s::tsquery[], %s::float8[]) AS t(tq, idf)), "
+            "x AS MATERIALIZED (SELECT f.paper_id, f.doc_len, t.idf, "
+            f"%s * ts_rank_cd(%s::float4[], f.tsv, t.tq, 0) AS tf FROM {pairs}{join} "
+            f"WHERE {match[0]} AND {where[0]}), "
+            "s AS (SELECT paper_id, sum(idf * tf * %s / (tf + %s + %s * doc_len)) AS r FROM x "
+            "WHERE tf > 0 GROUP BY paper_id) "
+            "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
+            [[t[0] for t in terms], [t[1] for t in terms], top, weights, *match[1], *where[1],
+             k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), k])
+
+    def _corpus_stats(self) -> tuple[float, float]:
+        """(papers with full text, their average length in tokens), cached STATS_TTL s."""
         now = time.monotonic()
-        todo = [w for w in words if w not in cache or now - cache[w][0] > IDF_TTL]
+        got: tuple[float, float, float] | None = self.__dict__.get("_corpus_cache")
+        if got is None or now - got[0] > STATS_TTL:
+            row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
+            got = self.__dict__["_corpus_cache"] = (now, float(row[0]), float(row[1])) if row \
+                else (now, 0.0, 0.0)
+        return got[1], got[2]
+
+    def _word_stats(self, words: list[str]) -> dict[str, tuple[str, float]]:
+        """word -> (its tsquery as text, how many papers hold it), counted on the GIN index
+        and cached per store for DF_TTL seconds. Words that make no lexeme are left out."""
+        cache: dict[str, tuple[float, str, float]] = self.__dict__.setdefault("_df_cache", {})
+        now = time.monotonic()
+        todo = [w for w in words if w not in cache or now - cache[w][0] > DF_TTL]
         if todo:
-            counts = ", ".join(f"(SELECT count(*) FROM paper_fts WHERE tsv @@ {_WORD_Q})" for _ in todo)
-            row = self._one(f"SELECT (SELECT count(*) FROM paper_fts), {counts}",
-                            [v for w in todo for v in (w, w)])
-            n = float(row[0]) if row else 0.0
+            rows = self._all(
+                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 THEN (SELECT count(*) FROM paper_fts "
+                f"WHERE tsv @@ q) ELSE 0 END FROM unnest(%s::text[]) AS w, LATERAL (SELECT {_WORD_Q} "
+                "AS q) x", [todo])
             if len(cache) > 50_000:  # a bound, not an LRU: clearing now and then is enough
                 cache.clear()
-            for w, df in zip(todo, (row or ())[1:], strict=False):
-                cache[w] = (now, math.log(1.0 + (n - float(df) + 0.5) / (float(df) + 0.5)))
-        return {w: cache[w][1] if w in cache else 0.0 for w in words}
+            for w, tq, df in rows:
+                cache[w] = (now, tq, float(df))
+        return {w: (cache[w][1], cache[w][2]) for w in words if w in cache and cache[w][1]}
 
     def vector_dims(self, model: str) -> int | None:
         """The dimension of the model's indexed vectors (None: no usable index)."""

@@ -197,4 +197,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX work_items_open ON work_items (kind, lease_until, paper_id)
         WHERE state = 'pending';
     """,
+    # 3: BM25 in SQL (ranking.py) needs each paper's length in tokens: the last position of
+    # its tsvector (title, abstract and authors are numbered on, one position per token, as
+    # search/lexical.py counts a document's length). Generated, so every path that writes
+    # paper_fts (a paper's transaction, the bulk helpers, repair) keeps it right unchanged.
+    """
+    CREATE FUNCTION papersift_doc_len(tsv tsvector) RETURNS integer
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT coalesce(max(positions[cardinality(positions)]), 0)::integer FROM unnest(tsv) $$;
+    ALTER TABLE paper_fts ADD COLUMN doc_len integer
+        GENERATED ALWAYS AS (papersift_doc_len(tsv)) STORED;
+    """,
 ]
