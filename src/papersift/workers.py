@@ -35,7 +35,7 @@ from typing import Any
 from .config import Settings
 from .enrich.affiliations import arxiv_pdf_url, fetch_affiliations
 from .enrich.llm import make_llm, run_closing
-from .enrich.runner import enrich_llm, enrich_offline
+from .enrich.runner import enrich_llm, enrich_offline, needing_enrichment
 from .errors import ConfigError, InputError
 from .http import HttpClient
 from .images.job import images_step
@@ -147,6 +147,26 @@ def queue_of(store: Store) -> WorkQueue:
         raise InputError("workers need a PostgreSQL store (setting 'db' = postgresql://...); "
                          "on SQLite `papersift run` does the work itself")
     return store
+
+
+def uses_workers(store: Store, settings: Settings) -> bool:
+    """Does `papersift run` leave the enrichment and images to workers? On a store with a
+    work queue (PostgreSQL) unless the setting `workers` is false; never on SQLite."""
+    return settings.workers and isinstance(store, WorkQueue)
+
+
+def enqueue_papers(store: Store, settings: Settings, kind: str, papers: list[Paper]) -> str:
+    """Queue the papers a `kind` worker would process (for enrich: those without a current
+    enrichment by the configured model); returns the run's line for it."""
+    q = queue_of(store)
+    if kind == "enrich":
+        llm = make_llm(settings)
+        papers = needing_enrichment(store, papers, llm.model if llm else None)
+    added = q.enqueue(kind, [p.id for p in papers])
+    d = q.queue_depth().get(kind, {})
+    return (f"{kind}: {len(papers)} papers to do, {added} newly queued for `papersift worker "
+            f"{kind}` (queue: {d.get('pending', 0)} pending, {d.get('leased', 0)} in work, "
+            f"{d.get('done', 0)} done, {d.get('failed', 0)} failed)")
 
 
 def worker_name() -> str:

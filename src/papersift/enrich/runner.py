@@ -101,6 +101,12 @@ def _is_done(e: Enrichment | None, paper: Paper, model: str | None) -> bool:
             and e.prompt_version == PROMPT_VERSION and e.model == model)
 
 
+def needing_enrichment(store: Store, papers: list[Paper], model: str | None) -> list[Paper]:
+    """Those of `papers` without a current enrichment by `model` (None: offline)."""
+    existing = store.get_enrichments(p.id for p in papers)
+    return [p for p in papers if not _is_done(existing.get(p.id), p, model)]
+
+
 def check_languages(languages: list[str]) -> list[str]:
     bad = [x for x in languages if x not in SUPPORTED_LANGS]
     if bad or not languages:
