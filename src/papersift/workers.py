@@ -103,7 +103,7 @@ class WorkerOptions:
     concurrency: int = 8
     batch: int = 0  # items per claim; 0: the concurrency
     lease: float = 120.0  # seconds; renewed every third of it while a batch is in flight
-    once: bool = False  # drain until the queue has nothing to claim, then stop
+    once: bool = False  # drain: stop when no item of the kind is pending or held
     max_attempts: int = 3
     poll: float = 1.0  # the first wait on an empty queue, doubling up to max_poll
     max_poll: float = 30.0
@@ -236,9 +236,11 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
             while not stop.is_set():
                 claims = q.claim(opts.kind, rep.worker, opts.batch or opts.concurrency, opts.lease)
                 if not claims:
-                    if opts.once:
+                    if opts.once and not _unfinished(q, opts.kind):
                         break
-                    stop.wait(wait)
+                    # With --once, items others hold are waited for: a dead holder's come
+                    # back when its lease ends, and this worker takes them then.
+                    stop.wait(min(wait, opts.lease / 2) if opts.once else wait)
                     wait = min(wait * 2, opts.max_poll)
                     continue
                 wait = opts.poll
@@ -255,6 +257,11 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
             run.counts = rep.counts()
         run.errors += [f"{pid}: {why}" for pid, why in list(rep.failures.items())[:200]]
     return rep
+
+
+def _unfinished(q: WorkQueue, kind: str) -> int:
+    d = q.queue_depth().get(kind, {})
+    return d.get("pending", 0) + d.get("leased", 0)
 
 
 def _batch(store: Store, q: WorkQueue, s: Settings, stage: Stage, opts: WorkerOptions,
