@@ -79,9 +79,14 @@ def _affiliations(store: Store, s: Settings, papers: list[Paper], concurrency: i
 def _images(store: Store, s: Settings, papers: list[Paper], concurrency: int,
             commit: Commit) -> None:
     # The image step saves each paper's records as they are made and skips what is made
-    # already, so a re-claimed paper costs no second rendering; its item is done after.
-    images_step(store, s, papers, llm=make_llm(s), concurrency=concurrency,
-                progress=lambda pid, st: commit(pid, st, _nothing, ""))
+    # already, so a re-claimed paper costs no second rendering. Its items are done once the
+    # whole step returns: the affiliations from the same PDFs are read after the images.
+    seen: dict[str, str] = {}
+    rep = images_step(store, s, papers, llm=make_llm(s), concurrency=concurrency,
+                      progress=lambda pid, st: seen.__setitem__(pid, st))
+    for p in papers:
+        st = seen.get(p.id, "done")
+        commit(p.id, st, _nothing, rep.failed.get(p.id, "") if st == "failed" else "")
 
 
 def _index(store: Store, s: Settings, papers: list[Paper], concurrency: int,
