@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support.fake_hf_arxiv import FakeServer
 from support.fake_llm import FakeLLM
+from support.pdfs import figure_png, html_version, paper_pdf
 from typer.testing import CliRunner
 
 from papersift.cli import app
@@ -26,6 +28,7 @@ from papersift.config import Settings
 from papersift.enrich.llm import make_llm
 from papersift.enrich.runner import run_enrich
 from papersift.jobs import import_sample, run_daily
+from papersift.model import Paper
 from papersift.status import queue_status
 from papersift.store.rows import DIED
 from papersift.workers import WorkerOptions, run_worker
@@ -196,3 +199,24 @@ def test_run_queues_for_workers_and_status_shows_the_queue(make_store, tmp_path)
     queue = json.loads(res.output)["queue"]
     assert queue["depth"]["enrich"] == {"pending": len(todo), "leased": 0, "done": 0, "failed": 0}
     assert queue["workers"] == []
+
+
+@postgres
+def test_images_worker_makes_each_papers_images_once(make_store, tmp_path):
+    store = make_store()
+    good, gone = "2502.00001", "2502.00005"
+    store.upsert_papers([Paper(arxiv_id=i, title=f"Paper {i}", abstract="x") for i in (good, gone)])
+    with FakeServer() as server:
+        server.add_pdf(good, paper_pdf())
+        server.add_html(good, html_version(good, "Overview."), {"x1.png": figure_png(1)})
+        store.enqueue("images", [good, gone])
+        s = Settings(arxiv_web_url=server.url, data_dir=tmp_path, embedder="none")
+        rep = run_worker(store, s, WorkerOptions("images", concurrency=2, lease=10, once=True))
+        pdfs = [r.path for r in server.log if r.path.startswith("/pdf/")]
+    # the missing PDF (404) failed once, went back, and was found done (its failure is
+    # recorded for good) on the next claim
+    assert (rep.done, rep.retried, rep.failed, rep.lost) == (2, 1, 0, 0)
+    assert store.queue_depth()["images"] == {"pending": 0, "leased": 0, "done": 2, "failed": 0}
+    assert store.get_images([good])[good]["title"].file
+    assert store.get_paper(good).affiliations  # read from the same download
+    assert pdfs.count(f"/pdf/{good}") == 1
