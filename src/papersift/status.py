@@ -50,7 +50,7 @@ class QueueStatus:
     """The PostgreSQL work queue: items per kind and state, and the workers alive now."""
 
     depth: dict[str, dict[str, int]]  # kind -> pending / leased / done / failed
-    workers: list[dict[str, Any]]  # run id, kind, worker name, started_at
+    workers: list[dict[str, Any]]  # run id, kind, worker name, started_at, items done
 
     def as_json(self) -> dict[str, Any]:
         return {"depth": self.depth, "workers": self.workers}
@@ -65,6 +65,9 @@ def queue_status(store: Store) -> QueueStatus | None:
                 "worker": r.params.get("worker", ""), "started_at": r.started_at.isoformat()}
                for r in store.recent_runs(500)
                if r.id in alive and r.kind.startswith("worker-") and r.status == "running"]
+    done = store.done_by(w["worker"] for w in workers)
+    for w in workers:
+        w["done"] = done.get(w["worker"], 0)
     return QueueStatus(store.queue_depth(), workers)
 
 

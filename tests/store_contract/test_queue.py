@@ -96,3 +96,13 @@ def test_release_gives_claims_back_uncounted(queue):
     queue.claim("index", "w1", 2, 60)
     assert queue.release("index", "w1", ["a", "b"]) == 2
     assert [c.attempts for c in queue.claim("index", "w2", 2, 60)] == [1, 1]
+
+
+def test_done_by_counts_each_workers_finished_items(queue):
+    queue.enqueue("enrich", ["a", "b", "c"])
+    queue.claim("enrich", "w1", 2, 60)
+    queue.claim("enrich", "w2", 1, 60)
+    for worker, pid in (("w1", "a"), ("w1", "b")):
+        with queue.completing("enrich", worker, pid) as mine:
+            assert mine
+    assert queue.done_by(["w1", "w2", "w3"]) == {"w1": 2}

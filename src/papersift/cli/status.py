@@ -37,7 +37,8 @@ def _print_queue(q: QueueStatus) -> None:
         console.print("work queue: empty", highlight=False)
     console.print(f"workers running: {len(q.workers)}", highlight=False)
     for w in q.workers:
-        console.print(f"  {w['kind']} {w['worker']} (run #{w['run']}, since {w['started_at']})",
+        console.print(f"  {w['kind']} {w['worker']}: {w['done']} done (run #{w['run']}, since "
+                      f"{w['started_at']})",
                       markup=False, highlight=False)
 
 

@@ -103,6 +103,12 @@ class QueueMixin(PostgresBase):
                              "AND paper_id = ANY(%s) AND claimed_by = %s AND state = 'pending'",
                              (kind, list(paper_ids), worker)).rowcount
 
+    def done_by(self, workers: Iterable[str]) -> dict[str, int]:
+        """How many items each of `workers` has finished (a worker's progress while it runs)."""
+        return {str(w): int(n) for w, n in self._all(
+            "SELECT claimed_by, count(*) FROM work_items WHERE state = 'done' AND "
+            "claimed_by = ANY(%s) GROUP BY claimed_by", (list(workers),))}
+
     def queue_depth(self) -> dict[str, dict[str, int]]:
         """Per kind: how many items are pending (unheld), leased, done and failed."""
         rows = self._all(
