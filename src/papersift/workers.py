@@ -22,19 +22,21 @@ records a run (kind `worker-<kind>`) that says it is alive while the worker live
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
 from .enrich.affiliations import arxiv_pdf_url, fetch_affiliations
-from .enrich.llm import make_llm, run_closing
+from .enrich.llm import make_llm
 from .enrich.runner import enrich_llm, enrich_offline, needing_enrichment
 from .errors import ConfigError, InputError
 from .http import HttpClient
@@ -46,7 +48,9 @@ from .store.base import Store, WorkQueue
 
 KINDS = ("enrich", "affiliations", "images", "index")
 Progress = Callable[[str, str], None]  # (paper id, what became of it)
-Stage = Callable[[Store, Settings, list[Paper], int, Commit], None]
+# A stage, opened once per worker: process(papers, concurrency, commit) for each batch.
+Process = Callable[[list[Paper], int, Commit], object]
+Stage = Callable[[Store, Settings], AbstractContextManager[Process]]
 
 
 class WorkerStopped(BaseException):
@@ -60,13 +64,23 @@ def _nothing() -> None:
 
 # -- the stages: the existing per-paper code, with each paper's write handed to `commit` --
 
-def _enrich(store: Store, s: Settings, papers: list[Paper], concurrency: int,
-            commit: Commit) -> None:
+@contextmanager
+def _enrich(store: Store, s: Settings) -> Iterator[Process]:
     llm = make_llm(s)
     if llm is None:
-        enrich_offline(store, papers, commit=commit)
-    else:
-        run_closing(llm, enrich_llm(store, papers, llm, s.languages, concurrency, commit=commit))
+        yield lambda papers, n, commit: enrich_offline(store, papers, commit=commit)
+        return
+    # One event loop and one client for the worker's life (the client's connections are
+    # bound to the loop that opened them): a batch costs no new client or connections.
+    with asyncio.Runner() as runner:
+        try:
+            yield lambda papers, n, commit: runner.run(
+                enrich_llm(store, papers, llm, s.languages, n, commit=commit))
+        finally:
+            # A stop mid-batch leaves its requests pending in the loop: cancel them first.
+            for task in asyncio.all_tasks(runner.get_loop()):
+                task.cancel()
+            runner.run(llm.aclose())
 
 
 def _affiliations(store: Store, s: Settings, papers: list[Paper], concurrency: int,
@@ -98,8 +112,15 @@ def _index(store: Store, s: Settings, papers: list[Paper], concurrency: int,
         commit(p.id, "done", _nothing, "")
 
 
-STAGES: dict[str, Stage] = {"enrich": _enrich, "affiliations": _affiliations,
-                            "images": _images, "index": _index}
+def _per_batch(fn: Callable[[Store, Settings, list[Paper], int, Commit], None]) -> Stage:
+    @contextmanager
+    def stage(store: Store, s: Settings) -> Iterator[Process]:
+        yield functools.partial(fn, store, s)
+    return stage
+
+
+STAGES: dict[str, Stage] = {"enrich": _enrich, "affiliations": _per_batch(_affiliations),
+                            "images": _per_batch(_images), "index": _per_batch(_index)}
 
 
 @dataclass
@@ -136,7 +157,8 @@ class WorkerReport:
         return {"worker": self.worker, "batches": self.batches, "claimed": self.claimed,
                 "done": self.done, "skipped": self.skipped, "failed": self.failed,
                 "retried": self.retried, "reclaimed": self.reclaimed, "lost": self.lost,
-                "released": self.released, "seconds": round(self.seconds, 2)}
+                "released": self.released, "stopped": self.stopped,
+                "seconds": round(self.seconds, 2)}
 
     def summary(self) -> str:
         return (f"worker {self.kind} ({self.worker}, run #{self.run_id}): {self.claimed} claimed "
@@ -233,8 +255,9 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
     params = {"kind": opts.kind, "worker": rep.worker, "concurrency": opts.concurrency,
               "batch": opts.batch or opts.concurrency, "lease": opts.lease, "once": opts.once}
     t0 = time.monotonic()
-    with q.held_run(f"worker-{opts.kind}", params) as run_id, \
-            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run:
+    with q.held_run(f"worker-{opts.kind}", params) as run_id, q.work_notices() as notice, \
+            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run, \
+            stage(store, settings) as process:
         rep.run_id = run_id
         wait = opts.poll
         try:
@@ -243,20 +266,19 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
                 if not claims:
                     if opts.once and not _unfinished(q, opts.kind):
                         break
-                    # With --once, items others hold are waited for: a dead holder's come
-                    # back when its lease ends, and this worker takes them then.
-                    stop.wait(min(wait, opts.lease / 2) if opts.once else wait)
+                    # Asleep until work is queued or given back (a notice), or the wait ends:
+                    # a dead holder's items come back silently when their lease runs out,
+                    # so the wait is capped by it (with --once too: it waits for those).
+                    _idle(notice, stop, min(wait, opts.lease / 2))
                     wait = min(wait * 2, opts.max_poll)
                     continue
                 wait = opts.poll
                 rep.batches += 1
                 rep.claimed += len(claims)
                 rep.reclaimed += sum(c.reclaimed for c in claims)
-                _batch(store, q, settings, stage, opts, rep, [c.paper_id for c in claims],
-                       progress)
-        except WorkerStopped as e:
+                _batch(store, q, process, opts, rep, [c.paper_id for c in claims], progress)
+        except WorkerStopped as e:  # a clean stop, not an error: its claims were released
             rep.stopped = str(e) or "stopped"
-            run.errors.append(f"stopped: {rep.stopped}")
         finally:
             rep.seconds = time.monotonic() - t0
             run.counts = rep.counts()
@@ -264,12 +286,20 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
     return rep
 
 
+def _idle(notice: Callable[[float], bool], stop: threading.Event, seconds: float) -> None:
+    # In slices of a second at most: `stop` (set from another thread) is seen within one.
+    end = time.monotonic() + seconds
+    while not stop.is_set() and (left := end - time.monotonic()) > 0:
+        if notice(min(left, 1.0)):
+            return
+
+
 def _unfinished(q: WorkQueue, kind: str) -> int:
     d = q.queue_depth().get(kind, {})
     return d.get("pending", 0) + d.get("leased", 0)
 
 
-def _batch(store: Store, q: WorkQueue, s: Settings, stage: Stage, opts: WorkerOptions,
+def _batch(store: Store, q: WorkQueue, process: Process, opts: WorkerOptions,
            rep: WorkerReport, ids: list[str], progress: Progress | None) -> None:
     kind, me = opts.kind, rep.worker
     lease = _Lease(q, kind, me, opts.lease, ids)
@@ -309,7 +339,7 @@ def _batch(store: Store, q: WorkQueue, s: Settings, stage: Stage, opts: WorkerOp
         todo = [papers[pid] for pid in ids if pid in papers]
         if todo:
             try:
-                stage(store, s, todo, opts.concurrency, commit)
+                process(todo, opts.concurrency, commit)
             except ConfigError:
                 raise
             except Exception as e:  # the batch broke: each unfinished item counts a try

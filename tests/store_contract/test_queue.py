@@ -106,3 +106,15 @@ def test_done_by_counts_each_workers_finished_items(queue):
         with queue.completing("enrich", worker, pid) as mine:
             assert mine
     assert queue.done_by(["w1", "w2", "w3"]) == {"w1": 2}
+
+
+def test_new_and_returned_work_wakes_a_listening_worker(queue):
+    with queue.work_notices() as wait:
+        assert not wait(0.05)
+        queue.enqueue("enrich", ["a"])
+        assert wait(10)
+        queue.enqueue("enrich", ["a"])  # nothing new: no notice
+        assert not wait(0.05)
+        queue.claim("enrich", "w1", 1, 60)
+        queue.release("enrich", "w1", ["a"])  # given back: claimable again
+        assert wait(10)
