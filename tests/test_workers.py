@@ -220,3 +220,33 @@ def test_images_worker_makes_each_papers_images_once(make_store, tmp_path):
     assert store.get_images([good])[good]["title"].file
     assert store.get_paper(good).affiliations  # read from the same download
     assert pdfs.count(f"/pdf/{good}") == 1
+
+
+@postgres
+def test_sigterm_gives_the_claims_back_and_ends_the_run_cleanly(make_store):
+    store = make_store()
+    import_sample(store)
+    ids = [p.id for p in list(store.iter_papers())[:3]]
+    store.enqueue("enrich", ids)
+    with FakeLLM(latency=30) as fake:  # every request outlasts the test
+        proc = subprocess.Popen([sys.executable, "-m", "papersift", "worker", "enrich",
+                                 "--concurrency", "3", "--lease", "60"],
+                                env=_env(make_store.location(), fake), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while len(fake.calls("enrich")) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert sorted(_held_by(store, proc.pid)) == sorted(ids)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 143, err
+    assert "3 released" in out and "stopped: SIGTERM" in out
+    rows = store._all("SELECT state, claimed_by, attempts FROM work_items WHERE kind = 'enrich'")
+    assert rows == [("pending", None, 0)] * 3  # back in the queue, the try not counted
+    run = next(r for r in store.recent_runs(5) if r.kind == "worker-enrich")
+    assert run.status == "ok" and run.counts["released"] == 3
+    assert run.counts["stopped"] == "SIGTERM"
