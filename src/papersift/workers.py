@@ -334,8 +334,11 @@ def _batch(store: Store, q: WorkQueue, process: Process, opts: WorkerOptions,
     try:
         papers = store.get_papers(ids)
         for pid in ids:
-            if pid not in papers:  # gone from the store since it was queued: nothing to do
-                commit(pid, "failed", _nothing, "not in the store")
+            if pid not in papers:  # gone from the store since it was queued: fails for good
+                q.fail(kind, me, pid, "not in the store", 1)
+                rep.failed += 1
+                rep.failures[pid] = "not in the store"
+                lease.finish(pid)
         todo = [papers[pid] for pid in ids if pid in papers]
         if todo:
             try:
