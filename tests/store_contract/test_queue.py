@@ -118,3 +118,25 @@ def test_new_and_returned_work_wakes_a_listening_worker(queue):
         queue.claim("enrich", "w1", 1, 60)
         queue.release("enrich", "w1", ["a"])  # given back: claimable again
         assert wait(10)
+
+
+def test_a_held_run_stays_open_while_its_holder_lives(queue):
+    from papersift.store.rows import DIED
+
+    plain = queue.start_run("enrich", {})  # a run whose job died: the lock is free
+    with queue.held_run("worker-enrich", {"worker": "w1"}) as held:
+        assert held in queue.live_runs() and plain not in queue.live_runs()
+        with queue.job_lock("run", 5):  # a job starting beside a live worker
+            pass
+        status = {r.id: r.status for r in queue.recent_runs(5)}
+        assert status == {plain: "failed", held: "running"}
+    # its connection closed without finishing the run: the holder is gone (once the
+    # server has ended that session, which it does at once or nearly)
+    deadline = time.monotonic() + 10
+    while held in queue.live_runs() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert held not in queue.live_runs()
+    with queue.job_lock("run", 5):
+        pass
+    run = next(r for r in queue.recent_runs(5) if r.id == held)
+    assert run.status == "failed" and run.errors[0] == DIED
