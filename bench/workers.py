@@ -75,7 +75,10 @@ def run(server: EmbeddedPostgres, name: str, papers: list[Paper], workers: int,
             if any(p.poll() is not None for p in procs):
                 raise SystemExit(f"a worker did not start: see {logs}/{name}-*.log")
             time.sleep(0.05)
-        t0 = time.perf_counter()
+        # Timed on the server's clock: from just before the enqueue to the last item's
+        # finished_at (its completing transaction), so this process's polling below (at a
+        # leisurely pace, to leave the CPU to the workers) adds nothing to the figure.
+        t0 = store._one("SELECT clock_timestamp()")[0]  # type: ignore[attr-defined]
         store.enqueue("enrich", [p.id for p in papers])  # type: ignore[attr-defined]
         killed = None
         if kill_at is not None:
@@ -86,8 +89,9 @@ def run(server: EmbeddedPostgres, name: str, papers: list[Paper], workers: int,
             time.sleep(kill_at)
             killed.send_signal(signal.SIGKILL)
         while store.queue_depth()["enrich"]["done"] < len(papers):  # type: ignore[attr-defined]
-            time.sleep(0.05)
-        seconds = time.perf_counter() - t0
+            time.sleep(0.5)
+        end = store._one("SELECT max(finished_at) FROM work_items")[0]  # type: ignore[attr-defined]
+        seconds = (end - t0).total_seconds()
         for p in procs:  # a clean stop: SIGTERM, as a service manager stops them
             if p is not killed:
                 p.send_signal(signal.SIGTERM)
