@@ -54,6 +54,14 @@ class Settings(BaseModel):
     hf_token: SecretStr | None = None
     # jobs: how long a writing command waits for another one on the same store (seconds)
     lock_timeout: float = Field(600.0, ge=0)
+    # workers (PostgreSQL only): true, `papersift run` collects and enqueues the papers to
+    # enrich and to image for `papersift worker` processes (any number, any machine); false,
+    # it does the work itself, as it always does on SQLite
+    workers: bool = True
+    # seconds a worker's claim lasts unless renewed (a killed worker's come back after it)
+    worker_lease: float = Field(120.0, gt=0, le=86400)
+    # tries of one work item before it is failed for good, with its reason
+    worker_max_attempts: int = Field(3, ge=1, le=100)
     # run: how many days back a run fills in days it missed (0: only the day asked for)
     backfill_days: int = Field(7, ge=0, le=366)
     # serve: seconds a client may take to send a request's headers (slower ones get 408)

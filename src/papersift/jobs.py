@@ -31,6 +31,7 @@ from .sources.collect import collect_hf_day
 from .sources.links import run_links
 from .status import day_statuses
 from .store.base import Store
+from .workers import enqueue_papers, uses_workers
 
 BuildProgress = Callable[[str, int, int], None]  # (stage, done, total)
 Say = Callable[[str], None]
@@ -117,7 +118,8 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
     """collect -> enrich -> images -> index -> build -> digests for `day` and the days missed before it (see
     days_to_collect). Each stage's failure is reported and the next still runs on what the
     store holds; `published` says whether the site exists. Safe to re-run: a second run
-    changes nothing and makes no LLM call."""
+    changes nothing and makes no LLM call. On PostgreSQL (unless the setting `workers` is
+    false) the enrich and image stages only queue their papers for `papersift worker`."""
     s = settings
     rep = JobReport(on_line=on_line)
     line = rep.say
@@ -147,20 +149,28 @@ def run_daily(store: Store, settings: Settings, day: dt.date, *, collect: bool =
             line(run_links(store, s, linked, params={"date": day.isoformat(), "by": "run"}).summary())
         except Exception as e:
             rep.errors.append(f"links: {e}")
+    # On PostgreSQL the enrichment and images are queued for workers (`papersift worker`,
+    # any number, on any machine) instead of done here; the index and the build below work
+    # on what is done so far, and the next run publishes what the workers did since.
+    queued = uses_workers(store, s)
     try:
         papers = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
-        er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)
-        c = er.counts()
-        span = str(day) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
-        line(f"enrich: {c['selected']} papers of {span}: {c['done']} enriched with "
-             f"{c['calls']} calls, {c['cached']} cached, {c['skipped']} already done, "
-             f"{c['failed']} failed ({c['method']})")
+        if queued:
+            line(enqueue_papers(store, s, "enrich", papers))
+        else:
+            er = run_enrich(store, papers, make_llm(s), s.languages, s.concurrency)
+            c = er.counts()
+            span = str(day) if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+            line(f"enrich: {c['selected']} papers of {span}: {c['done']} enriched with "
+                 f"{c['calls']} calls, {c['cached']} cached, {c['skipped']} already done, "
+                 f"{c['failed']} failed ({c['method']})")
     except Exception as e:
         rep.errors.append(f"enrich: {e}")
     if collect:  # title images and figures, affiliations from the same PDF downloads
         try:
             todo = list({p.id: p for d in days for p in select_papers(store, date=d)}.values())
-            line(images_step(store, s, todo, llm=make_llm(s)).summary())
+            line(enqueue_papers(store, s, "images", todo) if queued
+                 else images_step(store, s, todo, llm=make_llm(s)).summary())
         except Exception as e:
             rep.errors.append(f"images: {e}")
     try:

@@ -7,7 +7,7 @@ into SystemExit), so `papersift stats` never shows a dead job as still running.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,9 +39,22 @@ def interrupted(e: BaseException) -> str:
     return f"interrupted: {type(e).__name__}: {e}".rstrip(": ")
 
 
+# How a per-paper stage hands over each paper's outcome: (paper id, status, write, reason).
+# `write` stores the result (a no-op for "skipped"); status "failed" comes with its reason.
+# A job calls write() at once (save_now); a queue worker calls it inside the transaction
+# that marks the paper's work item done, or not at all when its claim was lost (workers.py).
+Commit = Callable[[str, str, Callable[[], object], str], None]
+
+
+def save_now(paper_id: str, status: str, write: Callable[[], object], reason: str = "") -> None:
+    write()
+
+
 @contextmanager
-def record_run(store: RunLog, kind: str, params: dict[str, Any]) -> Iterator[Run]:
-    run = Run(store.start_run(kind, params))
+def record_run(store: RunLog, kind: str, params: dict[str, Any], *,
+               run_id: int | None = None) -> Iterator[Run]:
+    """`run_id`: a run row started already (a held run, store held_run), else a new one."""
+    run = Run(store.start_run(kind, params) if run_id is None else run_id)
     try:
         yield run
     except BaseException as e:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .model import RunRecord
 from .site.output import load_state
-from .store.base import Store
+from .store.base import Store, WorkQueue
 
 
 @dataclass
@@ -46,11 +46,38 @@ class DayStatus:
 
 
 @dataclass
+class QueueStatus:
+    """The PostgreSQL work queue: items per kind and state, and the workers alive now."""
+
+    depth: dict[str, dict[str, int]]  # kind -> pending / leased / done / failed
+    workers: list[dict[str, Any]]  # run id, kind, worker name, started_at, items done
+
+    def as_json(self) -> dict[str, Any]:
+        return {"depth": self.depth, "workers": self.workers}
+
+
+def queue_status(store: Store) -> QueueStatus | None:
+    """None on a store without a queue (SQLite)."""
+    if not isinstance(store, WorkQueue):
+        return None
+    alive = store.live_runs()
+    workers = [{"run": r.id, "kind": r.kind.removeprefix("worker-"),
+                "worker": r.params.get("worker", ""), "started_at": r.started_at.isoformat()}
+               for r in store.recent_runs(500)
+               if r.id in alive and r.kind.startswith("worker-") and r.status == "running"]
+    done = store.done_by(w["worker"] for w in workers)
+    for w in workers:
+        w["done"] = done.get(w["worker"], 0)
+    return QueueStatus(store.queue_depth(), workers)
+
+
+@dataclass
 class StatusReport:
     days: list[DayStatus]
     last_run: RunRecord | None
     vector_model: str | None
     site_built_at: str | None
+    queue: QueueStatus | None = None
 
     def incomplete(self) -> list[DayStatus]:
         return [d for d in self.days if not d.complete]
@@ -63,7 +90,8 @@ class StatusReport:
                     "id": run.id, "kind": run.kind, "status": run.status,
                     "started_at": run.started_at.isoformat(),
                     "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                    "errors": run.errors[:5]}}
+                    "errors": run.errors[:5]},
+                "queue": self.queue.as_json() if self.queue else None}
 
 
 def last_vector_model(store: Store) -> str | None:
@@ -121,7 +149,7 @@ def day_statuses(store: Store, *, since: dt.date | None = None, until: dt.date |
         st.problems = _problems(st)
     runs = store.recent_runs(1)
     return StatusReport([days[k] for k in sorted(days)], runs[0] if runs else None, model,
-                        state.get("built_at") if state else None)
+                        state.get("built_at") if state else None, queue_status(store))
 
 
 def check(report: StatusReport, today: dt.date, days: int = 7) -> list[str]:

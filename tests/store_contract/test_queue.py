@@ -96,3 +96,47 @@ def test_release_gives_claims_back_uncounted(queue):
     queue.claim("index", "w1", 2, 60)
     assert queue.release("index", "w1", ["a", "b"]) == 2
     assert [c.attempts for c in queue.claim("index", "w2", 2, 60)] == [1, 1]
+
+
+def test_done_by_counts_each_workers_finished_items(queue):
+    queue.enqueue("enrich", ["a", "b", "c"])
+    queue.claim("enrich", "w1", 2, 60)
+    queue.claim("enrich", "w2", 1, 60)
+    for worker, pid in (("w1", "a"), ("w1", "b")):
+        with queue.completing("enrich", worker, pid) as mine:
+            assert mine
+    assert queue.done_by(["w1", "w2", "w3"]) == {"w1": 2}
+
+
+def test_new_and_returned_work_wakes_a_listening_worker(queue):
+    with queue.work_notices() as wait:
+        assert not wait(0.05)
+        queue.enqueue("enrich", ["a"])
+        assert wait(10)
+        queue.enqueue("enrich", ["a"])  # nothing new: no notice
+        assert not wait(0.05)
+        queue.claim("enrich", "w1", 1, 60)
+        queue.release("enrich", "w1", ["a"])  # given back: claimable again
+        assert wait(10)
+
+
+def test_a_held_run_stays_open_while_its_holder_lives(queue):
+    from papersift.store.rows import DIED
+
+    plain = queue.start_run("enrich", {})  # a run whose job died: the lock is free
+    with queue.held_run("worker-enrich", {"worker": "w1"}) as held:
+        assert held in queue.live_runs() and plain not in queue.live_runs()
+        with queue.job_lock("run", 5):  # a job starting beside a live worker
+            pass
+        status = {r.id: r.status for r in queue.recent_runs(5)}
+        assert status == {plain: "failed", held: "running"}
+    # its connection closed without finishing the run: the holder is gone (once the
+    # server has ended that session, which it does at once or nearly)
+    deadline = time.monotonic() + 10
+    while held in queue.live_runs() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert held not in queue.live_runs()
+    with queue.job_lock("run", 5):
+        pass
+    run = next(r for r in queue.recent_runs(5) if r.id == held)
+    assert run.status == "failed" and run.errors[0] == DIED

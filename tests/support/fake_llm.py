@@ -56,6 +56,7 @@ class Seen:
     at: float
     body: dict[str, Any]
     status: int = 200
+    answered: float | None = None  # monotonic time the answer was ready (after the latency)
 
 
 @dataclass
@@ -124,6 +125,13 @@ class FakeLLM:
         with self._lock:
             return [r for r in self.requests if task is None or r.task == task]
 
+    def calls_per_title(self, task: str | None = None) -> dict[str, int]:
+        """How many requests the server received for each paper title (`task` ones only)."""
+        out: dict[str, int] = {}
+        for r in self.calls(task):
+            out[r.title] = out.get(r.title, 0) + 1
+        return out
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -165,6 +173,7 @@ class FakeLLM:
             self.requests.append(seen)
         if self.latency:
             time.sleep(self.latency)
+        seen.answered = time.monotonic()
         schema_sent = "response_format" in body or "output_config" in body
         if action.startswith("429"):
             seen.status = 429

@@ -19,13 +19,14 @@ from . import (
     search,
     site,
     status,
+    worker,
 )
 
 app = typer.Typer(help="papersift: collect, enrich, search and publish ML/AI papers.",
                   no_args_is_help=True, add_completion=False)
 
 for _group in (info, status, importing, collect, enrich, images, links, site, search, backup, migrate,
-               profile, digest):
+               profile, digest, worker):
     _group.register(app)
 
 __all__ = ["app"]

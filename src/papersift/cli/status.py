@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..status import DayStatus, check, day_statuses
+from ..status import DayStatus, QueueStatus, check, day_statuses
 from .common import ConfigOpt, Ctx, DataDirOpt, SiteDirOpt, console, err_console, guarded, parse_day
 
 
@@ -25,6 +25,21 @@ def _row(d: DayStatus) -> list[str]:
     sent = str(d.sent) + (f" ({d.send_failed} failed)" if d.send_failed else "")
     return [d.day.isoformat(), d.day.strftime("%a"), _cell(d.expected), str(d.collected),
             enriched, failed, str(d.images), _cell(d.indexed), _cell(d.published), sent, state]
+
+
+def _print_queue(q: QueueStatus) -> None:
+    if q.depth:
+        table = Table("queue", "pending", "in work", "done", "failed", title="work queue")
+        for kind, n in sorted(q.depth.items()):
+            table.add_row(kind, str(n["pending"]), str(n["leased"]), str(n["done"]), str(n["failed"]))
+        console.print(table)
+    else:
+        console.print("work queue: empty", highlight=False)
+    console.print(f"workers running: {len(q.workers)}", highlight=False)
+    for w in q.workers:
+        console.print(f"  {w['kind']} {w['worker']}: {w['done']} done (run #{w['run']}, since "
+                      f"{w['started_at']})",
+                      markup=False, highlight=False)
 
 
 def status_cmd(
@@ -56,6 +71,8 @@ def status_cmd(
             for reason, n in sorted(d.failed.items(), key=lambda kv: -kv[1])[:3]:
                 console.print(f"  {d.day} failed {n}: ", end="", highlight=False)
                 console.print(reason, markup=False, highlight=False)
+        if report.queue is not None:
+            _print_queue(report.queue)
         run = report.last_run
         if run is not None:
             console.print(f"last run: {run.kind} #{run.id} {run.status}, started "

@@ -13,6 +13,7 @@ fails that paper only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from rapidfuzz import fuzz
 from ..errors import AffiliationError, ImageError
 from ..http import HttpClient, HttpError
 from ..model import Paper, Provenance
+from ..runs import Commit, save_now
 from ..store.base import Store
 from .llm import LLM, LLMError, run_closing
 from .schema import PayloadError, extract_json
@@ -152,9 +154,11 @@ def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
                        llm: LLM | None = None,
                        pdf_url: Callable[[Paper], str | None] | None = None,
                        force: bool = False,
-                       progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
+                       progress: Callable[[str, str], None] | None = None,
+                       commit: Commit = save_now) -> AffiliationReport:
     """Fill `Paper.affiliations` for papers that lack them, downloading their PDFs (one
-    event loop for the LLM). `papersift images` does the same from its own download."""
+    event loop for the LLM). `papersift images` does the same from its own download.
+    `commit` receives each paper's outcome and the write that stores it (runs.Commit)."""
     url_of = pdf_url or arxiv_pdf_url()
 
     async def download(p: Paper) -> str:
@@ -164,19 +168,26 @@ def fetch_affiliations(store: Store, papers: list[Paper], http: HttpClient,
         pdf = await asyncio.to_thread(http.get, url, parse=lambda r: r.content)
         return first_page_header(pdf)
 
-    return affiliations_from(store, papers, download, llm, url_of, force, progress)
+    return affiliations_from(store, papers, download, llm, url_of, force, progress, commit)
 
 
 def affiliations_from(store: Store, papers: list[Paper], header: HeaderFn, llm: LLM | None,
                       pdf_url: Callable[[Paper], str | None], force: bool = False,
-                      progress: Callable[[str, str], None] | None = None) -> AffiliationReport:
+                      progress: Callable[[str, str], None] | None = None,
+                      commit: Commit = save_now) -> AffiliationReport:
     """Affiliations for `papers` from the header text `header` gives for each."""
-    return run_closing(llm, _fetch_all(store, papers, header, llm, pdf_url, force, progress))
+    return run_closing(llm, _fetch_all(store, papers, header, llm, pdf_url, force, progress,
+                                       commit))
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _fetch_all(store: Store, papers: list[Paper], header_of: HeaderFn, llm: LLM | None,
                      pdf_url: Callable[[Paper], str | None], force: bool,
-                     progress: Callable[[str, str], None] | None) -> AffiliationReport:
+                     progress: Callable[[str, str], None] | None,
+                     commit: Commit) -> AffiliationReport:
     # Sequential on purpose: arXiv asks robots to go slowly; the HTTP client paces per host.
     rep = AffiliationReport()
     model = llm.model if llm else "heuristic"
@@ -189,6 +200,7 @@ async def _fetch_all(store: Store, papers: list[Paper], header_of: HeaderFn, llm
         key = cache_key(p, llm)
         if p.affiliations and not force:
             rep.skipped += 1
+            commit(p.id, "skipped", _nothing, "")
             note(p.id, "skipped")
             continue
         hit = None if force else store.cache_get(key)
@@ -206,14 +218,17 @@ async def _fetch_all(store: Store, papers: list[Paper], header_of: HeaderFn, llm
                 rep.failed[p.id] = str(e)[:300]
                 if _for_good(e):  # a broken or missing PDF stays so: not asked again
                     store.cache_put(key, {"affiliations": [], "method": model, "failed": str(e)[:300]})
+                commit(p.id, "failed", _nothing, str(e)[:300])
                 note(p.id, "failed")
                 continue
             store.cache_put(key, {"affiliations": affs, "method": model})
             rep.done += 1
             status = "done"
+        write: Callable[[], object] = _nothing
         if affs:
             data = p.model_dump()
             data.update(affiliations=affs, sources=[Provenance(source="pdf", ref=url or "")])
-            store.upsert_papers([Paper.model_validate(data)])
+            write = functools.partial(store.upsert_papers, [Paper.model_validate(data)])
+        commit(p.id, status, write, "")
         note(p.id, status)
     return rep

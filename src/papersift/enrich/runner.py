@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError, InputError
 from ..model import Enrichment, Paper, Review, Usage
-from ..runs import record_run
+from ..runs import Commit, record_run, save_now
 from ..store.base import Store
 from .llm import LLM, LLMError, complete_checked, estimate_cost, price_for, run_closing
 from .offline import OfflineEnricher
@@ -100,6 +101,12 @@ def _is_done(e: Enrichment | None, paper: Paper, model: str | None) -> bool:
             and e.prompt_version == PROMPT_VERSION and e.model == model)
 
 
+def needing_enrichment(store: Store, papers: list[Paper], model: str | None) -> list[Paper]:
+    """Those of `papers` without a current enrichment by `model` (None: offline)."""
+    existing = store.get_enrichments(p.id for p in papers)
+    return [p for p in papers if not _is_done(existing.get(p.id), p, model)]
+
+
 def check_languages(languages: list[str]) -> list[str]:
     bad = [x for x in languages if x not in SUPPORTED_LANGS]
     if bad or not languages:
@@ -110,8 +117,13 @@ def check_languages(languages: list[str]) -> list[str]:
 
 # -- offline ----------------------------------------------------------------------------
 
+def _nothing() -> None:
+    pass
+
+
 def enrich_offline(store: Store, papers: list[Paper], force: bool = False,
-                   progress: Progress | None = None) -> EnrichReport:
+                   progress: Progress | None = None, commit: Commit = save_now) -> EnrichReport:
+    """`commit` receives each paper's outcome and its write (runs.Commit; default: at once)."""
     rep = EnrichReport(method="offline", model="offline", selected=len(papers))
     t0 = time.monotonic()
     existing = store.get_enrichments(p.id for p in papers)
@@ -121,12 +133,13 @@ def enrich_offline(store: Store, papers: list[Paper], force: bool = False,
         # --force redoes offline results but never overwrites an LLM or HFday enrichment.
         if _is_done(e, p, None) and not (force and e is not None and e.method == "offline"):
             rep.skipped += 1
+            commit(p.id, "skipped", _nothing, "")
             if progress:
                 progress(p.id, "skipped")
         else:
             todo.append(p)
     for e in OfflineEnricher().enrich(todo):
-        store.save_enrichment(e)
+        commit(e.paper_id, "done", functools.partial(store.save_enrichment, e), "")
         rep.done += 1
         if progress:
             progress(e.paper_id, "done")
@@ -167,7 +180,10 @@ async def enrich_one(llm: LLM, paper: Paper, languages: list[str],
 
 async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: list[str],
                      concurrency: int = 8, force: bool = False,
-                     progress: Progress | None = None) -> EnrichReport:
+                     progress: Progress | None = None, commit: Commit = save_now) -> EnrichReport:
+    """Papers done already are skipped (a current enrichment of the same input, prompt and
+    model), the others answered from the cache or with calls, `concurrency` at a time.
+    `commit` receives each paper's outcome and the write that stores it (runs.Commit)."""
     languages = check_languages(languages)
     rep = EnrichReport(method="llm", model=llm.model, selected=len(papers),
                        price_known=price_for(llm.model) is not None)
@@ -177,6 +193,7 @@ async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: lis
     for p in papers:
         if not force and _is_done(existing.get(p.id), p, llm.model):
             rep.skipped += 1
+            commit(p.id, "skipped", _nothing, "")
             if progress:
                 progress(p.id, "skipped")
             continue
@@ -195,7 +212,8 @@ async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: lis
             key = cache_key(p, llm.model, languages)
             hit = None if force else store.cache_get(key)
             if hit is not None:
-                store.save_enrichment(_from_cache(p, hit, llm.model))
+                commit(p.id, "cached",
+                       functools.partial(store.save_enrichment, _from_cache(p, hit, llm.model)), "")
                 rep.cached += 1
                 finish(p.id, "cached")
                 continue
@@ -203,8 +221,9 @@ async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: lis
             try:
                 e = await enrich_one(llm, p, languages, usage)
             except (PayloadError, LLMError) as err:
-                store.record_failure(p.id, str(err)[:500])
-                rep.failed[p.id] = str(err)[:500]
+                why = str(err)[:500]
+                commit(p.id, "failed", functools.partial(store.record_failure, p.id, why), why)
+                rep.failed[p.id] = why
                 finish(p.id, "failed")
                 continue
             finally:
@@ -217,7 +236,7 @@ async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: lis
             store.cache_put(key, {"emoji": e.emoji, "tags": e.tags,
                                   "reviews": {k: v.model_dump() for k, v in e.reviews.items()},
                                   "usage": usage.model_dump()})
-            store.save_enrichment(e)
+            commit(p.id, "done", functools.partial(store.save_enrichment, e), "")
             rep.done += 1
             finish(p.id, "done")
 

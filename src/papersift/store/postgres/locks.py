@@ -24,6 +24,9 @@ from ..rows import busy_error, died_errors, holder_text, now
 from .core import JOB_KEY, PostgresBase
 
 _POLL_S = 0.2
+# The first key of a held run's advisory lock (the second is the run id): its own class, so
+# it never meets JOB_KEY (a one-key lock) or anything else keyed by two ints.
+RUN_CLASS = 0x70617065
 # Held locks of this process, by database URL: the lock is reentrant (run -> its stages),
 # and a second store object on the same database in this process shares the holding.
 _held: dict[str, tuple[Any, int]] = {}
@@ -68,12 +71,48 @@ class LocksMixin(PostgresBase):
         finally:
             conn.close()
 
+    @contextmanager
+    def held_run(self, kind: str, params: dict[str, Any]) -> Iterator[int]:
+        """A run (start_run's row) that says it is alive while this block runs: its process
+        holds a session advisory lock keyed by the run id on a connection of its own, so a
+        job starting meanwhile does not take it for a dead job's run (workers run beside
+        jobs without the job lock). The row and the lock are made in one transaction, so no
+        one sees the run without its lock. A killed process's lock goes with its session."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as e:
+            raise self._lost(e) from e
+        try:
+            with conn.transaction():
+                row = conn.execute(
+                    "INSERT INTO runs (kind, started_at, params) VALUES (%s, %s, %s) "
+                    "RETURNING id", (kind, now(), json.dumps(params, default=str))).fetchone()
+                assert row is not None  # RETURNING gives the one row inserted
+                run_id = int(row[0])
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", (RUN_CLASS, run_id))
+            yield run_id
+        finally:
+            conn.close()  # ends the session: the lock goes with it
+
+    def live_runs(self) -> set[int]:
+        """Ids of the held runs (held_run) whose process is alive now."""
+        return {int(r[0]) for r in self._all(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+            "classid = %s AND objsubid = 2 AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())", (RUN_CLASS,))}
+
     def _close_dead_runs(self) -> None:
         """Runs still `running` when the lock is free belong to a job that died without
-        finishing them (SIGKILL, power loss): record_run could not. Say so."""
+        finishing them (SIGKILL, power loss): record_run could not. Say so. A held run
+        (a worker's, held_run) is dead only when its lock is gone too."""
+        alive = self.live_runs()
         with self._tx() as c:
             for run_id, errors in c.execute(
                     "SELECT id, errors FROM runs WHERE status = 'running' FOR UPDATE").fetchall():
+                if int(run_id) in alive:
+                    continue
                 c.execute("UPDATE runs SET status = 'failed', finished_at = %s, errors = %s "
                           "WHERE id = %s", (now(), died_errors(errors), run_id))
 

@@ -11,11 +11,18 @@ in the transaction that stored it: no item is done twice, none is lost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..records import QUEUE_STATES, Claim
 from .core import PostgresBase
+
+CHANNEL = "papersift_work"  # NOTIFY channel: work became claimable (the payload: its kind)
+
+
+def _notify(c: Any, kind: str) -> None:
+    c.execute("SELECT pg_notify(%s, %s)", (CHANNEL, kind))
 
 
 class QueueMixin(PostgresBase):
@@ -28,15 +35,20 @@ class QueueMixin(PostgresBase):
         with self._tx() as c:
             cur = c.execute("INSERT INTO work_items (kind, paper_id) SELECT %s, unnest(%s::text[]) "
                             "ON CONFLICT DO NOTHING", (kind, ids))
+            if cur.rowcount:
+                _notify(c, kind)
             return cur.rowcount
 
     def requeue(self, kind: str, paper_ids: Iterable[str]) -> int:
         """Back to pending with no attempts (a re-run after a fix: failed items get a new try)."""
         with self._tx() as c:
-            return c.execute("UPDATE work_items SET state = 'pending', claimed_by = NULL, "
-                             "lease_until = NULL, attempts = 0, reason = '', finished_at = NULL "
-                             "WHERE kind = %s AND paper_id = ANY(%s)",
-                             (kind, list(paper_ids))).rowcount
+            n = c.execute("UPDATE work_items SET state = 'pending', claimed_by = NULL, "
+                          "lease_until = NULL, attempts = 0, reason = '', finished_at = NULL "
+                          "WHERE kind = %s AND paper_id = ANY(%s)",
+                          (kind, list(paper_ids))).rowcount
+            if n:
+                _notify(c, kind)
+            return n
 
     def claim(self, kind: str, worker: str, limit: int, lease: float) -> list[Claim]:
         """Up to `limit` pending items that nobody holds (or whose lease ran out), now held
@@ -98,10 +110,37 @@ class QueueMixin(PostgresBase):
     def release(self, kind: str, worker: str, paper_ids: Iterable[str]) -> int:
         """Give unfinished claims back without counting the attempt (a worker stopping)."""
         with self._tx() as c:
-            return c.execute("UPDATE work_items SET claimed_by = NULL, lease_until = NULL, "
-                             "attempts = greatest(attempts - 1, 0) WHERE kind = %s "
-                             "AND paper_id = ANY(%s) AND claimed_by = %s AND state = 'pending'",
-                             (kind, list(paper_ids), worker)).rowcount
+            n = c.execute("UPDATE work_items SET claimed_by = NULL, lease_until = NULL, "
+                          "attempts = greatest(attempts - 1, 0) WHERE kind = %s "
+                          "AND paper_id = ANY(%s) AND claimed_by = %s AND state = 'pending'",
+                          (kind, list(paper_ids), worker)).rowcount
+            if n:
+                _notify(c, kind)
+            return n
+
+    @contextmanager
+    def work_notices(self) -> Iterator[Callable[[float], bool]]:
+        """Listen for work becoming claimable (enqueue, requeue and release notify, at their
+        commit) on a connection of its own; yields wait(seconds) -> whether a notice came.
+        An idle worker sleeps in it instead of polling, and wakes when work arrives."""
+        import psycopg
+
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+
+            def wait(seconds: float) -> bool:
+                return any(True for _ in conn.notifies(timeout=max(seconds, 0.0), stop_after=1))
+
+            yield wait
+        finally:
+            conn.close()
+
+    def done_by(self, workers: Iterable[str]) -> dict[str, int]:
+        """How many items each of `workers` has finished (a worker's progress while it runs)."""
+        return {str(w): int(n) for w, n in self._all(
+            "SELECT claimed_by, count(*) FROM work_items WHERE state = 'done' AND "
+            "claimed_by = ANY(%s) GROUP BY claimed_by", (list(workers),))}
 
     def queue_depth(self) -> dict[str, dict[str, int]]:
         """Per kind: how many items are pending (unheld), leased, done and failed."""
