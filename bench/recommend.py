@@ -16,8 +16,7 @@ every ranker (each sees title + abstract only). Rankers, side by side:
 - papersift: profiles/rank.py on the same vectors: the best cosine to an interest cluster
   plus the lexical term (profiles/lexical.py: tf-idf over the search index's BM25 terms and
   document frequencies; the BM25 index is built from titles and abstracts only here, so no
-  author name reaches it) plus the contrast model (profiles/contrast.py: kernel ridge
-  against an even sample of 1000 of the stored papers, as the product picks it).
+  author name reaches it).
 
 Vectors come from papersift's embedder (search/embed.py), computed for all papers once and
 cached in --work (model2vec: every paper, about 2 min on 2 cores; minilm: only the candidates
@@ -46,7 +45,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from papersift.model import Paper  # noqa: E402
 from papersift.profiles import Interests, Profile, cluster, rank_papers  # noqa: E402
-from papersift.profiles.contrast import Background, sample_ids  # noqa: E402
 from papersift.profiles.interests import Seed, set_terms  # noqa: E402
 from papersift.profiles.lexical import LexicalSpace  # noqa: E402
 from papersift.search.embed import get_embedder, paper_text  # noqa: E402
@@ -196,13 +194,7 @@ def main() -> None:
     t_lex = time.perf_counter()
     # The product's lexical space is the search index's; here that index holds every paper's
     # title and abstract, with an empty author column (names stay hidden).
-    index = BM25Index.build([(r["id"], r["title"], r["abstract"], "") for r in rows], "bench")
-    space = LexicalSpace.from_index(index)
-    # The contrast model's background, chosen as ProfileRanker.background does: an even
-    # sample of the index's papers (any of them: the store holds every paper here).
-    row_by_id = {r["id"]: r for r in rows}
-    background = Background.build(space, [(pid, row_by_id[pid]["title"], row_by_id[pid]["abstract"])
-                                          for pid in sample_ids(index.ids)])
+    space = LexicalSpace.from_index(BM25Index.build([(r["id"], r["title"], r["abstract"], "") for r in rows], "bench"))
     t_lex = time.perf_counter() - t_lex
     rng = random.Random(args.seed)
     t_svm = time.perf_counter()
@@ -225,9 +217,8 @@ def main() -> None:
         t3 = time.perf_counter()
         cents, members = cluster(vecs[prof])
         interests = Interests(seeds=[Seed(rows[i]["id"], rows[i]["title"]) for i in prof], vectors=vecs[prof],
-                              centroids=cents, members=members, seed_ids={rows[i]["id"] for i in prof})
-        set_terms(interests, space, [(rows[i]["id"], rows[i]["title"], rows[i]["abstract"]) for i in prof],
-                  background)
+                              centroids=cents, members=members)
+        set_terms(interests, space, [(rows[i]["id"], rows[i]["title"], rows[i]["abstract"]) for i in prof])
         profile = Profile(name="u", min_score=-10, max_papers=500)
         r = rank_papers(profile, interests, cands, cand_vecs, {}, space)
         results["papersift"].append(metrics([row_of[x.paper.id] for x in r.kept + r.below], rel))

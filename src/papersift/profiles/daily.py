@@ -16,7 +16,6 @@ from ..search.embed import Embedder, HashingEmbedder, key_for, paper_text
 from ..search.engines import embedder_name, has_vectors, load_embedder, memory_bm25
 from ..store.base import ProfileSource, Store
 from .config import Profile
-from .contrast import Background, sample_ids
 from .interests import EmbedFn, Interests, build_interests
 from .lexical import LexicalSpace
 from .rank import Ranking, rank_papers
@@ -48,8 +47,6 @@ class ProfileRanker:
         self._embed_error: str | None = None
         self._interests: dict[str, Interests] = {}
         self._space: LexicalSpace | None = None
-        self._background: Background | None = None
-        self._index_ids: list[str] = []
         self._days: dict[tuple[dt.date, int], tuple[list[Paper], dict[str, np.ndarray],
                                                     dict[str, list[str]]]] = {}
 
@@ -72,27 +69,14 @@ class ProfileRanker:
         """The lexical space of the search index's BM25 terms (the index's cached file when
         the papers did not change; built once per ranker)."""
         if self._space is None:
-            index = memory_bm25(self.store)
-            self._space = LexicalSpace.from_index(index)
-            self._index_ids = list(index.ids)
+            self._space = LexicalSpace.from_index(memory_bm25(self.store))
         return self._space
-
-    def background(self) -> Background:
-        """The stored papers every profile's contrast model is fitted against (an even
-        sample of the index's papers; built once per ranker)."""
-        if self._background is None:
-            space = self.space()
-            papers = self.store.get_papers(sample_ids(self._index_ids))
-            self._background = Background.build(space, [(p.id, p.title, p.abstract)
-                                                         for p in papers.values()])
-        return self._background
 
     def interests(self, profile: Profile) -> Interests:
         if profile.name not in self._interests:
             src: ProfileSource = self.store
             self._interests[profile.name] = build_interests(src, profile, self.key, self.embed_fn,
-                                                            self.base_dir, self.space(),
-                                                            self.background())
+                                                            self.base_dir, self.space())
         return self._interests[profile.name]
 
     def candidates(self, day: dt.date, days: int = 1) -> tuple[list[Paper], dict[str, np.ndarray],

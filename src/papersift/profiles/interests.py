@@ -18,7 +18,6 @@ from ..ids import title_key
 from ..search.embed import paper_text
 from ..store.base import ProfileSource
 from .config import Profile
-from .contrast import Background, contrast_vector
 from .lexical import LexicalSpace, TermVec, centroid
 from .library import LibraryEntry, read_library
 from .weights import JOIN_STEPS, MAX_CLUSTERS
@@ -44,9 +43,6 @@ class Interests:
     # their unit-length sum (None: no lexical space, or no seed)
     terms: list[TermVec] = field(default_factory=list)
     profile_terms: TermVec | None = None
-    # what sets the seeds apart from the stored papers (profiles/contrast.py; None: no
-    # background given, or nothing to contrast)
-    contrast: TermVec | None = None
     seed_ids: set[str] = field(default_factory=set)  # stored papers among the seeds
     library: int = 0  # library entries read
     matched: int = 0  # ... found in the store
@@ -133,12 +129,10 @@ def _match(store: ProfileSource, entries: list[LibraryEntry]) -> tuple[list[str]
 
 def build_interests(store: ProfileSource, profile: Profile, model: str | None,
                     embed: Callable[[], EmbedFn | None], base_dir: Path,
-                    space: LexicalSpace | None = None,
-                    background: Background | None = None) -> Interests:
+                    space: LexicalSpace | None = None) -> Interests:
     """The profile's interests. `model`: the index's embedder name (None: no vectors);
     `embed()` gives the embedding function, called only when something needs embedding;
-    `space`: the lexical space the seeds' tf-idf vectors are made in (None: none);
-    `background`: stored papers to fit the contrast model against (None: no contrast)."""
+    `space`: the lexical space the seeds' tf-idf vectors are made in (None: none)."""
     out = Interests()
     ids: list[str] = []
     for s in profile.seed_papers:
@@ -178,18 +172,15 @@ def build_interests(store: ProfileSource, profile: Profile, model: str | None,
     if space is not None:
         abstracts = {e.title: e.abstract for e in extra}
         set_terms(out, space, [texts[s.id] if s.id is not None else (None, s.title, abstracts[s.title])
-                               for s in seeds], background)
+                               for s in seeds])
     if rows:
         out.vectors = np.vstack(rows).astype(np.float32)
         out.centroids, out.members = cluster(out.vectors)
     return out
 
 
-def set_terms(interests: Interests, space: LexicalSpace, items: list[tuple[str | None, str, str]],
-              background: Background | None = None) -> None:
-    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order), their
-    centroid, and with a background the contrast model."""
+def set_terms(interests: Interests, space: LexicalSpace, items: list[tuple[str | None, str, str]]) -> None:
+    """The seeds' tf-idf vectors ((paper id, title, abstract) in seed order) and their
+    centroid."""
     interests.terms = space.vectors(items)
     interests.profile_terms = centroid(interests.terms) if interests.terms else None
-    interests.contrast = (contrast_vector(interests.terms, background, interests.seed_ids)
-                          if background is not None else None)

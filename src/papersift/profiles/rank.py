@@ -29,7 +29,6 @@ class Ranked:
     score: float
     similarity: float  # max cosine over the clusters (0 without vectors)
     lexical: float = 0.0  # tf-idf cosine to the nearest seed + to the profile (0: no lexical space)
-    contrast: float = 0.0  # the profile's contrast model on the paper (0: no model)
     reasons: list[str] = field(default_factory=list)
     nearest: str | None = None  # title of the nearest seed paper
     cluster: int = -1  # the nearest interest cluster (-1: no vector)
@@ -99,21 +98,18 @@ def _similarities(interests: Interests, vecs: list[np.ndarray | None]) -> tuple[
 
 
 def _lexical(interests: Interests, space: LexicalSpace | None, papers: list[Paper]
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate: its tf-idf cosine to the nearest seed plus its cosine to the profile's
-    tf-idf centroid (the nearest paper, and what the whole profile is about), the row of
-    that nearest seed (-1: no lexical space), and the contrast model's score (0: none)."""
+    tf-idf centroid (the nearest paper, and what the whole profile is about), and the row
+    of that nearest seed (-1: no lexical space)."""
     nearest = np.full(len(papers), -1, dtype=np.int64)
-    zeros = np.zeros(len(papers), dtype=np.float32)
     if space is None or interests.profile_terms is None or not papers:
-        return zeros, nearest, zeros
-    extra = [interests.profile_terms] + ([interests.contrast] if interests.contrast is not None else [])
+        return np.zeros(len(papers), dtype=np.float32), nearest
     mat = similarities(space.vectors((p.id, p.title, p.abstract) for p in papers),
-                       [*interests.terms, *extra])
-    seeds = mat[:, :len(interests.terms)]
+                       [*interests.terms, interests.profile_terms])
+    seeds = mat[:, :-1]
     nearest[:] = np.argmax(seeds, axis=1)
-    lex = seeds[np.arange(len(papers)), nearest] + mat[:, len(interests.terms)]
-    return lex, nearest, (mat[:, -1] if interests.contrast is not None else zeros)
+    return seeds[np.arange(len(papers)), nearest] + mat[:, -1], nearest
 
 
 def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
@@ -139,11 +135,11 @@ def rank_papers(profile: Profile, interests: Interests, candidates: list[Paper],
         else:
             live.append((p, text))
     best_cluster, best_sim = _similarities(interests, [vectors.get(p.id) for p, _ in live])
-    lex, lex_seed, contrast = _lexical(interests, space, [p for p, _ in live])
+    lex, lex_seed = _lexical(interests, space, [p for p, _ in live])
     for i, (p, text) in enumerate(live):
-        r = Ranked(p, 0.0, float(best_sim[i]), float(lex[i]), float(contrast[i]),
-                   cluster=int(best_cluster[i]), lex_seed=int(lex_seed[i]))
-        score = W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical + W.CONTRAST * r.contrast
+        r = Ranked(p, 0.0, float(best_sim[i]), float(lex[i]), cluster=int(best_cluster[i]),
+                   lex_seed=int(lex_seed[i]))
+        score = W.SIMILARITY * r.similarity + W.LEXICAL * r.lexical
         matched_kw = [k for k, rx in kws if rx.search(text)]
         score += W.KEYWORD * min(len(matched_kw), W.MAX_KEYWORDS)
         r.reasons += [f"keyword “{k}”" for k in matched_kw]
@@ -172,10 +168,8 @@ def _name_shared_words(r: Ranked, interests: Interests, space: LexicalSpace | No
     its lexical similarity, as the candidate writes them."""
     if space is None or interests.profile_terms is None or r.lexical < W.LEX_EXPLAIN:
         return
-    seeds = [interests.terms[r.lex_seed], interests.profile_terms]
-    if interests.contrast is not None:  # the words that set the profile apart count too
-        seeds.append(interests.contrast)
-    words = space.shared_words(r.paper.title, r.paper.abstract, seeds, W.LEX_WORDS)
+    words = space.shared_words(r.paper.title, r.paper.abstract,
+                               [interests.terms[r.lex_seed], interests.profile_terms], W.LEX_WORDS)
     if words:
         r.reasons.insert(0, f"words shared with your papers: {', '.join(words)}")
 

@@ -1,15 +1,13 @@
 """The ranking's constants, in one place (docs/profiles.md explains each; the "For you"
 page reads the same numbers from the JSON the site build publishes).
 
-    score = SIMILARITY * similarity + LEXICAL * lexical + CONTRAST * contrast
+    score = SIMILARITY * similarity + LEXICAL * lexical
                        + KEYWORD * keywords matched (at most MAX_KEYWORDS)
                        + AUTHOR * authors matched (at most MAX_AUTHORS)
                        + TAG * tags matched (at most MAX_TAGS)
     similarity = max over interest clusters of cos(candidate, cluster centroid)
     lexical = tf-idf cosine to the nearest seed paper + tf-idf cosine to the profile's
               centroid (profiles/lexical.py)
-    contrast = the profile's contrast model (tf-idf kernel ridge against a sample of the
-               stored papers, profiles/contrast.py) applied to the candidate
     (a profile of at most MAX_CLUSTERS seed papers: one cluster per paper)
 
 A negative keyword removes the paper whatever its score; excluded and seed papers never
@@ -25,12 +23,6 @@ from __future__ import annotations
 # list at half the lexical weight and hurts recall at more; model2vec's is flat there.
 SIMILARITY = 1.0  # x the best cosine to an interest cluster (index vectors)
 LEXICAL = 2.0  # x (tf-idf cosine to the nearest seed paper + to the profile's centroid)
-# The contrast model (profiles/contrast.py), chosen on the dev proxy users like the rest:
-# its weight on the score, its ridge, and how many stored papers it is contrasted with
-# (the solve is cubic in seeds + background; 1000 keeps a profile's fit to tens of ms).
-CONTRAST = 1.0
-CONTRAST_LAMBDA = 3.0
-CONTRAST_BACKGROUND = 1000
 LEX_TITLE = 2  # title words count this many times
 LEX_K1 = 1.2  # term frequency saturation, as BM25's k1
 # Words in fewer than this share of the stored papers (at least one paper) are dropped:
