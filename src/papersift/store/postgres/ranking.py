@@ -21,7 +21,9 @@ from ..records import DEFAULT_BM25
 from .core import PostgresBase
 from .search import search_where, tsquery_where
 
-EF_SEARCH_MIN = 40  # pgvector's default; raised to the candidate depth
+# hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
+# exact top 10 at 100,000 papers; 400 found 0.95 (docs/scale.md).
+EF_SEARCH_MIN = 400
 
 
 def _rank_words(q: LexicalQuery) -> list[str]:
@@ -60,6 +62,11 @@ class RankingMixin(PostgresBase):
     # most of them. While the words' document frequencies sum to at most this, every
     # match is scored.
     lexical_budget = 20_000
+    # (paper, word) pairs above which not every match is scored (_title_first): ~4 us a
+    # pair, so about 0.2 s; no SciFact query comes near it (5,183 papers).
+    lexical_cap = 50_000
+    count_cap = 10_000  # matches counted exactly; beyond, a lower bound (_match_count)
+    exact_below = 50_000  # papers under which the corpus statistics are counted, not sampled
 
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
                        params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
@@ -75,35 +82,77 @@ class RankingMixin(PostgresBase):
         rarest words (those whose document frequencies fit the budget) are scored first; a
         paper with none of them scores below the sum of the other words' idf * (k1 + 1)
         (BM25's tf part is below k1 + 1), so if the k-th score found beats that bound the
-        answer is exact, and only otherwise is every match scored (MaxScore's argument)."""
+        answer is exact. Otherwise every match is scored, unless that is more than
+        lexical_cap (paper, word) pairs: then only a bounded set is (_title_first), an
+        approximation stated in docs/scale.md. The count is exact up to count_cap."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
         words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
         n, avg = self._corpus_stats()
-        stats = self._word_stats(words)
+        stats = self._word_stats(words, n)
         terms = sorted(((tq, idf(n, df), df) for tq, df in (stats[w] for w in words if w in stats)),
                        key=lambda t: t[2])  # rarest first
         if not terms:
             return [], 0
         where = search_where(filters)
-        if not (query.phrases or query.authors) and sum(t[2] for t in terms) > self.lexical_budget:
+        free = not (query.phrases or query.authors)
+        if free and sum(t[2] for t in terms) > self.lexical_budget:
             rare = [terms[0]]
             for t in terms[1:]:
                 if sum(r[2] for r in rare) + t[2] > self.lexical_budget:
                     break
                 rare.append(t)
-            bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
-            some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
-                    [*match[1], " | ".join(f"({t[0]})" for t in rare)])
-            rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
-            if len(rows) >= k and rows[k - 1][1] > bound:
-                count = self._one(f"SELECT count(*) FROM paper_fts f JOIN papers p ON p.id = "
-                                  f"f.paper_id WHERE {match[0]} AND {where[0]}", [*match[1], *where[1]])
-                return [(r[0], float(r[1])) for r in rows], int(count[0]) if count else len(rows)
-        required = match if query.phrases or query.authors else ("true", [])
+            if terms[0][2] * len(terms) <= self.lexical_cap:
+                bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
+                some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
+                        [*match[1], " | ".join(f"({t[0]})" for t in rare)])
+                rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
+                if len(rows) >= k and rows[k - 1][1] > bound:
+                    return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
+            if sum(t[2] for t in terms) > self.lexical_cap:
+                rows = self._title_first(match, where, terms, params, avg, k)
+                return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
+        required = match if not free else ("true", [])
         rows = self._bm25_rows(required, where, terms, params, avg, k, by_word=True)
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
+
+    def _title_first(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                     terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
+                     k: int) -> list[tuple[Any, ...]]:
+        """The bounded approximation for words too common to score every match: at most
+        lexical_cap // len(terms) candidates, scored exactly on every word, taken from the
+        papers whose title holds every query word, then any of them (the title weighs most
+        in BM25, so these hold most of the top), in the title index's order (stable for a
+        given table); papers without a query word in their title come only if those are
+        too few."""
+        per = max(k, self.lexical_cap // len(terms))
+        every = " & ".join(f"({t[0]})" for t in terms)
+        some = " | ".join(f"({t[0]})" for t in terms)
+        title = "to_tsvector('papersift', p.title) @@ %s::tsquery"
+        got: list[str] = []
+        for cond, arg in ((title, every), (title, some), (match[0], None)):
+            if len(got) >= per:
+                break
+            src = "papers p" if arg is not None else "paper_fts f JOIN papers p ON p.id = f.paper_id"
+            args = [arg] if arg is not None else list(match[1])
+            got += [r[0] for r in self._all(
+                f"SELECT p.id FROM {src} WHERE {cond} AND {where[0]} AND NOT p.id = ANY(%s) LIMIT %s",
+                [*args, *where[1], got, per - len(got)])]
+        cand = ("f.paper_id = ANY(%s)", [got])
+        return self._bm25_rows(cand, ("true", []), terms, params, avg, k, by_word=False)
+
+    def _match_count(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                     terms: list[tuple[str, float, float]]) -> int:
+        """How many papers match: exact up to count_cap; beyond it the cap, or without
+        filters the largest word's document frequency if more (a match holds some word)."""
+        row = self._one(f"SELECT count(*) FROM (SELECT 1 FROM paper_fts f JOIN papers p ON p.id = "
+                        f"f.paper_id WHERE {match[0]} AND {where[0]} LIMIT %s) c",
+                        [*match[1], *where[1], self.count_cap])
+        got = int(row[0]) if row else 0
+        if got >= self.count_cap and where[0] == "true":
+            got = max(got, int(max(t[2] for t in terms)))
+        return got
 
     def _bm25_rows(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
                    terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
@@ -133,31 +182,66 @@ class RankingMixin(PostgresBase):
              k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), k])
 
     def _corpus_stats(self) -> tuple[float, float]:
-        """(papers with full text, their average length in tokens), cached STATS_TTL s."""
+        """(papers with full text, their average length in tokens), cached STATS_TTL s.
+        Counted while the table is small (exact, as the in-memory index); on a big one
+        (planner statistics say exact_below or more) the count is the planner's and the
+        average comes from a fixed sample of pages: a full scan of a million rows took as long
+        as many searches, and the average of ~20,000 rows moves the scores by well under 1%."""
         now = time.monotonic()
         got: tuple[float, float, float] | None = self.__dict__.get("_corpus_cache")
         if got is None or now - got[0] > STATS_TTL:
-            row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
+            est = self._one("SELECT reltuples FROM pg_class WHERE oid = 'paper_fts'::regclass")
+            big = float(est[0]) if est and est[0] is not None else -1.0
+            if big >= self.exact_below:
+                pct = min(100.0, 100.0 * 20_000 / big)
+                row = self._one("SELECT %s::float8, coalesce(avg(doc_len), 0) FROM paper_fts "
+                                "TABLESAMPLE SYSTEM (%s) REPEATABLE (11)", (big, pct))
+            else:
+                row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
             got = self.__dict__["_corpus_cache"] = (now, float(row[0]), float(row[1])) if row \
                 else (now, 0.0, 0.0)
         return got[1], got[2]
 
-    def _word_stats(self, words: list[str]) -> dict[str, tuple[str, float]]:
+    def _word_stats(self, words: list[str], n: float) -> dict[str, tuple[str, float]]:
         """word -> (its tsquery as text, how many papers hold it), counted on the GIN index
-        and cached per store for DF_TTL seconds. Words that make no lexeme are left out."""
+        and cached per store for DF_TTL seconds. Words that make no lexeme are left out.
+        On a big table (n >= exact_below) a word is counted up to n / 20 papers only
+        (counting a word half the papers hold took longer than ranking): one that reaches
+        it takes the planner's frequency of its most common lexeme (ANALYZE's
+        most_common_elems of paper_fts.tsv), or the bound itself when it has none; either
+        is a lower bound on the word's document frequency, whose idf is then below
+        ln(19) against the rare words' ~ln(n), so the error moves little."""
         cache: dict[str, tuple[float, str, float]] = self.__dict__.setdefault("_df_cache", {})
         now = time.monotonic()
         todo = [w for w in words if w not in cache or now - cache[w][0] > DF_TTL]
         if todo:
+            cap = int(n // 20) if n >= self.exact_below else None
             rows = self._all(
-                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 THEN (SELECT count(*) FROM paper_fts "
-                f"WHERE tsv @@ q) ELSE 0 END FROM unnest(%s::text[]) AS w, LATERAL (SELECT {_WORD_Q} "
-                "AS q) x", [todo])
+                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 THEN (SELECT count(*) FROM (SELECT 1 "
+                f"FROM paper_fts WHERE tsv @@ q LIMIT %s) c) ELSE 0 END, tsvector_to_array("
+                f"to_tsvector('papersift', w) || to_tsvector('simple', w)) FROM unnest(%s::text[]) "
+                f"AS w, LATERAL (SELECT {_WORD_Q} AS q) x", [cap, todo])
             if len(cache) > 50_000:  # a bound, not an LRU: clearing now and then is enough
                 cache.clear()
-            for w, tq, df in rows:
+            for w, tq, df, lexemes in rows:
+                if cap is not None and df >= cap:
+                    freq = self._common_lexemes()
+                    df = max(df, n * max((freq.get(x, 0.0) for x in lexemes), default=0.0))
                 cache[w] = (now, tq, float(df))
         return {w: (cache[w][1], cache[w][2]) for w in words if w in cache and cache[w][1]}
+
+    def _common_lexemes(self) -> dict[str, float]:
+        """lexeme -> share of papers holding it, for the lexemes ANALYZE found most common
+        in paper_fts.tsv (empty before the table is analyzed); cached STATS_TTL s."""
+        now = time.monotonic()
+        got: tuple[float, dict[str, float]] | None = self.__dict__.get("_mce_cache")
+        if got is None or now - got[0] > STATS_TTL:
+            rows = self._all("SELECT e, f FROM pg_stats s, unnest(s.most_common_elems::text::text[], "
+                             "s.most_common_elem_freqs) AS m(e, f) WHERE s.schemaname = "
+                             "current_schema() AND s.tablename = 'paper_fts' AND s.attname = 'tsv' "
+                             "AND e IS NOT NULL")
+            got = self.__dict__["_mce_cache"] = (now, {e: float(f) for e, f in rows})
+        return got[1]
 
     def vector_dims(self, model: str) -> int | None:
         """The dimension of the model's indexed vectors (None: no usable index)."""
