@@ -116,7 +116,7 @@ def test_words_too_common_to_score_every_match_rank_title_holders_exactly(pg):
     _common(pg, 30)
     parsed = parse_query("quokka study")
     whole, count = pg.lexical_ranked(parsed, None, 30)
-    pg.lexical_cap = 1  # every query over the cap: the bounded candidate set only
+    pg.lexical_cap, pg.approx_candidates = 1, 1  # over the cap: k candidates only
     got, bounded_count = pg.lexical_ranked(parsed, None, 3)
     assert bounded_count == count == 30
     # the candidates (title holding both words first) are scored as every match is
@@ -137,13 +137,14 @@ def test_a_count_past_its_cap_is_a_lower_bound(pg):
 def test_a_big_table_samples_its_statistics_and_estimates_common_words(pg):
     _common(pg, 40)
     exact = (pg._corpus_stats(), pg._word_stats(["study", "quokka"], 40))
+    assert exact[1]["study"][1] == 40
     for cache in ("_corpus_cache", "_df_cache", "_mce_cache"):
         pg.__dict__.pop(cache, None)
     with pg._tx() as c:
         c.execute("ANALYZE paper_fts")
-    pg.exact_below = 1  # as if big: the planner's count, a sample, counts bounded at n / 20
+    pg.exact_below = 1  # as if big: the planner's count, a sample, ANALYZE's common words
     n, avg = pg._corpus_stats()
     assert (n, avg) == pytest.approx(exact[0])  # the sample is every page of a small table
     stats = pg._word_stats(["study", "quokka"], n)
-    assert stats["study"][1] == pytest.approx(40)  # past the bound: ANALYZE's share, 1.0
-    assert stats["quokka"][1] >= 2 and exact[1]["quokka"][1] == 8
+    assert stats["study"][1] == pytest.approx(40)  # ANALYZE's share, 1.0, times n
+    assert stats["quokka"][1] == pytest.approx(exact[1]["quokka"][1]) == 8
