@@ -116,7 +116,8 @@ def test_words_too_common_to_score_every_match_rank_title_holders_exactly(pg):
     _common(pg, 30)
     parsed = parse_query("quokka study")
     whole, count = pg.lexical_ranked(parsed, None, 30)
-    pg.lexical_cap, pg.approx_candidates = 1, 1  # over the cap: k candidates only
+    # a big table over the cap: k candidates only
+    pg.lexical_cap, pg.approx_candidates, pg.exact_below = 1, 1, 1
     got, bounded_count = pg.lexical_ranked(parsed, None, 3)
     assert bounded_count == count == 30
     # the candidates (title holding both words first) are scored as every match is
@@ -129,7 +130,7 @@ def test_a_count_past_its_cap_is_a_lower_bound(pg):
     pg.count_cap, pg.lexical_budget = 4, 1  # the bounded path counts apart from ranking
     _, count = pg.lexical_ranked(parse_query("quokka study"), None, 3)
     assert count == 30  # no filters: the commonest word's document frequency
-    pg.lexical_cap = 1
+    pg.lexical_cap, pg.exact_below = 1, 1
     _, count = pg.lexical_ranked(parse_query("quokka study"), SearchFilters(min_upvotes=0), 3)
     assert count == 4
 

@@ -62,11 +62,12 @@ class RankingMixin(PostgresBase):
     # most of them. While the words' document frequencies sum to at most this, every
     # match is scored.
     lexical_budget = 20_000
-    # (paper, word) pairs above which not every match is scored (_title_first): ~4 us a
-    # pair, so about 0.2 s; no SciFact query comes near it (5,183 papers).
-    lexical_cap = 50_000
+    # (paper, word) pairs above which not every match is scored (_title_first), on a big
+    # table only (exact_below papers or more: never on SciFact's 5,183): 25-39k pairs took
+    # ~300 ms at 200,000 papers under load.
+    lexical_cap = 20_000
     count_cap = 1_000  # matches counted exactly; beyond, a lower bound (_match_count)
-    approx_candidates = 5_000  # papers _title_first scores
+    approx_candidates = 2_000  # papers _title_first scores
     exact_below = 50_000  # papers under which the corpus statistics are counted, not sampled
 
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
@@ -111,7 +112,7 @@ class RankingMixin(PostgresBase):
                 rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
                 if len(rows) >= k and rows[k - 1][1] > bound:
                     return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
-            if sum(t[2] for t in terms) > self.lexical_cap:
+            if sum(t[2] for t in terms) > self.lexical_cap and n >= self.exact_below:
                 rows = self._title_first(match, where, terms, params, avg, k)
                 return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
         required = match if not free else ("true", [])
@@ -122,24 +123,25 @@ class RankingMixin(PostgresBase):
                      terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
                      k: int) -> list[tuple[Any, ...]]:
         """The bounded approximation for words too common to score every match: at most
-        approx_candidates papers, scored exactly on every word, taken from the
-        papers whose title holds every query word, then any of them (the title weighs most
-        in BM25, so these hold most of the top), in the title index's order (stable for a
-        given table); papers without a query word in their title come only if those are
-        too few."""
+        approx_candidates papers, scored exactly on every word, taken in this order from the
+        papers whose title holds every query word (the title weighs 4x in BM25), whose text
+        holds every word, whose title holds any, whose text holds any; within a tier in the
+        index's order (stable for a given table, not by score). The true top k may hold a
+        paper left out: one with the words in its abstract only while more than
+        approx_candidates papers have them in the title, say."""
         per = max(k, self.approx_candidates)
         every = " & ".join(f"({t[0]})" for t in terms)
         some = " | ".join(f"({t[0]})" for t in terms)
-        title = "to_tsvector('papersift', p.title) @@ %s::tsquery"
+        title = ("papers p", "to_tsvector('papersift', p.title) @@ %s::tsquery")
+        text = ("paper_fts f JOIN papers p ON p.id = f.paper_id", "f.tsv @@ %s::tsquery")
         got: list[str] = []
-        for cond, arg in ((title, every), (title, some), (match[0], None)):
+        tiers = [(title, every), (text, every), (title, some), (text, some)]
+        for (src, cond), arg in tiers if len(terms) > 1 else tiers[:2]:
             if len(got) >= per:
                 break
-            src = "papers p" if arg is not None else "paper_fts f JOIN papers p ON p.id = f.paper_id"
-            args = [arg] if arg is not None else list(match[1])
             got += [r[0] for r in self._all(
                 f"SELECT p.id FROM {src} WHERE {cond} AND {where[0]} AND NOT p.id = ANY(%s) LIMIT %s",
-                [*args, *where[1], got, per - len(got)])]
+                [arg, *where[1], got, per - len(got)])]
         cand = ("f.paper_id = ANY(%s)", [got])
         return self._bm25_rows(cand, ("true", []), terms, params, avg, k, by_word=False)
 
