@@ -62,12 +62,13 @@ class RankingMixin(PostgresBase):
     # most of them. While the words' document frequencies sum to at most this, every
     # match is scored.
     lexical_budget = 20_000
-    # (paper, word) pairs above which not every match is scored (_title_first), on a big
-    # table only (exact_below papers or more: never on SciFact's 5,183): 25-39k pairs took
-    # ~300 ms at 200,000 papers under load.
-    lexical_cap = 20_000
+    # (paper, word) pairs a query scores at most on a big table (exact_below papers or
+    # more: never on SciFact's 5,183), beyond which only a bounded set is (_title_first):
+    # 17k papers' tsvectors took 80-140 ms to detoast and 200 ms to rank at 200,000
+    # papers under load (~7 on 2 cores).
+    lexical_cap = 10_000
     count_cap = 1_000  # matches counted exactly; beyond, a lower bound (_match_count)
-    approx_candidates = 2_000  # papers _title_first scores
+    approx_candidates = 1_500  # papers _title_first scores
     exact_below = 50_000  # papers under which the corpus statistics are counted, not sampled
 
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
@@ -99,20 +100,22 @@ class RankingMixin(PostgresBase):
             return [], 0
         where = search_where(filters)
         free = not (query.phrases or query.authors)
-        if free and sum(t[2] for t in terms) > self.lexical_budget:
+        big = n >= self.exact_below  # only there is a query's cost bounded (lexical_cap)
+        budget = min(self.lexical_budget, self.lexical_cap) if big else self.lexical_budget
+        if free and sum(t[2] for t in terms) > budget:
             rare = [terms[0]]
             for t in terms[1:]:
-                if sum(r[2] for r in rare) + t[2] > self.lexical_budget:
+                if sum(r[2] for r in rare) + t[2] > budget:
                     break
                 rare.append(t)
-            if terms[0][2] * len(terms) <= self.lexical_cap:
+            if not big or sum(r[2] for r in rare) * len(terms) <= self.lexical_cap:
                 bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
                 some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
                         [*match[1], " | ".join(f"({t[0]})" for t in rare)])
                 rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
                 if len(rows) >= k and rows[k - 1][1] > bound:
                     return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
-            if sum(t[2] for t in terms) > self.lexical_cap and n >= self.exact_below:
+            if big and sum(t[2] for t in terms) > self.lexical_cap:
                 rows = self._title_first(match, where, terms, params, avg, k)
                 return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
         required = match if not free else ("true", [])
