@@ -69,7 +69,9 @@ class RankingMixin(PostgresBase):
     lexical_cap = 10_000
     count_cap = 1_000  # matches counted exactly; beyond, a lower bound (_match_count)
     approx_candidates = 1_500  # papers _title_first scores
-    exact_below = 50_000  # papers under which the corpus statistics are counted, not sampled
+    # papers under which everything is exact and counted; from there on the statistics
+    # are sampled or estimated and a query's cost is bounded (docs/scale.md)
+    exact_below = 50_000
 
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
                        params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
@@ -85,9 +87,10 @@ class RankingMixin(PostgresBase):
         rarest words (those whose document frequencies fit the budget) are scored first; a
         paper with none of them scores below the sum of the other words' idf * (k1 + 1)
         (BM25's tf part is below k1 + 1), so if the k-th score found beats that bound the
-        answer is exact. Otherwise every match is scored, unless that is more than
-        lexical_cap (paper, word) pairs: then only a bounded set is (_title_first), an
-        approximation stated in docs/scale.md. The count is exact up to count_cap."""
+        answer is exact. Otherwise every match is scored, unless (on a big table, of
+        exact_below papers or more) that is more than lexical_cap (paper, word) pairs: then
+        only a bounded set is (_title_first), an approximation stated in docs/scale.md; there
+        the rarest-first budget is lexical_cap too. The count is exact up to count_cap."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
