@@ -9,6 +9,7 @@ import pytest
 from papersift.model import Paper
 from papersift.search.lexical import BM25Index, BM25Params
 from papersift.search.query import parse_query
+from papersift.store.base import SearchFilters
 from papersift.store.postgres import PostgresStore
 
 # Plain words only: PostgreSQL's parser and search/lexical.py's WORD split them alike, and
@@ -101,3 +102,50 @@ def test_scoring_the_rarest_words_first_changes_nothing(pg, q):
         assert bounded[1] == whole[1] > 0, k
         assert [p for p, _ in bounded[0]] == [p for p, _ in whole[0]], k
         assert dict(bounded[0]) == pytest.approx(dict(whole[0]), rel=1e-6), k
+
+
+def _common(store: PostgresStore, n: int) -> None:
+    """n papers that all hold "study"; every fifth has "quokka" in its abstract, and paper
+    0 has both words in its title."""
+    _fill(store, [("Quokka study", "Notes on an island.")]
+          + [(f"Study number {i}", "A quokka island." if i % 5 == 0 else "Notes on an island.")
+             for i in range(1, n)])
+
+
+def test_words_too_common_to_score_every_match_rank_title_holders_exactly(pg):
+    _common(pg, 30)
+    parsed = parse_query("quokka study")
+    whole, count = pg.lexical_ranked(parsed, None, 30)
+    # a big table over the cap: k candidates only
+    pg.lexical_cap, pg.approx_candidates, pg.exact_below = 1, 1, 1
+    got, bounded_count = pg.lexical_ranked(parsed, None, 3)
+    assert bounded_count == count == 30
+    # the candidates (title holding both words first) are scored as every match is
+    assert [p for p, _ in got] == ["2505.00000", *(p for p, _ in got[1:])] and len(got) == 3
+    assert dict(got) == pytest.approx({p: s for p, s in whole if p in dict(got)}, rel=1e-6)
+
+
+def test_a_count_past_its_cap_is_a_lower_bound(pg):
+    _common(pg, 30)
+    pg.count_cap, pg.lexical_budget = 4, 1  # the bounded path counts apart from ranking
+    _, count = pg.lexical_ranked(parse_query("quokka study"), None, 3)
+    assert count == 30  # no filters: the commonest word's document frequency
+    pg.lexical_cap, pg.exact_below = 1, 1
+    _, count = pg.lexical_ranked(parse_query("quokka study"), SearchFilters(min_upvotes=0), 3)
+    assert count == 4
+
+
+def test_a_big_table_samples_its_statistics_and_estimates_common_words(pg):
+    _common(pg, 40)
+    exact = (pg._corpus_stats(), pg._word_stats(["study", "quokka"], 40))
+    assert exact[1]["study"][1] == 40
+    for cache in ("_corpus_cache", "_df_cache", "_mce_cache"):
+        pg.__dict__.pop(cache, None)
+    with pg._tx() as c:
+        c.execute("ANALYZE paper_fts")
+    pg.exact_below = 1  # as if big: the planner's count, a sample, ANALYZE's common words
+    n, avg = pg._corpus_stats()
+    assert (n, avg) == pytest.approx(exact[0])  # the sample is every page of a small table
+    stats = pg._word_stats(["study", "quokka"], n)
+    assert stats["study"][1] == pytest.approx(40)  # ANALYZE's share, 1.0, times n
+    assert stats["quokka"][1] == pytest.approx(exact[1]["quokka"][1]) == 8

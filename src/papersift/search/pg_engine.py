@@ -10,6 +10,8 @@ the ranking query (a filtered HNSW scan, a filtered tsvector match).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,9 @@ from .engine import SearchEngine
 from .lexical import BM25Index
 from .models import Fusion, store_filters
 from .query import ParsedQuery
+
+COUNT_TTL = 60.0  # seconds a big count is reused
+BIG_COUNT = 100_000
 
 
 class DatabaseSearchEngine(SearchEngine):
@@ -56,8 +61,16 @@ class DatabaseSearchEngine(SearchEngine):
         model = self.model
         if model is None:
             return 0
-        got = self._version("vector_count", lambda: str(self.db.vector_count(model)))
-        return int(got or 0)
+        return self._count("vector_count", lambda: self.db.vector_count(model))
+
+    def _count(self, name: str, read: Callable[[], int]) -> int:
+        """A count the engine reads (vectors, papers: the semantic coverage), re-read as
+        the store's versions are, except that a big one is kept COUNT_TTL seconds: counting
+        a million rows takes longer than a search, and the coverage it feeds moves slowly."""
+        got = self._versions.get(name)
+        if got is not None and int(got[1] or 0) >= BIG_COUNT and time.monotonic() - got[0] < COUNT_TTL:
+            return int(got[1] or 0)
+        return int(self._version(name, lambda: str(read())) or 0)
 
     def semantic_ready(self) -> bool:
         return self._vector_total() > 0
@@ -83,7 +96,7 @@ class DatabaseSearchEngine(SearchEngine):
         return set(ids) - self.db.vector_ids(self.model, ids)
 
     def semantic_coverage(self, idx: Any = None) -> float:
-        papers = int(self._version("paper_count", lambda: str(self.db.count_papers())) or 0)
+        papers = self._count("paper_count", self.db.count_papers)
         return min(1.0, self._vector_total() / papers) if papers else 0.0
 
     def _title_keys(self, ids: list[str]) -> dict[str, str]:

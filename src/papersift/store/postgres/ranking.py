@@ -21,7 +21,9 @@ from ..records import DEFAULT_BM25
 from .core import PostgresBase
 from .search import search_where, tsquery_where
 
-EF_SEARCH_MIN = 40  # pgvector's default; raised to the candidate depth
+# hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
+# exact top 10 at 100,000 papers; 400 found 0.95 (docs/scale.md).
+EF_SEARCH_MIN = 400
 
 
 def _rank_words(q: LexicalQuery) -> list[str]:
@@ -60,6 +62,16 @@ class RankingMixin(PostgresBase):
     # most of them. While the words' document frequencies sum to at most this, every
     # match is scored.
     lexical_budget = 20_000
+    # (paper, word) pairs a query scores at most on a big table (exact_below papers or
+    # more: never on SciFact's 5,183), beyond which only a bounded set is (_title_first):
+    # 17k papers' tsvectors took 80-140 ms to detoast and 200 ms to rank at 200,000
+    # papers under load (~7 on 2 cores).
+    lexical_cap = 10_000
+    count_cap = 1_000  # matches counted exactly; beyond, a lower bound (_match_count)
+    approx_candidates = 1_500  # papers _title_first scores
+    # papers under which everything is exact and counted; from there on the statistics
+    # are sampled or estimated and a query's cost is bounded (docs/scale.md)
+    exact_below = 50_000
 
     def lexical_ranked(self, query: LexicalQuery, filters: SearchFilters | None, k: int,
                        params: BM25Params = DEFAULT_BM25) -> tuple[list[tuple[str, float]], int]:
@@ -75,35 +87,83 @@ class RankingMixin(PostgresBase):
         rarest words (those whose document frequencies fit the budget) are scored first; a
         paper with none of them scores below the sum of the other words' idf * (k1 + 1)
         (BM25's tf part is below k1 + 1), so if the k-th score found beats that bound the
-        answer is exact, and only otherwise is every match scored (MaxScore's argument)."""
+        answer is exact. Otherwise every match is scored, unless (on a big table, of
+        exact_below papers or more) that is more than lexical_cap (paper, word) pairs: then
+        only a bounded set is (_title_first), an approximation stated in docs/scale.md; there
+        the rarest-first budget is lexical_cap too. The count is exact up to count_cap."""
         match = tsquery_where(query)
         if match is None or k <= 0:
             return [], 0
         words = _rank_words(query)[:32]  # a long query ranks on its first 32 distinct words
         n, avg = self._corpus_stats()
-        stats = self._word_stats(words)
+        stats = self._word_stats(words, n)
         terms = sorted(((tq, idf(n, df), df) for tq, df in (stats[w] for w in words if w in stats)),
                        key=lambda t: t[2])  # rarest first
         if not terms:
             return [], 0
         where = search_where(filters)
-        if not (query.phrases or query.authors) and sum(t[2] for t in terms) > self.lexical_budget:
+        free = not (query.phrases or query.authors)
+        big = n >= self.exact_below  # only there is a query's cost bounded (lexical_cap)
+        budget = min(self.lexical_budget, self.lexical_cap) if big else self.lexical_budget
+        if free and sum(t[2] for t in terms) > budget:
             rare = [terms[0]]
             for t in terms[1:]:
-                if sum(r[2] for r in rare) + t[2] > self.lexical_budget:
+                if sum(r[2] for r in rare) + t[2] > budget:
                     break
                 rare.append(t)
-            bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
-            some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
-                    [*match[1], " | ".join(f"({t[0]})" for t in rare)])
-            rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
-            if len(rows) >= k and rows[k - 1][1] > bound:
-                count = self._one(f"SELECT count(*) FROM paper_fts f JOIN papers p ON p.id = "
-                                  f"f.paper_id WHERE {match[0]} AND {where[0]}", [*match[1], *where[1]])
-                return [(r[0], float(r[1])) for r in rows], int(count[0]) if count else len(rows)
-        required = match if query.phrases or query.authors else ("true", [])
+            if not big or sum(r[2] for r in rare) * len(terms) <= self.lexical_cap:
+                bound = sum(t[1] for t in terms[len(rare):]) * (params.k1 + 1)
+                some = (f"({match[0]}) AND f.tsv @@ %s::tsquery",
+                        [*match[1], " | ".join(f"({t[0]})" for t in rare)])
+                rows = self._bm25_rows(some, where, terms, params, avg, k, by_word=False)
+                if len(rows) >= k and rows[k - 1][1] > bound:
+                    return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
+            if big and sum(t[2] for t in terms) > self.lexical_cap:
+                rows = self._title_first(match, where, terms, params, avg, k)
+                return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
+        required = match if not free else ("true", [])
         rows = self._bm25_rows(required, where, terms, params, avg, k, by_word=True)
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
+
+    def _title_first(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                     terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
+                     k: int) -> list[tuple[Any, ...]]:
+        """The bounded approximation for words too common to score every match: at most
+        approx_candidates papers, scored exactly on every word, taken in this order from the
+        papers whose title holds every query word (the title weighs 4x in BM25), whose text
+        holds every word, whose title holds any, whose text holds any; within a tier in the
+        index's order (stable for a given table, not by score). The true top k may hold a
+        paper left out: one with the words in its abstract only while more than
+        approx_candidates papers have them in the title, say."""
+        per = max(k, self.approx_candidates)
+        every = " & ".join(f"({t[0]})" for t in terms)
+        some = " | ".join(f"({t[0]})" for t in terms)
+        title = ("papers p", "to_tsvector('papersift', p.title) @@ %s::tsquery")
+        text = ("paper_fts f JOIN papers p ON p.id = f.paper_id", "f.tsv @@ %s::tsquery")
+        got: list[str] = []
+        tiers = [(title, every), (text, every), (title, some), (text, some)]
+        for (src, cond), arg in tiers if len(terms) > 1 else tiers[:2]:
+            if len(got) >= per:
+                break
+            got += [r[0] for r in self._all(
+                f"SELECT p.id FROM {src} WHERE {cond} AND {where[0]} AND NOT p.id = ANY(%s) LIMIT %s",
+                [arg, *where[1], got, per - len(got)])]
+        cand = ("f.paper_id = ANY(%s)", [got])
+        return self._bm25_rows(cand, ("true", []), terms, params, avg, k, by_word=False)
+
+    def _match_count(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
+                     terms: list[tuple[str, float, float]]) -> int:
+        """How many papers match: exact up to count_cap; beyond it a lower bound, the cap,
+        or without filters the largest word's document frequency (a match holds some word;
+        then nothing is counted at all: counting a common word's matches took longer than
+        ranking them)."""
+        top = int(max(t[2] for t in terms))
+        if where[0] == "true" and top >= self.count_cap:
+            return top
+        row = self._one(f"SELECT count(*) FROM (SELECT 1 FROM paper_fts f JOIN papers p ON p.id = "
+                        f"f.paper_id WHERE {match[0]} AND {where[0]} LIMIT %s) c",
+                        [*match[1], *where[1], self.count_cap])
+        return int(row[0]) if row else 0
 
     def _bm25_rows(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
                    terms: list[tuple[str, float, float]], params: BM25Params, avg: float,
@@ -133,31 +193,70 @@ class RankingMixin(PostgresBase):
              k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), k])
 
     def _corpus_stats(self) -> tuple[float, float]:
-        """(papers with full text, their average length in tokens), cached STATS_TTL s."""
+        """(papers with full text, their average length in tokens), cached STATS_TTL s.
+        Counted while the table is small (exact, as the in-memory index); on a big one
+        (planner statistics say exact_below or more) the count is the planner's and the
+        average comes from a fixed sample of pages: a full scan of a million rows took as long
+        as many searches, and the average of ~20,000 rows moves the scores by well under 1%."""
         now = time.monotonic()
         got: tuple[float, float, float] | None = self.__dict__.get("_corpus_cache")
         if got is None or now - got[0] > STATS_TTL:
-            row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
+            est = self._one("SELECT reltuples FROM pg_class WHERE oid = 'paper_fts'::regclass")
+            big = float(est[0]) if est and est[0] is not None else -1.0
+            if big >= self.exact_below:
+                pct = min(100.0, 100.0 * 20_000 / big)
+                row = self._one("SELECT %s::float8, coalesce(avg(doc_len), 0) FROM paper_fts "
+                                "TABLESAMPLE SYSTEM (%s) REPEATABLE (11)", (big, pct))
+            else:
+                row = self._one("SELECT count(*), coalesce(avg(doc_len), 0) FROM paper_fts")
             got = self.__dict__["_corpus_cache"] = (now, float(row[0]), float(row[1])) if row \
                 else (now, 0.0, 0.0)
         return got[1], got[2]
 
-    def _word_stats(self, words: list[str]) -> dict[str, tuple[str, float]]:
+    def _word_stats(self, words: list[str], n: float) -> dict[str, tuple[str, float]]:
         """word -> (its tsquery as text, how many papers hold it), counted on the GIN index
-        and cached per store for DF_TTL seconds. Words that make no lexeme are left out."""
+        and cached per store for DF_TTL seconds. Words that make no lexeme are left out.
+        On a big table (n >= exact_below) a one-lexeme word that ANALYZE lists among the
+        most common lexemes of paper_fts.tsv (the top 1,000; at 200,000 arXiv papers each in
+        over 2.4% of them) is not counted: its document frequency is n times the listed
+        share (of its stem or its unstemmed form, the larger), an estimate from ANALYZE's
+        sample (within ~1% for "learning", in a third of the papers, which took 250 ms to
+        count); its idf is low anyway. Rarer words are counted."""
         cache: dict[str, tuple[float, str, float]] = self.__dict__.setdefault("_df_cache", {})
         now = time.monotonic()
         todo = [w for w in words if w not in cache or now - cache[w][0] > DF_TTL]
         if todo:
+            common = self._common_lexemes() if n >= self.exact_below else {}
+            known: dict[str, float] = {}
+            if common:
+                for w, stems, plain in self._all(
+                        "SELECT w, tsvector_to_array(to_tsvector('papersift', w)), "
+                        "tsvector_to_array(to_tsvector('simple', w)) FROM unnest(%s::text[]) AS w",
+                        [todo]):
+                    if len(stems) == 1 and stems[0] in common:
+                        known[w] = n * max(common[stems[0]], *(common.get(x, 0.0) for x in plain))
             rows = self._all(
-                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 THEN (SELECT count(*) FROM paper_fts "
-                f"WHERE tsv @@ q) ELSE 0 END FROM unnest(%s::text[]) AS w, LATERAL (SELECT {_WORD_Q} "
-                "AS q) x", [todo])
+                f"SELECT w, q::text, CASE WHEN numnode(q) > 0 AND NOT w = ANY(%s) THEN (SELECT "
+                f"count(*) FROM paper_fts WHERE tsv @@ q) ELSE 0 END FROM unnest(%s::text[]) AS w, "
+                f"LATERAL (SELECT {_WORD_Q} AS q) x", [list(known), todo])
             if len(cache) > 50_000:  # a bound, not an LRU: clearing now and then is enough
                 cache.clear()
             for w, tq, df in rows:
-                cache[w] = (now, tq, float(df))
+                cache[w] = (now, tq, float(known.get(w, df)))
         return {w: (cache[w][1], cache[w][2]) for w in words if w in cache and cache[w][1]}
+
+    def _common_lexemes(self) -> dict[str, float]:
+        """lexeme -> share of papers holding it, for the lexemes ANALYZE found most common
+        in paper_fts.tsv (empty before the table is analyzed); cached STATS_TTL s."""
+        now = time.monotonic()
+        got: tuple[float, dict[str, float]] | None = self.__dict__.get("_mce_cache")
+        if got is None or now - got[0] > STATS_TTL:
+            rows = self._all("SELECT e, f FROM pg_stats s, unnest(s.most_common_elems::text::text[], "
+                             "s.most_common_elem_freqs) AS m(e, f) WHERE s.schemaname = "
+                             "current_schema() AND s.tablename = 'paper_fts' AND s.attname = 'tsv' "
+                             "AND e IS NOT NULL")
+            got = self.__dict__["_mce_cache"] = (now, {e: float(f) for e, f in rows})
+        return got[1]
 
     def vector_dims(self, model: str) -> int | None:
         """The dimension of the model's indexed vectors (None: no usable index)."""
