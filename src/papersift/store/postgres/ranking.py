@@ -22,8 +22,12 @@ from .core import PostgresBase
 from .search import search_where, tsquery_where
 
 # hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
-# exact top 10 at 100,000 papers; 400 found 0.95 (docs/scale.md).
+# exact top 10 at 100,000 papers; 400 found 0.95 there but 0.92 at 1,000,000 (docs/scale.md):
+# an HNSW graph's recall at a fixed ef_search falls as it grows, so the floor grows with
+# the square root of the vectors held past EF_SEARCH_AT, up to EF_SEARCH_MAX.
 EF_SEARCH_MIN = 400
+EF_SEARCH_AT = 200_000
+EF_SEARCH_MAX = 1000
 
 
 def _rank_words(q: LexicalQuery) -> list[str]:
@@ -121,8 +125,11 @@ class RankingMixin(PostgresBase):
             if big and sum(t[2] for t in terms) > self.lexical_cap:
                 rows = self._title_first(match, where, terms, params, avg, k)
                 return [(r[0], float(r[1])) for r in rows], self._match_count(match, where, terms)
-        required = match if not free else ("true", [])
-        rows = self._bm25_rows(required, where, terms, params, avg, k, by_word=True)
+        # A phrase or author condition must hold: score only the papers meeting it, on every
+        # word (each of them holds the phrase's words, so this is never more pairs than
+        # walking each word's postings, and far fewer when the phrase has a common word).
+        rows = (self._bm25_rows(match, where, terms, params, avg, k, by_word=False) if not free
+                else self._bm25_rows(("true", []), where, terms, params, avg, k, by_word=True))
         return [(r[0], float(r[1])) for r in rows], int(rows[0][2]) if rows else 0
 
     def _title_first(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
@@ -279,7 +286,7 @@ class RankingMixin(PostgresBase):
             # SET LOCAL: the setting ends with this transaction, not with the pooled connection.
             # An iterative scan goes on past ef_search when filters drop candidates (pgvector
             # >= 0.8; older servers do not know the setting and keep ef_search's bound).
-            c.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH_MIN, min(int(k), 1000))}")
+            c.execute(f"SET LOCAL hnsw.ef_search = {max(self._ef_floor(c), min(int(k), EF_SEARCH_MAX))}")
             if filters is not None and self._iterative_scan(c):
                 c.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = c.execute(
@@ -290,6 +297,19 @@ class RankingMixin(PostgresBase):
         out = [(r[0], float(r[1])) for r in rows if float(r[1]) >= min_score]
         # relaxed_order may return near-ties out of order: the ranking is by similarity.
         return sorted(out, key=lambda x: (-x[1], x[0]))
+
+    def _ef_floor(self, c: Any) -> int:
+        """EF_SEARCH_MIN, raised with the size of the vectors table (the planner's row
+        estimate: counting a million rows per search would cost more than the search);
+        cached STATS_TTL s."""
+        now = time.monotonic()
+        got: tuple[float, int] | None = self.__dict__.get("_ef_cache")
+        if got is None or now - got[0] > STATS_TTL:
+            row = c.execute("SELECT reltuples FROM pg_class WHERE oid = 'vectors'::regclass").fetchone()
+            n = max(float(row[0]) if row and row[0] is not None else 0.0, 0.0)
+            ef = int(min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, EF_SEARCH_MIN * (n / EF_SEARCH_AT) ** 0.5)))
+            got = self.__dict__["_ef_cache"] = (now, ef)
+        return got[1]
 
     def _iterative_scan(self, c: Any) -> bool:
         """Whether the database's pgvector has hnsw.iterative_scan (0.8+; asked once per
