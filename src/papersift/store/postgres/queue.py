@@ -83,8 +83,9 @@ class QueueMixin(PostgresBase):
         """A transaction in which to save an item's result. Yields whether `worker` still
         holds the item; if so, it is done when the block ends. Callers save only when it
         yields True; writes the block makes through this store join the transaction (it is
-        bound to the thread), and one that fails rolls the whole of it back."""
-        with self._tx() as c:
+        bound to the thread), and one that fails rolls the whole of it back. Pipelined:
+        the check and the BEGIN are one round trip, the writes and the COMMIT another."""
+        with self._tx(pipeline=True) as c:
             # Marked done at once, by the statement that checks the item is still ours: it
             # locks the row until commit (nobody re-claims it meanwhile), one round trip.
             row = c.execute("UPDATE work_items SET state = 'done', lease_until = NULL, "
