@@ -192,9 +192,11 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
     params = {"kind": opts.kind, "worker": rep.worker, "concurrency": opts.concurrency,
               "batch": opts.batch or opts.concurrency, "lease": opts.lease, "once": opts.once}
     t0 = time.monotonic()
-    with q.held_run(f"worker-{opts.kind}", params) as run_id, q.work_notices() as notice, \
-            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run, \
-            stage(store, settings) as process:
+    # The stage first (its LLM client takes seconds to import): the run says the worker is
+    # alive (live_runs) once it can take work, so work queued then starts at once.
+    with stage(store, settings) as process, \
+            q.held_run(f"worker-{opts.kind}", params) as run_id, q.work_notices() as notice, \
+            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run:
         rep.run_id = run_id
         w = _Work(store, q, opts, rep, _Lease(q, opts.kind, rep.worker, opts.lease), progress)
         try:
