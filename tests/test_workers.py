@@ -157,6 +157,24 @@ def test_once_skips_done_papers_and_exits_on_an_empty_queue(make_store, tmp_path
 
 
 @postgres
+def test_a_slow_paper_holds_one_slot_not_the_others(make_store, tmp_path):
+    # No round barrier: while the first paper's request hangs, the worker's other slot
+    # goes on claiming and finishing the rest of the queue.
+    store = make_store()
+    import_sample(store)
+    papers = sorted(store.iter_papers(), key=lambda p: p.id)[:6]
+    with FakeLLM() as fake:
+        fake.script(papers[0].title, "slow:5")  # claimed first: the queue is claimed by id
+        store.enqueue("enrich", [p.id for p in papers])
+        rep = run_worker(store, _settings(fake, tmp_path),
+                         WorkerOptions("enrich", concurrency=2, lease=30, once=True))
+    assert (rep.claimed, rep.done, rep.lost) == (6, 6, 0) and len(fake.calls("enrich")) == 6
+    done = dict(store._all("SELECT paper_id, finished_at FROM work_items WHERE kind = 'enrich'"))
+    slow = done.pop(papers[0].id)
+    assert all(at < slow for at in done.values())  # all saved while it was in flight
+
+
+@postgres
 def test_a_failing_item_is_retried_then_failed_for_good(make_store, tmp_path):
     store = make_store()
     import_sample(store)

@@ -1,12 +1,14 @@
 """Queue workers: `papersift worker enrich|affiliations|images|index` on a PostgreSQL store.
 
-A worker claims a batch of work items (store/postgres/queue.py: `FOR UPDATE SKIP LOCKED`
-plus a lease on the server's clock), renews the lease from a thread of its own while the
-batch is in flight, and hands the batch to the same per-paper code `papersift run` uses
-(enrich/runner.py, enrich/affiliations.py, images/pipeline.py, search/indexing.py). Each
-paper's result is written inside `completing()`, the transaction that marks its item done,
-and only while the worker still holds it: a result is stored once or not at all, and an item
-whose lease ran out (a SIGKILLed or stalled worker) goes to the next worker that claims it.
+A worker claims work items (store/postgres/queue.py: `FOR UPDATE SKIP LOCKED` plus a lease
+on the server's clock), renews the leases of all it holds from a thread of its own, and
+hands the papers to the same per-paper code `papersift run` uses (worker_stages.py). The
+LLM enrichment flows: `concurrency` papers are in flight at all times, and as each one is
+saved its slot is claimed again, so nothing waits for the slowest paper of a batch; the
+other stages take a batch at a time. Each paper's result is written inside `completing()`,
+the transaction that marks its item done, and only while the worker still holds it: a
+result is stored once or not at all, and an item whose lease ran out (a SIGKILLed or
+stalled worker) goes to the next worker that claims it.
 
 What is guaranteed (docs/scale.md, "The work queue"): no item is lost (a dead worker's
 claims come back when its lease ends; one that fails `max_attempts` times is failed with
@@ -23,104 +25,34 @@ records a run (kind `worker-<kind>`) that says it is alive while the worker live
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .enrich.affiliations import arxiv_pdf_url, fetch_affiliations
 from .enrich.llm import make_llm
-from .enrich.runner import enrich_llm, enrich_offline, needing_enrichment
+from .enrich.runner import needing_enrichment
 from .errors import ConfigError, InputError
-from .http import HttpClient
-from .images.job import images_step
 from .model import Paper
-from .runs import Commit, record_run
-from .search.indexing import run_index
+from .runs import record_run
 from .store.base import Store, WorkQueue
+from .worker_stages import KINDS, STAGES, Flow, Process, nothing
 
-KINDS = ("enrich", "affiliations", "images", "index")
+__all__ = ["KINDS", "WorkerOptions", "WorkerReport", "WorkerStopped", "run_worker"]
 Progress = Callable[[str, str], None]  # (paper id, what became of it)
-# A stage, opened once per worker: process(papers, concurrency, commit) for each batch.
-Process = Callable[[list[Paper], int, Commit], object]
-Stage = Callable[[Store, Settings], AbstractContextManager[Process]]
 
 
 class WorkerStopped(BaseException):
     """Raised in the worker's thread by a SIGTERM / SIGINT handler: stop now, give the
     unfinished claims back (a BaseException, so no stage's `except Exception` eats it)."""
 
-
-def _nothing() -> None:
-    pass
-
-
-# -- the stages: the existing per-paper code, with each paper's write handed to `commit` --
-
-@contextmanager
-def _enrich(store: Store, s: Settings) -> Iterator[Process]:
-    llm = make_llm(s)
-    if llm is None:
-        yield lambda papers, n, commit: enrich_offline(store, papers, commit=commit)
-        return
-    # One event loop and one client for the worker's life (the client's connections are
-    # bound to the loop that opened them): a batch costs no new client or connections.
-    with asyncio.Runner() as runner:
-        try:
-            yield lambda papers, n, commit: runner.run(
-                enrich_llm(store, papers, llm, s.languages, n, commit=commit))
-        finally:
-            # A stop mid-batch leaves its requests pending in the loop: cancel them first.
-            for task in asyncio.all_tasks(runner.get_loop()):
-                task.cancel()
-            runner.run(llm.aclose())
-
-
-def _affiliations(store: Store, s: Settings, papers: list[Paper], concurrency: int,
-                  commit: Commit) -> None:
-    with HttpClient(timeout=s.request_timeout, min_interval={"arxiv.org": 1.0}) as http:
-        fetch_affiliations(store, papers, http, make_llm(s),
-                           arxiv_pdf_url(s.arxiv_web_url.rstrip("/") + "/pdf/"), commit=commit)
-
-
-def _images(store: Store, s: Settings, papers: list[Paper], concurrency: int,
-            commit: Commit) -> None:
-    # The image step saves each paper's records as they are made and skips what is made
-    # already, so a re-claimed paper costs no second rendering. Its items are done once the
-    # whole step returns: the affiliations from the same PDFs are read after the images.
-    seen: dict[str, str] = {}
-    rep = images_step(store, s, papers, llm=make_llm(s), concurrency=concurrency,
-                      progress=lambda pid, st: seen.__setitem__(pid, st))
-    for p in papers:
-        st = seen.get(p.id, "done")
-        commit(p.id, st, _nothing, rep.failed.get(p.id, "") if st == "failed" else "")
-
-
-def _index(store: Store, s: Settings, papers: list[Paper], concurrency: int,
-           commit: Commit) -> None:
-    # The index is one incremental pass over the store (it embeds whatever lacks a vector),
-    # not per-paper work: one pass covers the batch. One index worker is enough.
-    run_index(store, s)
-    for p in papers:
-        commit(p.id, "done", _nothing, "")
-
-
-def _per_batch(fn: Callable[[Store, Settings, list[Paper], int, Commit], None]) -> Stage:
-    @contextmanager
-    def stage(store: Store, s: Settings) -> Iterator[Process]:
-        yield functools.partial(fn, store, s)
-    return stage
-
-
-STAGES: dict[str, Stage] = {"enrich": _enrich, "affiliations": _per_batch(_affiliations),
-                            "images": _per_batch(_images), "index": _per_batch(_index)}
 
 
 @dataclass
@@ -201,12 +133,12 @@ def worker_name() -> str:
 
 
 class _Lease:
-    """The items a batch still holds, kept alive by a thread that renews their lease every
-    third of it; an item the store no longer renews was lost (re-claimed by another)."""
+    """The items a worker holds, kept alive by a thread that renews all their leases every
+    third of one; an item the store no longer renews was lost (re-claimed by another)."""
 
-    def __init__(self, queue: WorkQueue, kind: str, worker: str, lease: float, ids: list[str]):
+    def __init__(self, queue: WorkQueue, kind: str, worker: str, lease: float):
         self.q, self.kind, self.worker, self.lease = queue, kind, worker, lease
-        self.held = set(ids)
+        self.held: set[str] = set()
         self._guard = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, daemon=True, name="lease")
@@ -225,13 +157,18 @@ class _Lease:
             with self._guard:  # not renewed: finished meanwhile, or lost (completing says)
                 self.held -= set(ids) - kept
 
+    def add(self, ids: list[str]) -> None:
+        with self._guard:
+            self.held.update(ids)
+
     def finish(self, pid: str) -> None:
         with self._guard:
             self.held.discard(pid)
 
-    def remaining(self) -> list[str]:
+    def remaining(self, ids: list[str] | None = None) -> list[str]:
+        """Those of `ids` (default: all) still held."""
         with self._guard:
-            return sorted(self.held)
+            return sorted(self.held if ids is None else self.held.intersection(ids))
 
     def stop(self) -> None:
         self._stop.set()
@@ -241,9 +178,9 @@ class _Lease:
 def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
                progress: Progress | None = None,
                stop: threading.Event | None = None) -> WorkerReport:
-    """Claim and process `opts.kind` items until stopped (`stop` set between batches, or
-    WorkerStopped raised in this thread), or, with `once`, until none is left to claim.
-    Records its run; returns what it did."""
+    """Claim and process `opts.kind` items until stopped (`stop` set: no more claims, the
+    papers in flight are finished; WorkerStopped raised in this thread: at once), or, with
+    `once`, until none is left to claim. Records its run; returns what it did."""
     if opts.kind not in STAGES:
         raise InputError(f"unknown worker kind {opts.kind!r}: use {', '.join(KINDS)}")
     if opts.concurrency < 1 or opts.lease <= 0:
@@ -255,33 +192,28 @@ def run_worker(store: Store, settings: Settings, opts: WorkerOptions, *,
     params = {"kind": opts.kind, "worker": rep.worker, "concurrency": opts.concurrency,
               "batch": opts.batch or opts.concurrency, "lease": opts.lease, "once": opts.once}
     t0 = time.monotonic()
-    with q.held_run(f"worker-{opts.kind}", params) as run_id, q.work_notices() as notice, \
-            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run, \
-            stage(store, settings) as process:
+    # The stage first (its LLM client takes seconds to import): the run says the worker is
+    # alive (live_runs) once it can take work, so work queued then starts at once.
+    with stage(store, settings) as process, \
+            q.held_run(f"worker-{opts.kind}", params) as run_id, q.work_notices() as notice, \
+            record_run(store, f"worker-{opts.kind}", params, run_id=run_id) as run:
         rep.run_id = run_id
-        wait = opts.poll
+        w = _Work(store, q, opts, rep, _Lease(q, opts.kind, rep.worker, opts.lease), progress)
         try:
-            while not stop.is_set():
-                claims = q.claim(opts.kind, rep.worker, opts.batch or opts.concurrency, opts.lease)
-                if not claims:
-                    if opts.once and not _unfinished(q, opts.kind):
-                        break
-                    # Asleep until work is queued or given back (a notice), or the wait ends:
-                    # a dead holder's items come back silently when their lease runs out,
-                    # so the wait is capped by it (with --once too: it waits for those).
-                    _idle(notice, stop, min(wait, opts.lease / 2))
-                    wait = min(wait * 2, opts.max_poll)
-                    continue
-                wait = opts.poll
-                rep.batches += 1
-                rep.claimed += len(claims)
-                rep.reclaimed += sum(c.reclaimed for c in claims)
-                _batch(store, q, process, opts, rep, [c.paper_id for c in claims], progress)
-        except WorkerStopped as e:  # a clean stop, not an error: its claims were released
+            if isinstance(process, Flow):
+                process.runner.run(_flow(w, process, notice, stop))
+            else:
+                _batches(w, process, notice, stop)
+        except WorkerStopped as e:  # a clean stop, not an error: its claims are released
             rep.stopped = str(e) or "stopped"
         finally:
-            rep.seconds = time.monotonic() - t0
-            run.counts = rep.counts()
+            try:
+                w.lease.stop()
+                if left := w.lease.remaining():  # a stop, or an error: back uncounted
+                    rep.released += q.release(opts.kind, rep.worker, left)
+            finally:
+                rep.seconds = time.monotonic() - t0
+                run.counts = rep.counts()
         run.errors += [f"{pid}: {why}" for pid, why in list(rep.failures.items())[:200]]
     return rep
 
@@ -299,14 +231,41 @@ def _unfinished(q: WorkQueue, kind: str) -> int:
     return d.get("pending", 0) + d.get("leased", 0)
 
 
-def _batch(store: Store, q: WorkQueue, process: Process, opts: WorkerOptions,
-           rep: WorkerReport, ids: list[str], progress: Progress | None) -> None:
-    kind, me = opts.kind, rep.worker
-    lease = _Lease(q, kind, me, opts.lease, ids)
+@dataclass
+class _Work:
+    """One worker's claiming and committing, shared by the batch loop and the flow."""
+    store: Store
+    q: WorkQueue
+    opts: WorkerOptions
+    rep: WorkerReport
+    lease: _Lease
+    progress: Progress | None
 
-    def commit(pid: str, status: str, write: Callable[[], object], reason: str) -> None:
+    def claim(self, limit: int) -> list[str]:
+        claims = self.q.claim(self.opts.kind, self.rep.worker, limit, self.opts.lease)
+        if claims:
+            self.rep.batches += 1
+            self.rep.claimed += len(claims)
+            self.rep.reclaimed += sum(c.reclaimed for c in claims)
+            self.lease.add([c.paper_id for c in claims])
+        return [c.paper_id for c in claims]
+
+    def papers(self, ids: list[str]) -> list[Paper]:
+        """The claimed papers to process; one gone from the store since it was queued
+        fails for good."""
+        papers = self.store.get_papers(ids)
+        for pid in ids:
+            if pid not in papers:
+                self.q.fail(self.opts.kind, self.rep.worker, pid, "not in the store", 1)
+                self.rep.failed += 1
+                self.rep.failures[pid] = "not in the store"
+                self.lease.finish(pid)
+        return [papers[pid] for pid in ids if pid in papers]
+
+    def commit(self, pid: str, status: str, write: Callable[[], object], reason: str) -> None:
+        kind, me, rep = self.opts.kind, self.rep.worker, self.rep
         if status == "failed":
-            state = q.fail(kind, me, pid, reason or "failed", opts.max_attempts)
+            state = self.q.fail(kind, me, pid, reason or "failed", self.opts.max_attempts)
             if state == "failed":  # for good: recorded where `papersift status` shows it
                 write()
                 rep.failed += 1
@@ -317,7 +276,7 @@ def _batch(store: Store, q: WorkQueue, process: Process, opts: WorkerOptions,
                 rep.lost += 1
                 status = "lost"
         else:
-            with q.completing(kind, me, pid) as mine:
+            with self.q.completing(kind, me, pid) as mine:
                 if mine:
                     write()
             if not mine:
@@ -327,33 +286,102 @@ def _batch(store: Store, q: WorkQueue, process: Process, opts: WorkerOptions,
                 rep.skipped += 1
             else:
                 rep.done += 1
-        lease.finish(pid)
-        if progress:
-            progress(pid, status)
+        self.lease.finish(pid)
+        if self.progress:
+            self.progress(pid, status)
+
+    def settle(self, ids: list[str], error: BaseException | None) -> None:
+        """After the stage returned (or raised `error`) for `ids`: each item it left
+        unfinished counts a failed try."""
+        if isinstance(error, ConfigError) or (error is not None and not isinstance(error, Exception)):
+            raise error  # a setting to fix, or a stop (WorkerStopped): not the items' fault
+        if error is not None:  # the stage broke: each unfinished item counts a try
+            why = f"{type(error).__name__}: {error}"[:500]
+            for pid in self.lease.remaining(ids):
+                self.commit(pid, "failed", functools.partial(self.store.record_failure, pid, why)
+                            if self.opts.kind == "enrich" else nothing, why)
+        for pid in self.lease.remaining(ids):  # a stage that skipped an item without a word
+            self.commit(pid, "failed", nothing, "not processed by the stage")
+
+
+def _batches(w: _Work, process: Process, notice: Callable[[float], bool],
+             stop: threading.Event) -> None:
+    # A stage that takes a batch at a time: claim, process the whole batch, claim again.
+    wait = w.opts.poll
+    while not stop.is_set():
+        ids = w.claim(w.opts.batch or w.opts.concurrency)
+        if not ids:
+            if w.opts.once and not _unfinished(w.q, w.opts.kind):
+                return
+            # Asleep until work is queued or given back (a notice), or the wait ends: a dead
+            # holder's items come back silently when their lease runs out, so the wait is
+            # capped by it (with --once too: it waits for those).
+            _idle(notice, stop, min(wait, w.opts.lease / 2))
+            wait = min(wait * 2, w.opts.max_poll)
+            continue
+        wait = w.opts.poll
+        error: Exception | None = None
+        try:
+            if todo := w.papers(ids):
+                process(todo, w.opts.concurrency, w.commit)
+        except Exception as e:
+            error = e
+        w.settle(ids, error)
+
+
+async def _flow(w: _Work, flow: Flow, notice: Callable[[float], bool],
+                stop: threading.Event) -> None:
+    # A stage that keeps `concurrency` papers in flight: whenever papers are saved, their
+    # slots are claimed again at once, so no paper waits for the slowest of a batch (nor
+    # for the batch's saves), and at the end of the queue every slot works until it is dry.
+    opts = w.opts
+    running: set[str] = set()  # claimed and not yet committed
+    tasks: dict[asyncio.Future[object], list[str]] = {}
+    wake = asyncio.Event()
+    wait, dry_until = opts.poll, 0.0  # after an empty claim: next try on a notice, or then
+
+    def commit(pid: str, status: str, write: Callable[[], object], reason: str) -> None:
+        w.commit(pid, status, write, reason)
+        running.discard(pid)
+        wake.set()
 
     try:
-        papers = store.get_papers(ids)
-        for pid in ids:
-            if pid not in papers:  # gone from the store since it was queued: fails for good
-                q.fail(kind, me, pid, "not in the store", 1)
-                rep.failed += 1
-                rep.failures[pid] = "not in the store"
-                lease.finish(pid)
-        todo = [papers[pid] for pid in ids if pid in papers]
-        if todo:
-            try:
-                process(todo, opts.concurrency, commit)
-            except ConfigError:
-                raise
-            except Exception as e:  # the batch broke: each unfinished item counts a try
-                why = f"{type(e).__name__}: {e}"[:500]
-                for pid in lease.remaining():
-                    commit(pid, "failed", functools.partial(store.record_failure, pid, why)
-                           if kind == "enrich" else _nothing, why)
-        for pid in lease.remaining():  # a stage that skipped an item without a word
-            commit(pid, "failed", _nothing, "not processed by the stage")
-    finally:
-        lease.stop()
-        left = lease.remaining()
-        if left:  # a stop, or an error: the unfinished go back without counting a try
-            rep.released += q.release(kind, me, left)
+        while True:
+            for t in [t for t in tasks if t.done()]:
+                ids = tasks.pop(t)
+                w.settle(ids, t.exception())
+                running.difference_update(ids)
+            free = 0 if stop.is_set() else opts.concurrency - len(running)
+            if stop.is_set() and not tasks:
+                return
+            ids = []
+            if free > 0 and (time.monotonic() >= dry_until or notice(0)):
+                ids = w.claim(min(free, opts.batch or opts.concurrency))
+                if ids:
+                    wait, dry_until = opts.poll, 0.0
+                else:
+                    dry_until = time.monotonic() + min(wait, opts.lease / 2)
+                    wait = min(wait * 2, opts.max_poll)
+            if ids:
+                if todo := w.papers(ids):
+                    running.update(p.id for p in todo)
+                    t = asyncio.ensure_future(flow.start(todo, commit))
+                    t.add_done_callback(lambda _: wake.set())
+                    tasks[t] = ids
+                continue
+            if not tasks:  # nothing in flight, nothing to claim: as in the batch loop
+                if opts.once and not _unfinished(w.q, opts.kind):
+                    return
+                _idle(notice, stop, dry_until - time.monotonic())
+                dry_until = 0.0
+                continue
+            wake.clear()
+            # Until a paper is saved, or (slots free, the queue dry) the next try.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), None if free <= 0 else
+                                       max(dry_until - time.monotonic(), 0.01))
+            await asyncio.sleep(0)  # the other answers already in first: one claim for all
+    finally:  # stopped, or broken: what is in flight is dropped (its claims are released)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -157,6 +157,13 @@ def _from_cache(paper: Paper, value: dict[str, Any], model: str) -> Enrichment:
         usage=Usage(**value.get("usage", {})), extra={"from_cache": True})
 
 
+def _save_answer(store: Store, key: str, value: dict[str, Any], e: Enrichment) -> None:
+    # Cache first, then the enrichment: a kill between the two costs no call later. Under a
+    # queue worker both join its completing transaction (no round trips of their own).
+    store.cache_put(key, value)
+    store.save_enrichment(e)
+
+
 async def enrich_one(llm: LLM, paper: Paper, languages: list[str],
                      usage: Usage | None = None) -> Enrichment:
     """One call (+ one repair call if needed). Raises PayloadError / LLMError on failure;
@@ -232,11 +239,9 @@ async def enrich_llm(store: Store, papers: list[Paper], llm: LLM, languages: lis
                 rep.output_tokens += usage.output_tokens
                 rep.cost_usd += estimate_cost(llm.model, usage.input_tokens, usage.output_tokens)
             rep.repaired += int(bool(e.extra.get("repaired")))
-            # Cache first, then the enrichment: a kill between the two costs no call later.
-            store.cache_put(key, {"emoji": e.emoji, "tags": e.tags,
-                                  "reviews": {k: v.model_dump() for k, v in e.reviews.items()},
-                                  "usage": usage.model_dump()})
-            commit(p.id, "done", functools.partial(store.save_enrichment, e), "")
+            value = {"emoji": e.emoji, "tags": e.tags, "usage": usage.model_dump(),
+                     "reviews": {k: v.model_dump() for k, v in e.reviews.items()}}
+            commit(p.id, "done", functools.partial(_save_answer, store, key, value, e), "")
             rep.done += 1
             finish(p.id, "done")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from ...errors import StoreError
@@ -132,15 +132,18 @@ class PostgresBase:
             raise self._lost(e) from e
 
     @contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _tx(self, pipeline: bool = False) -> Iterator[Any]:
         """One transaction on one connection for this thread; nestable (inner: no-op).
-        On any error it rolls back; a lost server or a full disk is one StoreError line."""
+        On any error it rolls back; a lost server or a full disk is one StoreError line.
+        `pipeline`: statements whose results are not read go out without waiting for the
+        server (sent with the next one that is read, or the COMMIT): fewer round trips."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             yield conn
             return
         try:
-            with self.pool.connection() as conn, conn.transaction():
+            with self.pool.connection() as conn, \
+                    conn.pipeline() if pipeline else nullcontext(), conn.transaction():
                 self._local.conn = conn
                 try:
                     yield conn

@@ -52,8 +52,9 @@ class QueueMixin(PostgresBase):
 
     def claim(self, kind: str, worker: str, limit: int, lease: float) -> list[Claim]:
         """Up to `limit` pending items that nobody holds (or whose lease ran out), now held
-        by `worker` for `lease` seconds. Each claim counts as an attempt."""
-        with self._tx() as c:
+        by `worker` for `lease` seconds. Each claim counts as an attempt. One statement, so
+        atomic without a transaction around it: one round trip."""
+        with self._conn() as c:
             rows = c.execute(
                 "WITH picked AS (SELECT paper_id, claimed_by AS prev FROM work_items "
                 "  WHERE kind = %(k)s AND state = 'pending' "
@@ -70,7 +71,7 @@ class QueueMixin(PostgresBase):
     def renew(self, kind: str, worker: str, paper_ids: Iterable[str], lease: float) -> set[str]:
         """Extend the lease of those of `paper_ids` `worker` still holds; returns them (an
         item missing from the answer was lost: its lease ran out and someone re-claimed it)."""
-        with self._tx() as c:
+        with self._conn() as c:
             rows = c.execute("UPDATE work_items SET lease_until = now() + make_interval(secs => %s) "
                              "WHERE kind = %s AND paper_id = ANY(%s) AND claimed_by = %s "
                              "AND state = 'pending' RETURNING paper_id",
@@ -80,24 +81,24 @@ class QueueMixin(PostgresBase):
     @contextmanager
     def completing(self, kind: str, worker: str, paper_id: str) -> Iterator[bool]:
         """A transaction in which to save an item's result. Yields whether `worker` still
-        holds the item (locked until commit, so nobody re-claims it meanwhile); if so, it is
-        marked done when the block ends. Callers save only when it yields True; writes the
-        block makes through this store join the transaction (it is bound to the thread)."""
-        with self._tx() as c:
-            row = c.execute("SELECT 1 FROM work_items WHERE kind = %s AND paper_id = %s "
-                            "AND claimed_by = %s AND state = 'pending' FOR UPDATE",
+        holds the item; if so, it is done when the block ends. Callers save only when it
+        yields True; writes the block makes through this store join the transaction (it is
+        bound to the thread), and one that fails rolls the whole of it back. Pipelined:
+        the check and the BEGIN are one round trip, the writes and the COMMIT another."""
+        with self._tx(pipeline=True) as c:
+            # Marked done at once, by the statement that checks the item is still ours: it
+            # locks the row until commit (nobody re-claims it meanwhile), one round trip.
+            row = c.execute("UPDATE work_items SET state = 'done', lease_until = NULL, "
+                            "finished_at = now() WHERE kind = %s AND paper_id = %s "
+                            "AND claimed_by = %s AND state = 'pending' RETURNING 1",
                             (kind, paper_id, worker)).fetchone()
             yield row is not None
-            if row is not None:
-                c.execute("UPDATE work_items SET state = 'done', lease_until = NULL, "
-                          "finished_at = now() WHERE kind = %s AND paper_id = %s",
-                          (kind, paper_id))
 
     def fail(self, kind: str, worker: str, paper_id: str, reason: str, max_attempts: int) -> str:
         """An attempt failed: the item goes back to the queue, or, after `max_attempts`
         attempts, is failed for good with its reason. Returns the item's state after
         ("pending", "failed"; "lost" if `worker` no longer held it)."""
-        with self._tx() as c:
+        with self._conn() as c:
             row = c.execute(
                 "UPDATE work_items SET claimed_by = NULL, lease_until = NULL, reason = %s, "
                 "state = CASE WHEN attempts >= %s THEN 'failed' ELSE 'pending' END, "
