@@ -44,6 +44,11 @@ def load_papers(data: Path | None) -> list[Paper]:
             rows = [json.loads(x) for x in itertools.islice(f, 40000, 40000 + N)]
         return [Paper(id=r["id"], title=r["title"], abstract=r["abstract"],
                       authors=r["authors"], categories=r["categories"]) for r in rows]
+    return synthetic_papers(N)
+
+
+def synthetic_papers(n: int) -> list[Paper]:
+    """n generated papers with distinct ids and titles (also bench/workers.py's queue)."""
     topics = ["reward models", "video diffusion", "long-context retrieval", "robot policies",
               "speech tokenizers", "math reasoning", "multilingual evaluation"]
     return [Paper(id=f"2502.{i:05d}", title=f"Scaling {topics[i % 7]} with sparse experts ({i})",
@@ -51,7 +56,7 @@ def load_papers(data: Path | None) -> list[Paper]:
                             "sparse experts and trains with a curriculum. It improves accuracy "
                             "by 4.1 points on five benchmarks while halving inference cost. "
                             "Code and weights are released."))
-            for i in range(N)]
+            for i in range(n)]
 
 
 async def seed_pattern(client, papers: list[Paper]) -> int:

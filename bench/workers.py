@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the loopback server lives with the tests
 
 import psycopg  # noqa: E402
+from enrich import synthetic_papers  # noqa: E402  (bench/enrich.py's generated papers)
 from support.fake_llm import FakeLLM  # noqa: E402
 
 from papersift.model import Paper  # noqa: E402
@@ -40,17 +41,6 @@ from papersift.store import open_store  # noqa: E402
 from papersift.store.postgres.embedded import EmbeddedPostgres  # noqa: E402
 
 LEASE = 5.0  # seconds: how long the killed worker's claims stay out of reach
-
-
-def make_papers(n: int) -> list[Paper]:
-    topics = ["reward models", "video diffusion", "long-context retrieval", "robot policies",
-              "speech tokenizers", "math reasoning", "multilingual evaluation"]
-    return [Paper(id=f"2502.{i:05d}", title=f"Scaling {topics[i % 7]} with sparse experts ({i})",
-                  abstract=(f"We study {topics[i % 7]} at scale. Our method routes tokens to "
-                            "sparse experts and trains with a curriculum. It improves accuracy "
-                            "by 4.1 points on five benchmarks while halving inference cost. "
-                            "Code and weights are released."))
-            for i in range(n)]
 
 
 def run(server: EmbeddedPostgres, name: str, papers: list[Paper], workers: int,
@@ -130,7 +120,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args()
-    papers = make_papers(a.papers)
+    papers = synthetic_papers(a.papers)
     # Seconds after the victim's first claim: within the ideal 4-worker drain's first half.
     kill_at = random.Random(a.seed).uniform(0.0, 0.5) * a.papers / a.concurrency * a.latency / 4
     print(f"papers: {a.papers} (generated), server latency {a.latency:.1f}s per call, "
