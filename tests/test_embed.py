@@ -47,6 +47,25 @@ def test_minilm_loads_offline_from_the_wheel(minilm, monkeypatch):
 
 @pytest.mark.slow
 @needs_minilm
+def test_minilm_traced_query_matches_the_eager_model(minilm):
+    """A one-text call runs the TorchScript trace; it must give the eager fp32 model's
+    vector for every query length it serves, and a text past its limit runs eager."""
+    from papersift.search.embed import TRACED_QUERY_TOKENS
+
+    words = "graph neural network diffusion 3D données 中文 attention of the".split()
+    for n in (1, 2, 5, 12, 30, 50):
+        q = " ".join(words[i % len(words)] for i in range(n))
+        got = minilm.embed([q])[0]
+        ref = minilm._encode(minilm.model, [q])[0]
+        assert float(got @ (ref / np.linalg.norm(ref))) > 0.99999, q
+    assert minilm._query_trace not in (None, False)  # the trace ran, not the eager fallback
+    long = " ".join(["transformer"] * (TRACED_QUERY_TOKENS + 10))
+    assert minilm._traced_query(long) is None
+    assert minilm.embed([long]).shape == (1, 384)
+
+
+@pytest.mark.slow
+@needs_minilm
 def test_minilm_finds_papers_without_shared_words(minilm, make_store):
     s = make_store()
     s.upsert_papers([

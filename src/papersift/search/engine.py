@@ -23,8 +23,10 @@ reloads it only after `papersift index` changed the vectors.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,8 @@ class SearchEngine:
         self.cache_dir = cache_dir or (Path(db_path).parent if db_path else None)
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()
+        self._encode_pool: tuple[int, ThreadPoolExecutor] | None = None
+        self._encode_lock = threading.Lock()
         self._facets: Facets | None = None
         # How long a store version read stays trusted. 0 (library, CLI): every call sees
         # the store as it is now. A server sets ~1 s: one search made ~8 version reads, each
@@ -163,6 +167,16 @@ class SearchEngine:
             words = parsed.highlight_terms  # terms + phrase words + author words
         return idx.top(words, k, allowed)
 
+    def _encoder(self) -> ThreadPoolExecutor:
+        """The threads hybrid queries encode on (a few, for a server's concurrent
+        requests): a pool per process, since one made before a fork has no thread in the
+        child; made on first use."""
+        pid = os.getpid()
+        with self._encode_lock:
+            if self._encode_pool is None or self._encode_pool[0] != pid:
+                self._encode_pool = (pid, ThreadPoolExecutor(4, thread_name_prefix="encode"))
+            return self._encode_pool[1]
+
     def embed_query(self, text: str) -> np.ndarray | None:
         if not self.embedder or not text.strip():
             return None
@@ -266,10 +280,15 @@ class SearchEngine:
         lex_count = 0
         idx = self._snapshot()  # one index snapshot for the whole search
         allowed = self.allowed_rows(filters, idx)
+        # A hybrid query encodes its text on a second thread while BM25 ranks on this one:
+        # the encoder's matrix work releases the GIL, so on two cores the two overlap.
+        pending = (self._encoder().submit(self.embed_query, parsed.semantic_text)
+                   if mode == "hybrid" and vectors else None)
         if mode in ("hybrid", "lexical"):
             lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
         if mode in ("hybrid", "semantic"):
-            qvec = self.embed_query(parsed.semantic_text) if vectors else None
+            qvec = (pending.result() if pending is not None
+                    else self.embed_query(parsed.semantic_text) if vectors else None)
             if qvec is None:
                 mode = "lexical" if mode == "hybrid" else "none"
             elif parsed.phrases or parsed.authors:
