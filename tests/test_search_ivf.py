@@ -51,3 +51,22 @@ def test_vector_index_uses_ivf_only_unfiltered_and_large(make_store, monkeypatch
     assert approx[0][0] == exact[0][0]
     allowed = {"2506.00010", "2506.00011"}
     assert {p for p, _ in vi.top(q, 5, allowed=allowed)} == allowed  # filters: exact scan
+
+
+def test_wide_vectors_scan_a_projection_and_return_exact_scores():
+    """Vectors wider than PROJECT_DIMS are scanned in the PCA projection, then the best
+    candidates are re-scored in full: the same agreement, and true cosines."""
+    from papersift.search.ivf import PROJECT_DIMS
+
+    m = clustered(n=6000, dim=384, centers=60, seed=3)
+    ivf = IVF(m)
+    assert ivf.reduced is not None and ivf.reduced.shape == (len(m), PROJECT_DIMS)
+    overlap = 0.0
+    for q in m[:50]:
+        truth = set(np.argsort(-(m @ q))[:10])
+        rows, scores = ivf.search(q, 10)
+        assert np.all(np.diff(scores) <= 1e-6)
+        assert np.allclose(scores, m[rows] @ q, atol=1e-5)
+        overlap += len(truth & set(rows)) / 10 / 50
+    assert overlap >= 0.95
+    assert IVF(m[:, :64] / np.linalg.norm(m[:, :64], axis=1, keepdims=True)).reduced is None
