@@ -52,7 +52,7 @@ def test_minilm_traced_query_matches_the_eager_model(minilm):
     vector for every query length it serves, and a text past its limit runs eager."""
     from papersift.search.embed import TRACED_QUERY_TOKENS
 
-    words = "graph neural network diffusion 3D données 中文 attention of the".split()
+    words = ["graph", "neural", "network", "diffusion", "3D", "données", "中文", "attention", "of", "the"]
     for n in (1, 2, 5, 12, 30, 50):
         q = " ".join(words[i % len(words)] for i in range(n))
         got = minilm.embed([q])[0]
