@@ -53,15 +53,57 @@ def test_minilm_traced_query_matches_the_eager_model(minilm):
     from papersift.search.embed import TRACED_QUERY_TOKENS
 
     words = ["graph", "neural", "network", "diffusion", "3D", "données", "中文", "attention", "of", "the"]
-    for n in (1, 2, 5, 12, 30, 50):
-        q = " ".join(words[i % len(words)] for i in range(n))
-        got = minilm.embed([q])[0]
-        ref = minilm._encode(minilm.model, [q])[0]
-        assert float(got @ (ref / np.linalg.norm(ref))) > 0.99999, q
-    assert minilm._query_trace not in (None, False)  # the trace ran, not the eager fallback
-    long = " ".join(["transformer"] * (TRACED_QUERY_TOKENS + 10))
-    assert minilm._traced_query(long) is None
-    assert minilm.embed([long]).shape == (1, 384)
+    minilm.onnx_queries = False  # the path a machine without ONNX Runtime takes
+    try:
+        for n in (1, 2, 5, 12, 30, 50):
+            q = " ".join(words[i % len(words)] for i in range(n))
+            got = minilm.embed([q])[0]
+            ref = minilm._encode(minilm.model, [q])[0]
+            assert float(got @ (ref / np.linalg.norm(ref))) > 0.99999, q
+        assert minilm._query_trace not in (None, False)  # the trace ran, not the eager fallback
+        long = " ".join(["transformer"] * (TRACED_QUERY_TOKENS + 10))
+        assert minilm._traced_query(long) is None
+        assert minilm.embed([long]).shape == (1, 384)
+    finally:
+        minilm.onnx_queries = True
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_minilm_queries_through_onnx_runtime_match_the_eager_model(minilm):
+    """Queries run the model exported to ONNX Runtime: the eager fp32 model's vector for
+    short and long queries and for a call of several; without ONNX the trace answers."""
+    pytest.importorskip("onnxruntime")
+    words = ["graph", "neural", "network", "diffusion", "3D", "données", "中文", "attention", "of", "the"]
+    texts = [" ".join(words[i % len(words)] for i in range(n)) for n in (1, 3, 8, 40, 150)]
+    for t in texts:
+        ref = minilm._encode(minilm.model, [t])[0]
+        assert float(minilm.embed([t])[0] @ (ref / np.linalg.norm(ref))) > 0.99999, t
+    assert minilm._onnx not in (None, False)  # ONNX Runtime answered, not a fallback
+    several = minilm.embed(texts[:3])
+    assert np.allclose(several, np.stack([minilm.embed([t])[0] for t in texts[:3]]), atol=1e-5)
+    minilm.onnx_queries = False
+    try:
+        assert float(minilm.embed([texts[1]])[0] @ several[1]) > 0.99999  # the trace's vector
+    finally:
+        minilm.onnx_queries = True
+
+
+@pytest.mark.slow
+@needs_minilm
+def test_minilm_batches_side_by_side_give_the_serial_vectors(minilm):
+    """Documents run whole batches on two threads; the batches are the serial loop's, so
+    the vectors are identical, and torch's thread count is restored afterwards."""
+    import torch
+
+    texts = [f"paper {i}: " + " ".join(["sparse attention for long documents"] * (1 + i % 9)) for i in range(40)]
+    torch.set_num_threads(2)
+    minilm.parallel_batches = False
+    serial = minilm.embed(texts)
+    minilm.parallel_batches = True
+    parallel = minilm.embed(texts)
+    assert np.array_equal(serial, parallel)
+    assert torch.get_num_threads() == 2
 
 
 @pytest.mark.slow

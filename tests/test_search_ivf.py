@@ -35,7 +35,7 @@ def test_ivf_is_deterministic():
     assert np.array_equal(a.order, b.order) and np.array_equal(a.centroids, b.centroids)
 
 
-def test_vector_index_uses_ivf_only_unfiltered_and_large(make_store, monkeypatch):
+def test_vector_index_uses_ivf_only_when_large(make_store, monkeypatch):
     s = make_store()
     s.upsert_papers(Paper(arxiv_id=f"2506.{i:05d}", title=f"topic {i % 7} paper {i}",
                           abstract=f"words about subject {i % 7}") for i in range(300))
@@ -50,7 +50,29 @@ def test_vector_index_uses_ivf_only_unfiltered_and_large(make_store, monkeypatch
     exact = vi.top(q, 5, exact=True)
     assert approx[0][0] == exact[0][0]
     allowed = {"2506.00010", "2506.00011"}
-    assert {p for p, _ in vi.top(q, 5, allowed=allowed)} == allowed  # filters: exact scan
+    # Two allowed rows: the probed lists may hold neither, and the exact scan answers.
+    assert {p for p, _ in vi.top(q, 5, allowed=allowed)} == allowed
+
+
+def test_a_filter_scans_the_probed_lists_and_falls_back_when_they_hold_too_few():
+    """A filtered query keeps the IVF (its answers agree with the exact filtered scan as an
+    unfiltered query's do); a filter the probed lists hold fewer than k rows of gets fewer
+    back, which VectorIndex answers with the exact scan."""
+    m = clustered(n=6000, dim=384, centers=60, seed=5)
+    ivf = IVF(m)
+    mask = np.random.default_rng(0).random(len(m)) < 0.4
+    overlap = 0.0
+    for q in m[:50]:
+        truth = set(np.argsort(-np.where(mask, m @ q, -np.inf))[:10])
+        rows, scores = ivf.search(q, 10, mask)
+        assert mask[rows].all() and np.allclose(scores, m[rows] @ q, atol=1e-5)
+        overlap += len(truth & set(rows)) / 10 / 50
+    assert overlap >= 0.95
+    few = np.zeros(len(m), dtype=bool)
+    few[np.argsort(m @ m[0])[:3]] = True  # the three rows farthest from the query
+    rows, _ = ivf.search(m[0], 10, few)
+    assert len(rows) < 3
+    assert len(ivf.search(m[0], 10, np.zeros(len(m), dtype=bool))[0]) == 0
 
 
 def test_wide_vectors_scan_a_projection_and_return_exact_scores():

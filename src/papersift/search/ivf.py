@@ -59,22 +59,34 @@ class IVF:
             for i in range(0, n, 20_000):
                 self.reduced[i:i + 20_000] = (self.sorted[i:i + 20_000] - mean) @ self.proj
 
-    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(row indices into the original matrix, scores), best first, at most k."""
+    def search(self, q: np.ndarray, k: int, mask: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(row indices into the original matrix, scores), best first, at most k. `mask`
+        (a boolean per original row) keeps only those rows: the probed lists are scanned
+        as usual and the rows it excludes dropped, so a filter costs no more than no
+        filter; fewer than k may come back when the probed lists hold fewer allowed rows
+        (the caller decides whether to scan exactly instead)."""
         probe = np.argpartition(-(self.centroids @ q), self.nprobe - 1)[:self.nprobe]
         spans = [(self.offsets[c], self.offsets[c + 1]) for c in probe]
         rows = np.concatenate([np.arange(a, b) for a, b in spans])
-        if len(rows) == 0:
-            return rows, np.zeros(0, dtype=np.float32)
+        ok = None if mask is None else mask[self.order[rows]]
+        if len(rows) == 0 or (ok is not None and not ok.any()):
+            return rows[:0], np.zeros(0, dtype=np.float32)
+        want = max(RERANK, 5 * k)
         # Slices of the cluster-sorted matrix: contiguous reads, no gather copy.
-        if self.reduced is not None and self.proj is not None and len(rows) > max(RERANK, 5 * k):
+        if self.reduced is not None and self.proj is not None and len(rows) > want:
             qp = q.astype(np.float32) @ self.proj
             approx = np.concatenate([self.reduced[a:b] @ qp for a, b in spans])
-            keep = np.argpartition(-approx, max(RERANK, 5 * k) - 1)[:max(RERANK, 5 * k)]
-            rows = rows[keep]
+            if ok is not None:
+                rows, approx = rows[ok], approx[ok]
+            if len(rows) > want:
+                keep = np.argpartition(-approx, want - 1)[:want]
+                rows = rows[keep]
             scores = self.sorted[rows] @ q
         else:
             scores = np.concatenate([self.sorted[a:b] @ q for a, b in spans])
+            if ok is not None:
+                rows, scores = rows[ok], scores[ok]
         k = min(k, len(rows))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
