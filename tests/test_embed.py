@@ -165,3 +165,5 @@ def test_query_cache_repeats_no_encode_and_hands_out_read_only_rows():
     assert cache.misses == 4
     both = cache.embed(["graph networks", "protein folding"])  # batches pass through
     assert both.shape == (2, 64) and cache.misses == 4
+    assert cache.peek("never embedded") is None and cache.misses == 4  # peek never encodes
+    assert np.array_equal(cache.peek("sparse attention"), a) and cache.hits == 2

@@ -498,6 +498,17 @@ class QueryCache:
                 self._cache.popitem(last=False)
         return row[None, :]
 
+    def peek(self, text: str) -> np.ndarray | None:
+        """The cached vector of one text, or None: no encode (a caller that would hand the
+        encode to another thread need not when it is cached)."""
+        with self._lock:
+            row = self._cache.get(text)
+            if row is None:
+                return None
+            self._cache.move_to_end(text)
+            self.hits += 1
+        return row[None, :]
+
     def warm(self) -> None:
         """One encode before serving: the first call of a torch model pays its set-up."""
         self.inner.embed(["warming up the query encoder"])

@@ -282,12 +282,15 @@ class SearchEngine:
         allowed = self.allowed_rows(filters, idx)
         # A hybrid query encodes its text on a second thread while BM25 ranks on this one:
         # the encoder's matrix work releases the GIL, so on two cores the two overlap.
+        # A cached query vector (a server's QueryCache) needs no second thread.
+        peek = getattr(self.embedder, "peek", None)
+        cached = peek(parsed.semantic_text) if peek is not None and mode == "hybrid" and vectors else None
         pending = (self._encoder().submit(self.embed_query, parsed.semantic_text)
-                   if mode == "hybrid" and vectors else None)
+                   if mode == "hybrid" and vectors and cached is None else None)
         if mode in ("hybrid", "lexical"):
             lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
         if mode in ("hybrid", "semantic"):
-            qvec = (pending.result() if pending is not None
+            qvec = (cached[0] if cached is not None else pending.result() if pending is not None
                     else self.embed_query(parsed.semantic_text) if vectors else None)
             if qvec is None:
                 mode = "lexical" if mode == "hybrid" else "none"
