@@ -119,6 +119,8 @@ def main() -> None:
     print(f"import + FTS5 (papersift import): {n} papers in {import_s:.1f}s ({n / max(import_s, 1e-9):.0f} papers/s)")
 
     embedder = get_embedder(args.embedder, data)
+    if hasattr(embedder, "fast_queries"):
+        embedder.fast_queries = True  # queries as a serving engine runs them (ONNX Runtime)
     vec_s = 0.0
     if embedder:
         if args.build:

@@ -18,7 +18,15 @@ from typing import Literal
 
 from ..config import Settings
 from ..store.base import RankedSearchSource, Store
-from .embed import Embedder, EmbedderError, QueryCache, get_embedder, key_for, minilm_available
+from .embed import (
+    Embedder,
+    EmbedderError,
+    MiniLMEmbedder,
+    QueryCache,
+    get_embedder,
+    key_for,
+    minilm_available,
+)
 from .engine import SearchEngine
 from .index import vectors_version_key
 from .lexical import BM25Index
@@ -73,7 +81,10 @@ def load_embedder(settings: Settings, store: Store, purpose: Purpose) -> Embedde
         raise
     if purpose == "serve" and embedder is not None:
         # A server loads the model once, warms it before its first request and remembers
-        # the vectors of recent queries (docs/embeddings.md).
+        # the vectors of recent queries (docs/embeddings.md); it encodes enough queries for
+        # the ONNX export (or the trace) to pay off.
+        if isinstance(embedder, MiniLMEmbedder):
+            embedder.fast_queries = True
         cached = QueryCache(embedder)
         cached.warm()
         return cached
