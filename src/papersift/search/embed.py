@@ -345,9 +345,10 @@ class MiniLMEmbedder:
                 torch.set_num_threads(want)
             try:
                 if query and self.fast_queries and self.onnx_queries:
-                    rows = [self._onnx_query(t) for t in texts]
-                    if all(r is not None for r in rows):
-                        return _normalize(np.concatenate(rows))
+                    got = [self._onnx_query(t) for t in texts]
+                    vecs = [g for g in got if g is not None]
+                    if len(vecs) == len(texts):
+                        return _normalize(np.concatenate(vecs))
                 if query and self.fast_queries and len(texts) == 1 and (
                         one := self._traced_query(texts[0])) is not None:
                     return _normalize(one)
@@ -370,7 +371,7 @@ class MiniLMEmbedder:
 def _pooled(torch: Any, model: Any) -> Any:
     """The model with its mean pooling as one module (what the trace and the ONNX export take)."""
 
-    class Pooled(torch.nn.Module):  # type: ignore[name-defined]
+    class Pooled(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.bert = model  # a submodule: its weights are the graph's parameters
