@@ -301,7 +301,7 @@ def load_replicas(url: str, work: Path, a: argparse.Namespace, qs: list[dict[str
                 time.sleep(0.5)
         per = [a.clients // a.replicas + (1 if i < a.clients % a.replicas else 0) for i in range(a.replicas)]
 
-        async def run(seconds: float, batch: list[dict[str, str]]) -> list[tuple[list[float], int]]:
+        async def run(seconds: float, batch: list[dict[str, str]]) -> list[tuple[list[float], int, list[float]]]:
             return await asyncio.gather(*(load(p, batch, seconds, c) for p, c in zip(ports, per, strict=True)))
 
         asyncio.run(run(3.0, qs[:64]))  # warm-up, not counted

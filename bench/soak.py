@@ -170,7 +170,7 @@ def main() -> None:
     try:
         asyncio.run(load(port, qs[:64], 3.0, args.clients))  # warm-up
         base_s = max(30.0, args.minutes * 60 / 4)
-        lat0, err0 = asyncio.run(load(port, qs, base_s, args.clients))
+        lat0, err0, _ = asyncio.run(load(port, qs, base_s, args.clients))
         rps0, p50_0, p99_0 = summary(lat0, base_s)
         print(f"without writer: {len(lat0)} requests in {base_s:.0f}s, rps {rps0:.1f}, "
               f"p50 {p50_0:.1f} ms, p99 {p99_0:.1f} ms, errors {err0}", flush=True)
@@ -189,7 +189,7 @@ def main() -> None:
         lat, errors = [], 0
         rest = max(30.0, args.minutes * 60 - base_s)
         while w.is_alive() or time.perf_counter() - t0 < rest:
-            chunk, e = asyncio.run(load(port, qs, 5.0, args.clients))
+            chunk, e, _ = asyncio.run(load(port, qs, 5.0, args.clients))
             lat += chunk
             errors += e
         w.join()
