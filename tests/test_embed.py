@@ -98,6 +98,38 @@ def test_minilm_queries_through_onnx_runtime_match_the_eager_model(minilm):
 
 @pytest.mark.slow
 @needs_minilm
+def test_minilm_keeps_its_onnx_export_for_the_next_process(tmp_path, monkeypatch):
+    """With a cache dir the export is written once (atomically) and the next embedder loads
+    it without exporting; a truncated file is exported again."""
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    from papersift.search.embed import MiniLMEmbedder
+
+    first = MiniLMEmbedder(cache_dir=tmp_path)
+    first.fast_queries = True
+    want = first.embed(["retrieval augmented generation"])[0]
+    files = list(tmp_path.glob("minilm-query-*.onnx"))
+    assert len(files) == 1 and not list(tmp_path.glob("*.tmp"))
+
+    def no_export(*a, **k):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(torch.onnx, "export", no_export)
+    second = MiniLMEmbedder(cache_dir=tmp_path)
+    second.fast_queries = True
+    assert np.allclose(second.embed(["retrieval augmented generation"])[0], want, atol=1e-6)
+    assert second._onnx not in (None, False)
+    monkeypatch.undo()
+    files[0].write_bytes(files[0].read_bytes()[:1000])  # a truncated file
+    third = MiniLMEmbedder(cache_dir=tmp_path)
+    third.fast_queries = True
+    assert np.allclose(third.embed(["retrieval augmented generation"])[0], want, atol=1e-6)
+    assert files[0].stat().st_size > 1_000_000  # exported again and replaced
+
+
+@pytest.mark.slow
+@needs_minilm
 def test_minilm_batches_side_by_side_give_the_serial_vectors(minilm):
     """Documents run whole batches on two threads; the batches are the serial loop's, so
     the vectors are identical, and torch's thread count is restored afterwards."""

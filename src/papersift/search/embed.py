@@ -21,6 +21,7 @@ before sentence-transformers or transformers is imported.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -185,7 +186,7 @@ class MiniLMEmbedder:
     dim = 384
 
     def __init__(self, max_tokens: int = MINILM_MAX_TOKENS, batch_size: int = 16,
-                 threads: int | None = None, linear: str = MINILM_LINEAR):
+                 threads: int | None = None, linear: str = MINILM_LINEAR, cache_dir: Path | None = None):
         _offline()
         path = minilm_path()
         try:
@@ -219,6 +220,7 @@ class MiniLMEmbedder:
         self.fast_queries = False
         self.onnx_queries = True  # with fast_queries: ONNX Runtime when installed
         self._onnx: Any = None  # exported on the first query; False: no ONNX Runtime here
+        self.cache_dir = cache_dir  # where the ONNX export is kept (None: in memory only)
 
     def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
         return self._run(model, self._tokenize(texts))
@@ -252,10 +254,42 @@ class MiniLMEmbedder:
         return np.asarray(self._onnx.run(None, feed)[0], dtype=np.float32)
 
     def _export_onnx(self) -> Any:
+        """An ONNX Runtime session of the fp32 model, from the export kept in cache_dir
+        when there is one (every search process after the first skips the export's 1.7 s
+        and the ~140 MB it leaves allocated), else exported now (and kept)."""
         try:
             import onnxruntime as ort
         except ImportError:
             return None
+        opts = ort.SessionOptions()
+        # One thread, as the torch query path: a search process per core.
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        torch = self._torch
+        path = None
+        if self.cache_dir is not None:
+            tag = hashlib.sha1(f"{self.key}|{torch.__version__}|{ort.__version__}".encode()).hexdigest()[:12]
+            path = Path(self.cache_dir) / f"minilm-query-{tag}.onnx"
+            if path.exists():
+                try:
+                    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                except Exception:  # noqa: BLE001 - unreadable or truncated: export it again
+                    pass
+        model = self._export_bytes()
+        if model is None:
+            return None
+        try:
+            session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - a graph this ONNX Runtime cannot run: torch runs
+            return None
+        if path is not None:
+            with contextlib.suppress(OSError):  # a read-only data dir: in memory only
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(model)
+                tmp.replace(path)  # a half-written file is never loaded
+        return session
+
+    def _export_bytes(self) -> bytes | None:
         import io
 
         torch = self._torch
@@ -269,12 +303,9 @@ class MiniLMEmbedder:
                 warnings.simplefilter("ignore")  # the exporter's notes on shape-dependent branches
                 torch.onnx.export(_pooled(torch, self.model).eval(), args, buf, input_names=["ids", "mask", "types"],
                                   output_names=["vec"], dynamic_axes=axes, opset_version=17, dynamo=False)
-            opts = ort.SessionOptions()
-            # One thread, as the torch query path: a search process per core.
-            opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-            return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
         except Exception:  # noqa: BLE001 - no onnx package, an exporter that cannot: torch runs
             return None
+        return buf.getvalue()
 
     def _traced_query(self, text: str) -> np.ndarray | None:
         """One query through a TorchScript trace of the fp32 model (pooling included),
@@ -524,12 +555,13 @@ class QueryCache:
 def get_embedder(name: str, data_dir: Path | None = None) -> Embedder | None:
     """The embedder named in settings (None for 'none'); raises EmbedderError when unusable."""
     name = (name or "auto").strip().lower()
+    models = Path(data_dir) / "models" if data_dir is not None else None
     if name == "auto":
-        return MiniLMEmbedder() if minilm_available() else None
+        return MiniLMEmbedder(cache_dir=models) if minilm_available() else None
     if name == "none":
         return None
     if name == "minilm":
-        return MiniLMEmbedder()
+        return MiniLMEmbedder(cache_dir=models)
     if name == "model2vec":
         return Model2VecEmbedder(Path(data_dir or "papersift-data") / "models")
     if name.startswith("hash"):
