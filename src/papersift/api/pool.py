@@ -39,6 +39,7 @@ import orjson
 
 from ..config import SECRET_ENV_VARS
 from ..errors import SearchError, SearchUnavailable
+from . import qvectors
 from .payloads import search_payload, serving_engine, similar_ids
 
 READY = "ready"
@@ -142,8 +143,14 @@ def _search_process(spec: dict[str, Any], conn: Connection) -> None:
     with contextlib.suppress(OSError):
         os.nice(SEARCH_NICE)
     state = _init(spec)
+    def search(params: dict[str, Any], vec: bytes | None = None) -> tuple[bytes, bytes | None]:
+        engine = state["engine"]
+        report = qvectors.before_search(engine, params.get("q") or "", vec)
+        payload = orjson.dumps(search_payload(engine, state["langs"], params))
+        return payload, qvectors.after_search(engine, report)
+
     ops: dict[str, Callable[..., Any]] = {
-        "search": lambda params: orjson.dumps(search_payload(state["engine"], state["langs"], params)),
+        "search": search,
         "similar": lambda pid, limit: similar_ids(state["engine"], pid, limit),
         "refresh": lambda: _refresh(state),
     }
@@ -201,6 +208,7 @@ class SearchPool:
         self.checked_at = [0.0] * processes  # when slot i last checked the store's versions
         self.idle = [False] * processes  # slot i waits for a job
         self.refreshing: int | None = None  # the slot reloading its indexes now, if any
+        self.qvecs = qvectors.SharedQueryVectors()  # query vectors the processes computed
 
     def _start(self) -> tuple[Any, Connection]:
         mine, theirs = self.ctx.Pipe()  # duplex: a socket pair
@@ -242,7 +250,11 @@ class SearchPool:
             timer.cancel()
 
     async def search(self, params: dict[str, Any]) -> bytes:
-        return await self.call("search", params)
+        q = params.get("q") or ""
+        payload, vec = await self.call("search", params, self.qvecs.get(q))
+        if vec is not None:
+            self.qvecs.put(q, vec)
+        return payload
 
     async def similar(self, paper_id: str, limit: int) -> list[str]:
         return await self.call("similar", paper_id, limit)

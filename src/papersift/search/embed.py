@@ -547,6 +547,21 @@ class QueryCache:
             self.hits += 1
         return row[None, :]
 
+    def cached(self, text: str) -> np.ndarray | None:
+        """The cached vector of one text (a row), or None; not counted as a hit."""
+        with self._lock:
+            return self._cache.get(text)
+
+    def put(self, text: str, row: np.ndarray) -> None:
+        """File a vector computed elsewhere (another search process) for one text."""
+        row = np.array(row, dtype=np.float32).reshape(-1)
+        row.setflags(write=False)
+        with self._lock:
+            self._cache[text] = row
+            self._cache.move_to_end(text)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+
     def warm(self) -> None:
         """One encode before serving: the first call of a torch model pays its set-up."""
         self.inner.embed(["warming up the query encoder"])
