@@ -33,6 +33,10 @@ def test_ivf_is_deterministic():
     m = clustered(n=1000)
     a, b = IVF(m), IVF(m)
     assert np.array_equal(a.order, b.order) and np.array_equal(a.centroids, b.centroids)
+    from papersift.search.ivf import _chain
+
+    order = _chain(a.centroids)
+    assert sorted(order.tolist()) == list(range(len(a.centroids)))  # a permutation of the lists
 
 
 def test_vector_index_uses_ivf_only_when_large(make_store, monkeypatch):

@@ -38,7 +38,11 @@ class IVF:
             empty = np.bincount(assign, minlength=self.nlist) == 0
             sums[empty] = cent[empty]  # an empty cluster keeps its centroid
             cent = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        self.centroids = cent.astype(np.float32)
+        # Lists numbered along a nearest-neighbour chain of their centroids: the lists a
+        # query probes are near each other, so they sit mostly side by side in the sorted
+        # matrix and merge into fewer, longer slices, each one matrix product
+        # (docs/search.md has the counts).
+        self.centroids = cent[_chain(cent)].astype(np.float32)
         assign = np.empty(n, dtype=np.int64)
         for i in range(0, n, 20_000):  # chunks bound the n x nlist temporary
             assign[i:i + 20_000] = np.argmax(matrix[i:i + 20_000] @ self.centroids.T, axis=1)
@@ -66,8 +70,11 @@ class IVF:
         as usual and the rows it excludes dropped, so a filter costs no more than no
         filter; fewer than k may come back when the probed lists hold fewer allowed rows
         (the caller decides whether to scan exactly instead)."""
-        probe = np.argpartition(-(self.centroids @ q), self.nprobe - 1)[:self.nprobe]
-        spans = [(self.offsets[c], self.offsets[c + 1]) for c in probe]
+        probe = np.sort(np.argpartition(-(self.centroids @ q), self.nprobe - 1)[:self.nprobe])
+        # Neighbouring lists are one contiguous slice: merge each run of consecutive ids.
+        cut = np.flatnonzero(np.diff(probe) != 1) + 1
+        firsts, lasts = probe[np.r_[0, cut]], probe[np.r_[cut - 1, len(probe) - 1]]
+        spans = [(self.offsets[a], self.offsets[b + 1]) for a, b in zip(firsts, lasts, strict=True)]
         rows = np.concatenate([np.arange(a, b) for a, b in spans])
         ok = None if mask is None else mask[self.order[rows]]
         if len(rows) == 0 or (ok is not None and not ok.any()):
@@ -91,3 +98,19 @@ class IVF:
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
         return self.order[rows[best]], scores[best]
+
+
+def _chain(cent: np.ndarray) -> np.ndarray:
+    """An order of the centroids: start at the first, then always the most similar one not
+    yet taken (a greedy path; deterministic)."""
+    n = len(cent)
+    sim = cent @ cent.T
+    taken = np.zeros(n, dtype=bool)
+    order = np.empty(n, dtype=np.int64)
+    cur = 0
+    for i in range(n):
+        order[i], taken[cur] = cur, True
+        if i + 1 < n:
+            row = np.where(taken, -np.inf, sim[cur])
+            cur = int(np.argmax(row))
+    return order
