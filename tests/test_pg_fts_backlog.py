@@ -76,3 +76,30 @@ def test_the_backlog_of_a_killed_import_is_filled_on_open(pg_url):
         assert again.lexical_match_ids(LexicalQuery(terms=["zyx3"])) == {"2501.00003"}
     finally:
         again.close()
+
+
+def test_full_text_helpers_start_outside_the_importers_transaction(pg_url, monkeypatch):
+    """The helpers' start waits for locks (the index lock another import's GIN build holds
+    while it waits for every open writer): started inside a chunk's transaction it
+    deadlocked racing importers through this process. The chunk with the first new papers
+    is rolled back, the helpers start, and the chunk is stored once."""
+    from papersift.store.postgres import fts
+
+    s = PostgresStore(pg_url)
+    seen: list[object] = []
+    start = fts.FtsHelpers.start
+
+    def checked(self):
+        seen.append(getattr(s._local, "conn", None))
+        return start(self)
+
+    monkeypatch.setattr(fts.FtsHelpers, "start", checked)
+    try:
+        _import_some(s, _papers(0, 5))  # stored before: the next import updates these
+        with s.bulk_writes():
+            stats = s.upsert_papers(_papers(0, 30), s.prepare_papers(_papers(0, 30)))
+        assert seen == [None]  # started once, with no transaction open on this thread
+        assert s.count_papers() == 30 and stats.inserted == 25
+        assert s.lexical_match_ids(LexicalQuery(terms=["zyx29"])) == {"2501.00029"}
+    finally:
+        s.close()

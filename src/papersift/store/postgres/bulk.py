@@ -86,6 +86,11 @@ class BulkState:
         self.lock = threading.Lock()
         self.helpers: FtsHelpers | None = None
 
+    def wants_helpers(self) -> bool:
+        """A bulk import runs whose helpers are not started yet."""
+        with self.lock:
+            return bool(self.depth) and self.helpers is None
+
     def ensure_helpers(self) -> None:
         with self.lock:
             if self.depth and self.helpers is None:

@@ -58,16 +58,28 @@ class PapersMixin(PostgresBase):
         return stats
 
     def _upsert_chunk(self, chunk: list[Paper], prep: list[Prepared | None]) -> UpsertStats:
-        with self._tx() as conn:
-            if self._bulk.depth:
-                for stmt in BULK_SETTINGS:
-                    conn.execute(stmt)
-            # Writers of other processes plan one chunk at a time: a plan reads what is
-            # stored, and two concurrent plans could each miss the other's paper.
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (UPSERT_KEY,))
-            plan = plan_upsert(self, chunk, prep)
-            self._apply(conn, plan)
-        return plan.stats
+        owned = getattr(self._local, "conn", None) is None  # not inside a caller's transaction
+        while True:
+            try:
+                with self._tx() as conn:
+                    if self._bulk.depth:
+                        for stmt in BULK_SETTINGS:
+                            conn.execute(stmt)
+                    # Writers of other processes plan one chunk at a time: a plan reads what
+                    # is stored, and two concurrent plans could each miss the other's paper.
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (UPSERT_KEY,))
+                    plan = plan_upsert(self, chunk, prep)
+                    if owned and plan.inserts and self._bulk.wants_helpers():
+                        raise _HelpersFirst
+                    self._apply(conn, plan)
+                return plan.stats
+            except _HelpersFirst:
+                # The first new papers of a bulk import: its full-text helpers start now,
+                # with this chunk rolled back and planned again after. Started inside the
+                # transaction, they waited for a lock another import's index build held
+                # while that build waited for this transaction: a deadlock through this
+                # process, which the server cannot see (it hung the 4-importer race test).
+                self._bulk.ensure_helpers()
 
     # -- what store/upsert.py reads (inside the chunk's transaction) --------------------
 
@@ -119,8 +131,7 @@ class PapersMixin(PostgresBase):
                       _UPDATE_COLUMNS)
         # Full text in this transaction, except new rows of a bulk import (fts.py helpers).
         fresh = [paper.id for paper, _, _ in plan.inserts]
-        if fresh and self._bulk.depth:
-            self._bulk.ensure_helpers()
+        if fresh and self._bulk.helpers is not None:
             fresh = []
         index_ids(conn, fresh + [p.id for p in plan.updates])
         insert_many(conn, "aliases", [("alias", "text"), ("paper_id", "text")], plan.aliases,
@@ -205,3 +216,7 @@ def _same_key(table: str) -> str:
     rest = {"paper_sources": ("source", "ref"), "day_papers": ("day",), "vectors": ("model",),
             "aliases": ("alias",), "paper_images": ("kind",)}.get(table, ())
     return " AND ".join([f"o.{c} = t.{c}" for c in rest] or ["true"])
+
+
+class _HelpersFirst(Exception):
+    """Raised inside a chunk's transaction to roll it back and start the helpers first."""
