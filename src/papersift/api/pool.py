@@ -41,6 +41,7 @@ from ..config import SECRET_ENV_VARS
 from ..errors import SearchError, SearchUnavailable
 from . import qvectors
 from .payloads import search_payload, serving_engine, similar_ids
+from .threads import one_thread_of_math
 
 READY = "ready"
 
@@ -56,11 +57,7 @@ def _init(spec: dict[str, Any]) -> dict[str, Any]:
     make = engine_factory(settings)
     db = settings.db_target
     engine = serving_engine(lambda store: _prebuild(make(store), db), open_store(db), pinned=True)
-    torch = sys.modules.get("torch")  # loaded by a neural embedder or the vector index
-    if torch is not None:
-        # One search process per core: torch's intra-op threads would only fight the other
-        # search processes (and the server process) for the same cores.
-        torch.set_num_threads(1)
+    one_thread_of_math()  # one search process per core (api/threads.py)
     _settle(engine)
     return {"engine": engine, "langs": settings.languages, "db": db}
 

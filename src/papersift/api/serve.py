@@ -17,6 +17,7 @@ from ..config import SECRET_ENV
 from .app import create_app
 from .pool import SearchPool
 from .slowclients import guarded_protocol
+from .threads import one_thread_of_math
 
 
 def default_workers() -> int:
@@ -40,6 +41,8 @@ def serve(settings: Any, site_dir: Path, host: str, port: int, workers: int,
     try:
         t0 = time.perf_counter()
         app.state.warm()
+        if pool is None:  # searching in this process, beside the event loop
+            one_thread_of_math()
         say(f"search index ready in {time.perf_counter() - t0:.1f}s "
             f"({workers} search process{'es' if workers > 1 else ''})")
         # The indexes are millions of long-lived objects (ids, vocabulary, row maps). Left
