@@ -53,10 +53,11 @@ from api import CLI, load, queries, summary  # noqa: E402  (bench/api.py's clien
 from papersift.api.payloads import serving_engine  # noqa: E402
 from papersift.ids import normalize_arxiv_id  # noqa: E402
 from papersift.ingest import import_paths  # noqa: E402
-from papersift.search.embed import QueryCache, get_embedder, paper_text, text_hash  # noqa: E402
+from papersift.search.embed import get_embedder, paper_text, text_hash  # noqa: E402
 from papersift.search.engines import make_engine  # noqa: E402
 from papersift.search.index import publish, vectors_recipe_key  # noqa: E402
 from papersift.search.models import Fusion, SearchQuery  # noqa: E402
+from papersift.search.query_cache import QueryCache  # noqa: E402
 from papersift.store.postgres import PostgresStore  # noqa: E402
 from papersift.store.postgres.fts import build_index  # noqa: E402
 from papersift.store.postgres.ranking import EF_SEARCH_MIN  # noqa: E402

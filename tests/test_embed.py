@@ -52,22 +52,22 @@ def test_minilm_loads_offline_from_the_wheel(minilm, monkeypatch):
 def test_minilm_traced_query_matches_the_eager_model(minilm):
     """A one-text call runs the TorchScript trace; it must give the eager fp32 model's
     vector for every query length it serves, and a text past its limit runs eager."""
-    from papersift.search.embed import TRACED_QUERY_TOKENS
+    from papersift.search.minilm_graphs import TRACED_QUERY_TOKENS
 
     words = ["graph", "neural", "network", "diffusion", "3D", "données", "中文", "attention", "of", "the"]
-    minilm.onnx_queries = False  # the path a machine without ONNX Runtime takes
+    minilm.graphs.use_onnx = False  # the path a machine without ONNX Runtime takes
     try:
         for n in (1, 2, 5, 12, 30, 50):
             q = " ".join(words[i % len(words)] for i in range(n))
             got = minilm.embed([q])[0]
             ref = minilm._encode(minilm.model, [q])[0]
             assert float(got @ (ref / np.linalg.norm(ref))) > 0.99999, q
-        assert minilm._query_trace not in (None, False)  # the trace ran, not the eager fallback
+        assert minilm.graphs.traced not in (None, False)  # the trace ran, not the eager fallback
         long = " ".join(["transformer"] * (TRACED_QUERY_TOKENS + 10))
-        assert minilm._traced_query(long) is None
+        assert minilm.graphs.trace_query(long) is None
         assert minilm.embed([long]).shape == (1, 384)
     finally:
-        minilm.onnx_queries = True
+        minilm.graphs.use_onnx = True
 
 
 @pytest.mark.slow
@@ -81,14 +81,14 @@ def test_minilm_queries_through_onnx_runtime_match_the_eager_model(minilm):
     for t in texts:
         ref = minilm._encode(minilm.model, [t])[0]
         assert float(minilm.embed([t])[0] @ (ref / np.linalg.norm(ref))) > 0.99999, t
-    assert minilm._onnx not in (None, False)  # ONNX Runtime answered, not a fallback
+    assert minilm.graphs.session not in (None, False)  # ONNX Runtime answered, not a fallback
     several = minilm.embed(texts[:3])
     assert np.allclose(several, np.stack([minilm.embed([t])[0] for t in texts[:3]]), atol=1e-5)
-    minilm.onnx_queries = False
+    minilm.graphs.use_onnx = False
     try:
         assert float(minilm.embed([texts[1]])[0] @ several[1]) > 0.99999  # the trace's vector
     finally:
-        minilm.onnx_queries = True
+        minilm.graphs.use_onnx = True
     minilm.fast_queries = False  # a one-off search: the eager model, the same vector
     try:
         assert float(minilm.embed([texts[1]])[0] @ several[1]) > 0.99999
@@ -119,7 +119,7 @@ def test_minilm_keeps_its_onnx_export_for_the_next_process(tmp_path, monkeypatch
     second = MiniLMEmbedder(cache_dir=tmp_path)
     second.fast_queries = True
     assert np.allclose(second.embed(["retrieval augmented generation"])[0], want, atol=1e-6)
-    assert second._onnx not in (None, False)
+    assert second.graphs.session not in (None, False)
     monkeypatch.undo()
     files[0].write_bytes(files[0].read_bytes()[:1000])  # a truncated file
     third = MiniLMEmbedder(cache_dir=tmp_path)
@@ -187,7 +187,7 @@ def test_model2vec_distills_locally_and_caches(tmp_path):
 
 
 def test_query_cache_repeats_no_encode_and_hands_out_read_only_rows():
-    from papersift.search.embed import QueryCache
+    from papersift.search.query_cache import QueryCache
 
     inner = HashingEmbedder(64)
     cache = QueryCache(inner, size=2)

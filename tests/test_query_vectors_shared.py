@@ -6,9 +6,10 @@ import numpy as np
 from papersift.api import qvectors
 from papersift.api.payloads import search_payload
 from papersift.model import Paper
-from papersift.search.embed import HashingEmbedder, QueryCache
+from papersift.search.embed import HashingEmbedder
 from papersift.search.engine import SearchEngine
 from papersift.search.index import build_vectors
+from papersift.search.query_cache import QueryCache
 
 
 class Counting(HashingEmbedder):

@@ -13,33 +13,19 @@ side lacks. The server's copy is bounded like the processes' caches.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from ..search.embed import QueryCache
 from ..search.query import parse_query
+from ..search.query_cache import LRU, QueryCache
 
 
-class SharedQueryVectors:
-    """The server's LRU of query -> vector bytes (float32)."""
+class SharedQueryVectors(LRU[bytes]):
+    """The server's LRU of query -> vector bytes (float32); one event loop uses it."""
 
     def __init__(self, size: int = 4096):
-        self.size = size
-        self._vecs: OrderedDict[str, bytes] = OrderedDict()
-
-    def get(self, q: str) -> bytes | None:
-        vec = self._vecs.get(q)
-        if vec is not None:
-            self._vecs.move_to_end(q)
-        return vec
-
-    def put(self, q: str, vec: bytes) -> None:
-        self._vecs[q] = vec
-        self._vecs.move_to_end(q)
-        while len(self._vecs) > self.size:
-            self._vecs.popitem(last=False)
+        super().__init__(size)
 
 
 def _cache(engine: Any) -> QueryCache | None:

@@ -21,14 +21,11 @@ before sentence-transformers or transformers is imported.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 import threading
-import warnings
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +34,7 @@ import numpy as np
 
 from ..errors import EmbedderError
 from ..text import HASH_WORD
+from .minilm_graphs import QueryGraphs, int8_linear
 
 EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
 # Word pieces per text. sentence-transformers ships 256 (the model was trained at 128). The
@@ -46,7 +44,6 @@ EMBEDDERS = ("auto", "minilm", "model2vec", "hash", "none")
 # then rebuilds every vector.
 MINILM_MAX_TOKENS = 224
 QUERY_TEXTS = 4  # embed() calls of up to this many texts are queries (see MiniLMEmbedder)
-TRACED_QUERY_TOKENS = 64  # word pieces up to which a one-text call runs the traced model
 MINILM_LINEAR = "int8-dynamic-per-channel"  # or "fp32": the weights as shipped
 MODEL2VEC_DIMS = 256
 
@@ -158,18 +155,6 @@ def minilm_available() -> bool:
     return True
 
 
-def _int8_linear(torch: Any, model: Any) -> Any:
-    """The model with its nn.Linear layers quantized to int8, scales per output channel (per
-    tensor drifted: mean cosine 0.92 to fp32 against 0.99+ per channel)."""
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    with warnings.catch_warnings():
-        # torch 2.13 marks eager-mode quantization as moving to torchao; it still works and
-        # torch is pinned, so the notice is noise for a user.
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})
-
-
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 run directly on torch: tokenizer, BERT, mean pooling, L2.
 
@@ -211,16 +196,13 @@ class MiniLMEmbedder:
         self.key = vector_key("minilm", self.recipe)
         # torch modules and the Rust tokenizer are not safe to call concurrently.
         self._lock = threading.Lock()
-        self._query_trace: Any = None  # traced on the first query; False: cannot trace
         self.parallel_batches = True  # documents: whole batches on separate threads
         # Queries through ONNX Runtime (else a TorchScript trace): for a serving engine,
         # which encodes many (engines.load_embedder turns it on). A one-off search runs
         # the eager model: the export costs 1.7 s and the trace 0.2 s before the first
         # answer, the eager model 0.01 s.
         self.fast_queries = False
-        self.onnx_queries = True  # with fast_queries: ONNX Runtime when installed
-        self._onnx: Any = None  # exported on the first query; False: no ONNX Runtime here
-        self.cache_dir = cache_dir  # where the ONNX export is kept (None: in memory only)
+        self.graphs = QueryGraphs(torch, self.model, self.tokenizer, self.key, max_tokens, cache_dir)
 
     def _encode(self, model: Any, texts: list[str]) -> np.ndarray:
         return self._run(model, self._tokenize(texts))
@@ -237,102 +219,6 @@ class MiniLMEmbedder:
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return pooled.numpy()
-
-    def _onnx_query(self, text: str) -> np.ndarray | None:
-        """One query through ONNX Runtime (the fp32 model with its pooling, exported on
-        the first query), or None where torch must run: no onnxruntime/onnx, or an export
-        that failed. On one thread it encodes a short query in about half the time of the
-        TorchScript trace (docs/embeddings.md), with the same vector: the graph is the
-        fp32 model's, and ORT's fusions are exact rewrites of it."""
-        if self._onnx is None:
-            self._onnx = self._export_onnx() or False
-        if self._onnx is False:
-            return None
-        enc = self.tokenizer([text], truncation=True, max_length=self.max_tokens, return_tensors="np")
-        feed = {"ids": enc["input_ids"].astype(np.int64), "mask": enc["attention_mask"].astype(np.int64),
-                "types": enc["token_type_ids"].astype(np.int64)}
-        return np.asarray(self._onnx.run(None, feed)[0], dtype=np.float32)
-
-    def _export_onnx(self) -> Any:
-        """An ONNX Runtime session of the fp32 model, from the export kept in cache_dir
-        when there is one (every search process after the first skips the export's 1.7 s
-        and the ~140 MB it leaves allocated), else exported now (and kept)."""
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            return None
-        opts = ort.SessionOptions()
-        # One thread, as the torch query path: a search process per core.
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        torch = self._torch
-        path = None
-        if self.cache_dir is not None:
-            tag = hashlib.sha1(f"{self.key}|{torch.__version__}|{ort.__version__}".encode()).hexdigest()[:12]
-            path = Path(self.cache_dir) / f"minilm-query-{tag}.onnx"
-            if path.exists():
-                try:
-                    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-                except Exception:  # noqa: BLE001 - unreadable or truncated: export it again
-                    pass
-        model = self._export_bytes()
-        if model is None:
-            return None
-        try:
-            session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - a graph this ONNX Runtime cannot run: torch runs
-            return None
-        if path is not None:
-            with contextlib.suppress(OSError):  # a read-only data dir: in memory only
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(model)
-                tmp.replace(path)  # a half-written file is never loaded
-        return session
-
-    def _export_bytes(self) -> bytes | None:
-        import io
-
-        torch = self._torch
-        enc = self.tokenizer(["warming up the query encoder"], return_tensors="pt")
-        args = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
-        axes = {"ids": {0: "batch", 1: "pieces"}, "mask": {0: "batch", 1: "pieces"},
-                "types": {0: "batch", 1: "pieces"}, "vec": {0: "batch"}}
-        buf = io.BytesIO()
-        try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")  # the exporter's notes on shape-dependent branches
-                torch.onnx.export(_pooled(torch, self.model).eval(), args, buf, input_names=["ids", "mask", "types"],
-                                  output_names=["vec"], dynamic_axes=axes, opset_version=17, dynamo=False)
-        except Exception:  # noqa: BLE001 - no onnx package, an exporter that cannot: torch runs
-            return None
-        return buf.getvalue()
-
-    def _traced_query(self, text: str) -> np.ndarray | None:
-        """One query through a TorchScript trace of the fp32 model (pooling included),
-        or None where the eager model must run: a long text, or no trace. The trace skips
-        the eager model's per-module Python, about a quarter of a short query's time.
-        Traced on batch 1 with no padding, which is the only shape it then serves; its
-        output matches the eager model's for such inputs (docs/embeddings.md)."""
-        torch = self._torch
-        enc = self.tokenizer([text], truncation=True, max_length=self.max_tokens, return_tensors="pt")
-        args = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
-        if args[0].shape[1] > TRACED_QUERY_TOKENS:
-            return None
-        if self._query_trace is None:
-            self._query_trace = self._trace(args) or False
-        if self._query_trace is False:
-            return None
-        with torch.inference_mode():
-            return self._query_trace(*args).numpy()
-
-    def _trace(self, args: tuple[Any, ...]) -> Any:
-        torch = self._torch
-        try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")  # the tracer's notes on shape-dependent branches
-                return torch.jit.freeze(torch.jit.trace(_pooled(torch, self.model).eval(), args, check_trace=False))
-        except Exception:  # noqa: BLE001 - a torch that cannot trace runs the eager model
-            return None
 
     def _encode_parallel(self, model: Any, texts: list[str], batches: list[list[int]], threads: int,
                          out: np.ndarray) -> None:
@@ -370,19 +256,13 @@ class MiniLMEmbedder:
                 model = self.model
             else:
                 if self._batch_model is None:
-                    self._batch_model = _int8_linear(torch, self.model)
+                    self._batch_model = int8_linear(torch, self.model)
                 model = self._batch_model
             if want != before:
                 torch.set_num_threads(want)
             try:
-                if query and self.fast_queries and self.onnx_queries:
-                    got = [self._onnx_query(t) for t in texts]
-                    vecs = [g for g in got if g is not None]
-                    if len(vecs) == len(texts):
-                        return _normalize(np.concatenate(vecs))
-                if query and self.fast_queries and len(texts) == 1 and (
-                        one := self._traced_query(texts[0])) is not None:
-                    return _normalize(one)
+                if query and self.fast_queries and (fast := self.graphs.encode(texts)) is not None:
+                    return _normalize(fast)
                 # Length-sorted batches: padding to the longest text of a batch is wasted work.
                 lengths = [len(t) for t in texts]
                 order = sorted(range(len(texts)), key=lengths.__getitem__)
@@ -397,22 +277,6 @@ class MiniLMEmbedder:
                 if want != before:
                     torch.set_num_threads(before)
         return _normalize(out)
-
-
-def _pooled(torch: Any, model: Any) -> Any:
-    """The model with its mean pooling as one module (what the trace and the ONNX export take)."""
-
-    class Pooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = model  # a submodule: its weights are the graph's parameters
-
-        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
-            hidden = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
-            m = mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-
-    return Pooled()
 
 
 class Model2VecEmbedder:
@@ -501,70 +365,6 @@ class HashingEmbedder:
                     b, s = self._bucket(f)
                     out[i, b] += s
         return _normalize(out)
-
-
-class QueryCache:
-    """An embedder that remembers the vectors of the last `size` single texts it embedded.
-
-    For servers: people repeat queries (and pages of the same query), and a MiniLM query
-    encode is most of a hybrid search's CPU. Batches (indexing) pass straight through. The
-    cached rows are read-only, so a caller cannot change what the next caller gets."""
-
-    def __init__(self, inner: Embedder, size: int = 4096):
-        self.inner, self.size = inner, size
-        self.name, self.dim, self.recipe, self.key = inner.name, inner.dim, inner.recipe, inner.key
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if len(texts) != 1:
-            return self.inner.embed(texts)
-        text = texts[0]
-        with self._lock:
-            row = self._cache.get(text)
-            if row is not None:
-                self._cache.move_to_end(text)
-                self.hits += 1
-                return row[None, :]
-        row = self.inner.embed([text])[0]
-        row.setflags(write=False)
-        with self._lock:
-            self.misses += 1
-            self._cache[text] = row
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return row[None, :]
-
-    def peek(self, text: str) -> np.ndarray | None:
-        """The cached vector of one text, or None: no encode (a caller that would hand the
-        encode to another thread need not when it is cached)."""
-        with self._lock:
-            row = self._cache.get(text)
-            if row is None:
-                return None
-            self._cache.move_to_end(text)
-            self.hits += 1
-        return row[None, :]
-
-    def cached(self, text: str) -> np.ndarray | None:
-        """The cached vector of one text (a row), or None; not counted as a hit."""
-        with self._lock:
-            return self._cache.get(text)
-
-    def put(self, text: str, row: np.ndarray) -> None:
-        """File a vector computed elsewhere (another search process) for one text."""
-        row = np.array(row, dtype=np.float32).reshape(-1)
-        row.setflags(write=False)
-        with self._lock:
-            self._cache[text] = row
-            self._cache.move_to_end(text)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-
-    def warm(self) -> None:
-        """One encode before serving: the first call of a torch model pays its set-up."""
-        self.inner.embed(["warming up the query encoder"])
 
 
 def get_embedder(name: str, data_dir: Path | None = None) -> Embedder | None:

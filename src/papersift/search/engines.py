@@ -22,7 +22,6 @@ from .embed import (
     Embedder,
     EmbedderError,
     MiniLMEmbedder,
-    QueryCache,
     get_embedder,
     key_for,
     minilm_available,
@@ -31,6 +30,7 @@ from .engine import SearchEngine
 from .index import vectors_version_key
 from .lexical import BM25Index
 from .pg_engine import DatabaseSearchEngine
+from .query_cache import QueryCache
 
 Purpose = Literal["index", "query", "serve"]
 
