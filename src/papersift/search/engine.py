@@ -215,34 +215,8 @@ class SearchEngine:
         return np.where(rows >= 0, allowed[np.maximum(rows, 0)], False) if len(rows) else np.zeros(0, bool)
 
     def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]]) -> list[tuple[str, float]]:
-        """One ranking from two. RRF uses ranks only; convex min-max scales each list's
-        scores to [0, 1] and mixes them (a paper absent from a list gets 0 there).
-
-        A paper with no vector yet (an index still building) has no semantic score at all,
-        which is not the same as a poor one: its lexical share stands in for the missing
-        half, so it ranks as it would by BM25 alone instead of below every embedded paper."""
-        f = self.fusion
-        scores: dict[str, float] = {}
-        unembedded = self._without_vectors([p for p, _ in lex])
-        if f.method == "rrf":
-            for ranking in (lex, sem):
-                for rank, (pid, _) in enumerate(ranking):
-                    scores[pid] = scores.get(pid, 0.0) + 1.0 / (f.rrf_k + rank + 1)
-            for rank, (pid, _) in enumerate(lex):
-                if pid in unembedded:
-                    scores[pid] += 1.0 / (f.rrf_k + rank + 1)
-        else:
-            for ranking, w in ((lex, 1.0 - f.alpha), (sem, f.alpha)):
-                if not ranking:
-                    continue
-                hi, lo = ranking[0][1], min(s for _, s in ranking)
-                span = (hi - lo) or 1.0
-                for pid, s in ranking:
-                    share = (s - lo) / span
-                    scores[pid] = scores.get(pid, 0.0) + w * share
-                    if ranking is lex and pid in unembedded:
-                        scores[pid] += f.alpha * share
-        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+        """One ranking from two (Fusion.fuse), knowing which papers have no vector yet."""
+        return self.fusion.fuse(lex, sem, self._without_vectors([p for p, _ in lex]))
 
     def _without_vectors(self, ids: list[str]) -> set[str]:
         """Those of `ids` that have no vector in the loaded index (all: no vectors)."""

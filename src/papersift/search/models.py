@@ -34,6 +34,36 @@ class Fusion:
         (nDCG 0.40 vs 0.66), so it gets a small weight (docs/search.md)."""
         return cls(alpha=0.2) if name == "model2vec" else cls()
 
+    def fuse(self, lex: list[tuple[str, float]], sem: list[tuple[str, float]],
+             unembedded: set[str]) -> list[tuple[str, float]]:
+        """One ranking from two. RRF uses ranks only; convex min-max scales each list's
+        scores to [0, 1] and mixes them (a paper absent from a list gets 0 there).
+
+        A paper with no vector yet (`unembedded`: an index still building) has no semantic
+        score at all, which is not the same as a poor one: its lexical share stands in for
+        the missing half, so it ranks as it would by BM25 alone instead of below every
+        embedded paper."""
+        scores: dict[str, float] = {}
+        if self.method == "rrf":
+            for ranking in (lex, sem):
+                for rank, (pid, _) in enumerate(ranking):
+                    scores[pid] = scores.get(pid, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+            for rank, (pid, _) in enumerate(lex):
+                if pid in unembedded:
+                    scores[pid] += 1.0 / (self.rrf_k + rank + 1)
+        else:
+            for ranking, w in ((lex, 1.0 - self.alpha), (sem, self.alpha)):
+                if not ranking:
+                    continue
+                hi, lo = ranking[0][1], min(s for _, s in ranking)
+                span = (hi - lo) or 1.0
+                for pid, s in ranking:
+                    share = (s - lo) / span
+                    scores[pid] = scores.get(pid, 0.0) + w * share
+                    if ranking is lex and pid in unembedded:
+                        scores[pid] += self.alpha * share
+        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
 
 class SearchQuery(BaseModel):
     q: str = ""
