@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Settings
 from ..runs import record_run
-from ..store.base import Store
+from ..store.base import RankedSearchSource, Store
 from .embed import EmbedderError
 from .engines import embedder_name, memory_bm25, open_engine
 from .index import IndexStats, build_vectors
+from .models import Fusion
 
 
 @dataclass
@@ -19,10 +21,12 @@ class IndexReport:
     terms: int
     bm25_seconds: float | None  # None: the cached index was up to date
     vectors: IndexStats | None  # None: no embedder (lexical search only)
+    impacts_seconds: float | None = None  # the database's impact lists were built
 
     def summary(self) -> str:
         lex = (f"BM25 index: {self.papers} papers, {self.terms} terms"
-               + (f", built in {self.bm25_seconds:.1f}s" if self.bm25_seconds else ", up to date"))
+               + (f", built in {self.bm25_seconds:.1f}s" if self.bm25_seconds else ", up to date")
+               + (f"; impact lists built in {self.impacts_seconds:.1f}s" if self.impacts_seconds else ""))
         st = self.vectors
         if st is None:
             return (f"{lex}; embedder 'none' (minilm not installed or not chosen): search is "
@@ -40,6 +44,10 @@ def run_index(store: Store, settings: Settings, batch: int = 128,
     # The BM25 cache first: a search right after an import then starts at once.
     lex = memory_bm25(store)
     report = IndexReport(len(lex), len(lex.vocab), lex.build_seconds or None, None)
+    if isinstance(store, RankedSearchSource):  # the database's lexical ranking (impacts.py)
+        t = time.perf_counter()
+        if store.refresh_impacts(Fusion.for_embedder(embedder_name(settings.embedder)).bm25):
+            report.impacts_seconds = time.perf_counter() - t
     if embedder_name(settings.embedder) == "none":
         return report
     embedder = open_engine(settings, store, purpose="index").embedder

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..base import BM25Params, LexicalQuery, SearchFilters
 from ..records import DEFAULT_BM25
-from .core import PostgresBase
+from .impacts import ImpactsMixin
 from .search import search_where, tsquery_where
 
 # hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
@@ -59,7 +59,7 @@ def rank_weights(params: BM25Params) -> tuple[list[float], float]:
     return [0.0, authors / top, abstract / top, title / top], top
 
 
-class RankingMixin(PostgresBase):
+class RankingMixin(ImpactsMixin):
     # (paper, word) pairs a free-word query scores before it tries MaxScore's bound
     # (lexical_ranked): a pair costs a few microseconds (detoast the tsvector, search it; 2.8k
     # pairs took ~10 ms on SciFact), and at a million papers "cell patients increase" holds
@@ -108,6 +108,14 @@ class RankingMixin(PostgresBase):
         where = search_where(filters)
         free = not (query.phrases or query.authors)
         big = n >= self.exact_below  # only there is a query's cost bounded (lexical_cap)
+        if big and not query.authors:
+            # The impact lists' exact top k (impacts.py), when they can answer it.
+            got = self.impact_ranked(
+                [(w, stats[w][0], idf(n, stats[w][1])) for w in words if w in stats],
+                None if free else match, [w for ph in query.phrases for w in ph], where,
+                params, avg, k)
+            if got is not None:
+                return got, self._match_count(match, where, terms, phrase=not free)
         budget = min(self.lexical_budget, self.lexical_cap) if big else self.lexical_budget
         if free and sum(t[2] for t in terms) > budget:
             rare = [terms[0]]
@@ -159,13 +167,13 @@ class RankingMixin(PostgresBase):
         return self._bm25_rows(cand, ("true", []), terms, params, avg, k, by_word=False)
 
     def _match_count(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
-                     terms: list[tuple[str, float, float]]) -> int:
+                     terms: list[tuple[str, float, float]], phrase: bool = False) -> int:
         """How many papers match: exact up to count_cap; beyond it a lower bound, the cap,
-        or without filters the largest word's document frequency (a match holds some word;
-        then nothing is counted at all: counting a common word's matches took longer than
+        or without filters and phrases the largest word's document frequency (a match holds
+        some word; then nothing is counted at all: counting a common word's matches took longer than
         ranking them)."""
         top = int(max(t[2] for t in terms))
-        if where[0] == "true" and top >= self.count_cap:
+        if where[0] == "true" and top >= self.count_cap and not phrase:
             return top
         row = self._one(f"SELECT count(*) FROM (SELECT 1 FROM paper_fts f JOIN papers p ON p.id = "
                         f"f.paper_id WHERE {match[0]} AND {where[0]} LIMIT %s) c",

@@ -1,0 +1,160 @@
+"""The impact lists (store/postgres/impacts.py) give a big table BM25's exact top k: the same
+papers and scores as scoring every match, with lists truncated so that bounds decide,
+with filters and phrases, for papers stored after the lists were built, and never with
+lists made for other BM25 settings."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from papersift.model import Paper
+from papersift.search.lexical import BM25Params
+from papersift.search.query import parse_query
+from papersift.store.base import SearchFilters
+from papersift.store.postgres import PostgresStore
+from papersift.store.postgres import impacts as impacts_mod
+from papersift.store.postgres.impacts import build_impacts
+
+# A skewed vocabulary: the first words are in most papers, the last in a few.
+VOCAB = ["model", "learning", "network", "robot", "policy", "graph", "vision", "reward",
+         "language", "token", "sparse", "kernel", "quokka", "numbat", "wombat", "bilby",
+         "diffusion", "agent", "memory", "tensor", "search", "index", "camera", "speech",
+         "protein", "molecule", "weather", "ocean", "planet", "galaxy", "music", "poem"]
+DEFAULT = BM25Params()
+DAYS = ["2025-05-01", "2025-06-15", "2025-09-30"]
+
+
+def _papers(n: int, start: int = 0, seed: int = 5) -> list[Paper]:
+    rng = random.Random(seed)
+    weights = [1 / (i + 1) ** 1.1 for i in range(len(VOCAB))]
+    out = []
+    for i in range(start, start + n):
+        title = " ".join(rng.choices(VOCAB, weights, k=rng.randint(2, 4)))
+        abstract = " ".join(rng.choices(VOCAB, weights, k=rng.randint(3, 14)))
+        out.append(Paper(arxiv_id=f"2505.{i:05d}", title=title.capitalize(), abstract=abstract + ".",
+                         authors=[f"Author Number{i % 7}"], published=DAYS[i % 3], upvotes=i % 11))
+    return out
+
+
+@pytest.fixture
+def pg(pg_databases):
+    name = pg_databases.create()
+    s = PostgresStore(pg_databases.url(name))
+    s.upsert_papers(_papers(240))
+    yield s
+    s.close()
+    pg_databases.drop(name)
+
+
+def _build(store: PostgresStore, depth: int, params: BM25Params = DEFAULT) -> None:
+    with store.pool.connection() as c:
+        c.autocommit = True
+        build_impacts(c, params, depth)
+    store.__dict__.pop("_impacts_cache", None)
+
+
+def _ranked(store: PostgresStore, q: str, k: int, filters=None, params=DEFAULT, big=False):
+    store.exact_below = 1 if big else type(store).exact_below
+    try:
+        return store.lexical_ranked(parse_query(q), filters, k, params)
+    finally:
+        store.exact_below = type(store).exact_below
+
+
+def _same_top(got, exact, every, why) -> None:
+    """The same scores in the same order, each paper's its own: papers tied on the k-th
+    score may differ (the lists order ties by insertion, the answer by id)."""
+    assert [s for _, s in got] == pytest.approx([s for _, s in exact], rel=1e-5), why
+    assert all(every[p] == pytest.approx(s, rel=1e-5) for p, s in got), why
+    kth = exact[-1][1] if exact else None
+    assert [p for p, s in got if s != pytest.approx(kth, rel=1e-5)] == \
+        [p for p, s in exact if s != pytest.approx(kth, rel=1e-5)], why
+
+
+QUERIES = ["model", "robot policy", "quokka model learning", "numbat wombat", "bilby",
+           "language token sparse kernel graph", '"robot policy"', '"model learning" quokka',
+           "aardvark", "aardvark robot"]
+
+
+@pytest.mark.parametrize("depth", [3, 20, 1000])
+def test_the_lists_give_the_exact_top_k(pg, depth, monkeypatch):
+    _build(pg, depth)
+    answers: list[bool] = []
+    real = PostgresStore.impact_ranked
+
+    def spy(self, *a, **kw):
+        got = real(self, *a, **kw)
+        answers.append(got is not None)
+        return got
+
+    monkeypatch.setattr(PostgresStore, "impact_ranked", spy)
+    for q in QUERIES:
+        for k in (1, 5, 20):
+            for filters in (None, SearchFilters(min_upvotes=5)):
+                exact, n_exact = _ranked(pg, q, k, filters)
+                every = dict(_ranked(pg, q, 1000, filters)[0])
+                got, n_got = _ranked(pg, q, k, filters, big=True)
+                _same_top(got, exact, every, (q, k, filters))
+                assert n_got == n_exact or (filters is None and not q.startswith('"')), (q, k)
+    # the lists answered (not the fallback), most of the time even when 3 papers deep
+    assert sum(answers) >= (0.9 if depth == 1000 else 0.2) * len(answers), (sum(answers), len(answers))
+
+
+def test_the_impact_path_answers_and_reads_few_papers(pg, monkeypatch):
+    _build(pg, 3)
+    scored: list[int] = []
+    real = PostgresStore.score_exact
+
+    def spy(self, seqs, *a, **kw):
+        scored.append(len(seqs))
+        return real(self, seqs, *a, **kw)
+
+    monkeypatch.setattr(PostgresStore, "score_exact", spy)
+    got, _ = _ranked(pg, "quokka model", 5, big=True)
+    assert got and scored, "the lists answered"
+    holders = pg._one("SELECT count(*) FROM paper_fts WHERE tsv @@ 'model'::tsquery")[0]
+    assert sum(scored) < holders  # not every paper holding "model" was read
+
+
+def test_papers_stored_after_the_build_are_ranked(pg):
+    _build(pg, 3)
+    pg.upsert_papers([Paper(arxiv_id="2506.00001", title="Quokka quokka quokka model",
+                            abstract="Quokka quokka.", authors=["A B"], published="2025-07-01")])
+    got, _ = _ranked(pg, "quokka model", 3, big=True)
+    exact, _ = _ranked(pg, "quokka model", 3)
+    assert got[0][0] == "2506.00001" == exact[0][0]
+    _same_top(got, exact, dict(_ranked(pg, "quokka model", 1000)[0]), "delta")
+
+
+def test_too_many_new_papers_fall_back_to_the_tsvectors(pg, monkeypatch):
+    _build(pg, 3)
+    pg.upsert_papers(_papers(30, start=500, seed=9))
+    monkeypatch.setattr(impacts_mod, "DELTA_CAP", 2)
+    assert pg.impact_ranked([("model", "'model' | 'model'", 1.0)], None, [], ("true", []),
+                            BM25Params(), 10.0, 5) is None
+    exact, _ = _ranked(pg, "robot model", 5)
+    _same_top(_ranked(pg, "robot model", 5, big=True)[0], exact,
+              dict(_ranked(pg, "robot model", 1000)[0]), "fallback")
+
+
+def test_lists_of_other_settings_are_not_used(pg):
+    _build(pg, 3, BM25Params(0.9, 0.4, (1.0, 1.0, 1.0)))
+    assert pg.impact_ranked([("model", "'model'", 1.0)], None, [], ("true", []),
+                            BM25Params(), 10.0, 5) is None
+    params = BM25Params(0.9, 0.4, (1.0, 1.0, 1.0))
+    for q in ("robot policy", '"model learning"'):
+        exact, _ = _ranked(pg, q, 5, params=params)
+        got, _ = _ranked(pg, q, 5, params=params, big=True)
+        assert [p for p, _ in got] == [p for p, _ in exact]
+
+
+def test_refresh_builds_when_missing_or_stale_only(pg, monkeypatch):
+    assert pg.refresh_impacts(BM25Params()) is not None  # none yet
+    assert pg.refresh_impacts(BM25Params()) is None  # fresh
+    monkeypatch.setattr(impacts_mod, "STALE_MIN", 5)
+    pg.upsert_papers(_papers(20, start=900, seed=3))
+    meta = pg.refresh_impacts(BM25Params())
+    assert meta is not None and meta["papers"] == pg.count_papers()
+    assert pg._impacts_meta()["seq"] == pg._one("SELECT max(seq) FROM papers")[0]
