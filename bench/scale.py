@@ -232,6 +232,9 @@ def search_latency(url: str, embedder, qs: list[dict[str, str]]) -> dict[str, tu
                 lat.append((time.perf_counter() - t) * 1000)
             lat.sort()
             out[method] = (lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.95))])
+            if store.impact_counts:  # how the impact lists answered (impacts.py)
+                print(f"  {method}: impact lists {dict(store.impact_counts)}")
+                store.impact_counts.clear()
     finally:
         store.close()
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -110,6 +111,13 @@ def build_impacts(conn: Any, params: BM25Params, depth: int = IMPACT_DEPTH) -> d
 
 
 class ImpactsMixin(PostgresBase):
+    # how impact_ranked answered: exact, bounded (best found, unproven), fallback (None)
+    impact_counts: Counter[str]
+
+    def __init__(self, url: str, *args: Any, **kwargs: Any):
+        super().__init__(url, *args, **kwargs)
+        self.impact_counts = Counter()
+
     def refresh_impacts(self, params: BM25Params, force: bool = False) -> dict[str, Any] | None:
         """Build the impact lists when the store has none, they were made with other BM25
         settings, or more than STALE_SHARE of the listed papers (at least STALE_MIN) came
@@ -163,9 +171,11 @@ class ImpactsMixin(PostgresBase):
         Upper bounds from the lists order the candidates; they are scored exactly from
         their tsvectors (score_exact) a round at a time until the k-th score reaches the
         next candidate's bound and the bound of every paper in no list (the sum of the
-        floors), so the answer is BM25's exact top k. Past rounds_cap papers scored (a
-        filter or phrase that few candidates meet), the best found are returned: a paper
-        outside every list could then be missing (docs/scale.md)."""
+        floors), so the answer is BM25's exact top k (up to which of the papers tied on the
+        k-th score are in it). When the candidates run out first, or past rounds_cap papers
+        scored (a filter or phrase that few candidates meet), the best k found are returned
+        (None if fewer): a paper in no list, which scores at most the sum of the floors, could
+        then be missing (docs/scale.md). impact_counts tells how often each happened."""
         meta = self._impacts_meta()
         if meta is None or meta["params"] != params_key(params) or not words:
             return None
@@ -238,9 +248,15 @@ class ImpactsMixin(PostgresBase):
                 if nxt <= kth:
                     break  # exact (up to the order of papers tied on the k-th score)
             elif at >= len(cand):
-                return None  # a paper in no list may belong: the lists cannot say
+                if len(scored) < k:
+                    self.impact_counts["fallback"] += 1
+                    return None  # a paper in no list may belong: the lists cannot say
+                self.impact_counts["bounded"] += 1
+                return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:k]
             if at >= rounds_cap:
-                break
+                self.impact_counts["bounded"] += 1
+                return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:k]
+        self.impact_counts["exact"] += 1
         return sorted(scored.items(), key=lambda x: (-x[1], x[0]))[:k]
 
     def score_exact(self, seqs: list[int], words: list[tuple[str, str, float]],
