@@ -177,6 +177,17 @@ class SearchEngine:
                 self._encode_pool = (pid, ThreadPoolExecutor(4, thread_name_prefix="encode"))
             return self._encode_pool[1]
 
+    # Whether a hybrid query asks the vector ranking on the second thread while BM25 ranks:
+    # for an engine whose rankings are database queries (pg_engine.py), two server
+    # processes then work at once; in memory both would compete for the same cores.
+    semantic_beside = False
+
+    def _semantic_of(self, text: str, vec: np.ndarray | None, k: int, allowed: Any,
+                     idx: Any) -> tuple[np.ndarray | None, list[tuple[str, float]]]:
+        """(query vector, its semantic ranking), encoding the text when vec is None."""
+        vec = self.embed_query(text) if vec is None else vec
+        return vec, ([] if vec is None else self.semantic(vec, k, allowed, self.fusion.min_similarity, idx))
+
     def embed_query(self, text: str) -> np.ndarray | None:
         if not self.embedder or not text.strip():
             return None
@@ -259,11 +270,19 @@ class SearchEngine:
         # A cached query vector (a server's QueryCache) needs no second thread.
         peek = getattr(self.embedder, "peek", None)
         cached = peek(parsed.semantic_text) if peek is not None and mode == "hybrid" and vectors else None
+        beside = None  # (query vector, semantic ranking) asked on the second thread
+        if mode == "hybrid" and vectors and self.semantic_beside and not (parsed.phrases or parsed.authors):
+            beside = self._encoder().submit(self._semantic_of, parsed.semantic_text,
+                                            cached[0] if cached is not None else None, depth, allowed, idx)
         pending = (self._encoder().submit(self.embed_query, parsed.semantic_text)
-                   if mode == "hybrid" and vectors and cached is None else None)
+                   if mode == "hybrid" and vectors and cached is None and beside is None else None)
         if mode in ("hybrid", "lexical"):
             lex, lex_count = self.lexical_counted(parsed, depth, allowed, idx)
-        if mode in ("hybrid", "semantic"):
+        if beside is not None:
+            qvec, sem = beside.result()
+            if qvec is None:
+                mode = "lexical"
+        elif mode in ("hybrid", "semantic"):
             qvec = (cached[0] if cached is not None else pending.result() if pending is not None
                     else self.embed_query(parsed.semantic_text) if vectors else None)
             if qvec is None:

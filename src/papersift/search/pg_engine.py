@@ -28,6 +28,8 @@ BIG_COUNT = 100_000
 
 
 class DatabaseSearchEngine(SearchEngine):
+    semantic_beside = True  # BM25 and HNSW queries on two server processes at once
+
     def __init__(self, store: RankedSearchSource, embedder: Embedder | None = None,
                  fusion: Fusion | None = None):
         super().__init__(store, embedder, fusion)
