@@ -18,7 +18,7 @@ import numpy as np
 
 from ..base import BM25Params, LexicalQuery, SearchFilters
 from ..records import DEFAULT_BM25
-from .impacts import ImpactsMixin
+from .impact_query import ImpactsMixin
 from .search import search_where, tsquery_where
 
 # hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
@@ -109,11 +109,11 @@ class RankingMixin(ImpactsMixin):
         free = not (query.phrases or query.authors)
         big = n >= self.exact_below  # only there is a query's cost bounded (lexical_cap)
         if big and not query.authors:
-            # The impact lists' exact top k (impacts.py), when they can answer it.
+            # The impact postings' top k (impact_query.py), when they can answer it.
             got = self.impact_ranked(
                 [(w, stats[w][0], idf(n, stats[w][1])) for w in words if w in stats],
                 None if free else match, [w for ph in query.phrases for w in ph], where,
-                params, avg, k)
+                params, k)
             if got is not None:
                 return got, self._match_count(match, where, terms, phrase=not free)
         budget = min(self.lexical_budget, self.lexical_cap) if big else self.lexical_budget

@@ -1,0 +1,294 @@
+"""Ranking by the impact-ordered postings (impacts.py): a query reads the front of each of
+its lexemes' postings, and deeper only while what it has read cannot settle the top k.
+
+From a prefix, a paper's score is known (listed in every lexeme's prefix, or the rest of
+that lexeme's postings read), or bounded: the impact of the last entry read of a lexeme
+bounds every paper not read there. Known scores need no tsvector; the few papers whose
+bounds straddle the k-th score are scored from their tsvectors (score_exact), as are the
+papers stored since the watermark, and every candidate of a query with a phrase or filters
+(which the postings do not hold). The answer is BM25's exact top k (up to the order of
+papers tied on the k-th score) unless a query would read more than READ_CAP entries or
+score more than SCORE_CAP papers; then it is the best found, and impact_counts says so.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from ..base import BM25Params
+from .core import PostgresBase
+from .impacts import FORMAT, IMP, REBUILD_GROWTH, SEQ, build_impacts, merge_impacts, params_key
+
+READ_FIRST = 4096  # entries of each lexeme's postings a query reads first
+READ_CAP = 3_000_000  # entries a query reads at most (12 bytes each in memory)
+SCORE_CAP = 3000  # papers a query scores from their tsvectors at most
+DELTA_CAP = 5000  # papers past the watermark a query scores; past it the postings are not used
+META_TTL = 30.0  # seconds the postings' facts are reused
+
+
+class _Prefixes:
+    """What a query has read of each lexeme's postings."""
+
+    def __init__(self, db: PostgresBase, lexemes: list[str]):
+        self.db = db
+        self.df: dict[str, int] = {}
+        self.seqs: dict[str, np.ndarray] = {}
+        self.imps: dict[str, np.ndarray] = {}
+        self.want = list(dict.fromkeys(lexemes))
+
+    def read(self, more: dict[str, int]) -> None:
+        """Read up to `more[lx]` further entries of each lexeme's postings."""
+        todo = [(lx, len(self.seqs.get(lx, ())), n) for lx, n in more.items() if n > 0]
+        if not todo:
+            return
+        rows = self.db._all(
+            "SELECT l.lexeme, l.df, substring(l.seqs from q.a * 4 + 1 for q.n * 4), "
+            "substring(l.imps from q.a * 4 + 1 for q.n * 4) FROM lexeme_impacts l JOIN "
+            "unnest(%s::text[], %s::int[], %s::int[]) AS q(lx, a, n) ON l.lexeme = q.lx",
+            [[t[0] for t in todo], [t[1] for t in todo], [t[2] for t in todo]])
+        for lx, df, s, i in rows:
+            self.df[lx] = int(df)
+            s_new = np.frombuffer(s, SEQ).astype(np.int64)
+            i_new = np.frombuffer(i, IMP).astype(np.float64)
+            self.seqs[lx] = np.concatenate([self.seqs[lx], s_new]) if lx in self.seqs else s_new
+            self.imps[lx] = np.concatenate([self.imps[lx], i_new]) if lx in self.imps else i_new
+        for lx, _, _ in todo:
+            self.df.setdefault(lx, 0)  # no listed paper holds it
+            self.seqs.setdefault(lx, np.zeros(0, dtype=np.int64))
+            self.imps.setdefault(lx, np.zeros(0))
+
+    def floor(self, lx: str) -> float:
+        """What a paper not read of lx's postings can hold of it (0 once all are read)."""
+        n = len(self.seqs[lx])
+        return 0.0 if n >= self.df[lx] else float(self.imps[lx][-1])
+
+    def total(self) -> int:
+        return sum(len(v) for v in self.seqs.values())
+
+
+class _Candidates:
+    """Every paper read, with what the prefixes say of its score: lb, a lower bound (per
+    word the best of its lexemes' impacts the paper was read with, times the idf), ub, an
+    upper bound (a lexeme's floor where the paper was not read), and `known` where the two
+    are one (read in every lexeme not read to the end, one lexeme per word held).
+    `unseen` bounds a paper read nowhere: the sum of the floors."""
+
+    def __init__(self, pre: _Prefixes, lex_word: list[tuple[str, int]], idfs: list[float],
+                 only: np.ndarray | None):
+        parts = [pre.seqs[lx] for lx, _ in lex_word]
+        seqs = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        if only is not None:
+            seqs = seqs[np.isin(seqs, only, assume_unique=True)]
+        n = len(seqs)
+        per_word: dict[int, list[tuple[np.ndarray, np.ndarray, float]]] = {}
+        self.unseen = 0.0
+        for (lx, i), lseq in zip(lex_word, parts, strict=True):
+            pos = np.searchsorted(seqs, lseq)
+            ok = pos < n
+            ok[ok] = seqs[pos[ok]] == lseq[ok]
+            val = np.zeros(n)
+            val[pos[ok]] = pre.imps[lx][ok]
+            held = np.zeros(n, dtype=bool)
+            held[pos[ok]] = True
+            per_word.setdefault(i, []).append((val, held, pre.floor(lx)))
+            self.unseen += idfs[i] * pre.floor(lx)
+        self.lb, self.ub = np.zeros(n), np.zeros(n)
+        self.known = np.ones(n, dtype=bool)
+        for i, got in per_word.items():
+            vals = np.vstack([v for v, _, _ in got])
+            held = np.vstack([h for _, h, _ in got])
+            floors = np.array([f for _, _, f in got])[:, None]
+            self.lb += idfs[i] * vals.max(axis=0)
+            self.ub += idfs[i] * np.where(held, vals, floors).sum(axis=0)
+            # unknown: not read in a lexeme read only in part, or two of the word's
+            # lexemes held (BM25 saturates their sum, which the postings do not give)
+            self.known &= ~((~held & (floors > 0)).any(axis=0)) & (held.sum(axis=0) <= 1)
+        self.seqs = seqs
+
+
+class ImpactsMixin(PostgresBase):
+    # how impact_ranked answered: exact, bounded (best found, unproven), fallback (None)
+    impact_counts: Counter[str]
+
+    def __init__(self, url: str, *args: Any, **kwargs: Any):
+        super().__init__(url, *args, **kwargs)
+        self.impact_counts = Counter()
+
+    def refresh_impacts(self, params: BM25Params, force: bool = False) -> dict[str, Any] | None:
+        """Bring the impact postings up to date: built whole when the store has none, they
+        were made with other BM25 settings, or the papers have grown by REBUILD_GROWTH since
+        the build (its average length ages); else the papers since the watermark are merged
+        in. Returns the postings' new facts, or None when nothing was to do."""
+        meta = self._impacts_meta(fresh=True)
+        with self.pool.connection() as c:
+            c.autocommit = True
+            late = 0 if meta is None else int(c.execute(
+                "SELECT count(*) FROM papers WHERE seq > %s", (meta["seq"],)).fetchone()[0])
+            got: dict[str, Any] | None
+            if (force or meta is None or meta["params"] != params_key(params)
+                    or meta.get("format") != FORMAT or int(meta["papers"]) + late
+                    > (1 + REBUILD_GROWTH) * max(int(meta.get("built_papers", 0)), 1)):
+                got = build_impacts(c, params)
+            elif late:
+                got = merge_impacts(c, params)
+            else:
+                return None
+        self.__dict__.pop("_impacts_cache", None)
+        return got
+
+    def _impacts_meta(self, fresh: bool = False) -> dict[str, Any] | None:
+        now = time.monotonic()
+        got: tuple[float, dict[str, Any] | None] | None = self.__dict__.get("_impacts_cache")
+        if fresh or got is None or now - got[0] > META_TTL:
+            row = self._one("SELECT obj_description(to_regclass('lexeme_impacts'), 'pg_class')")
+            meta = json.loads(row[0]) if row and row[0] else None
+            got = self.__dict__["_impacts_cache"] = (now, meta if meta and meta.get("format") == FORMAT
+                                                     else None)
+        return got[1]
+
+    def _word_lexemes(self, words: list[str]) -> dict[str, tuple[tuple[str, ...], str | None] | None]:
+        """word -> (the lexemes its tsquery, ranking.py's _WORD_Q, matches: its stem and its
+        form as typed, for authors; the stem alone, what a phrase holding it holds), or None
+        for a word that parses into several tokens (a phrase, which postings do not rank).
+        Cached per store."""
+        cache: dict[str, tuple[tuple[str, ...], str | None] | None] = \
+            self.__dict__.setdefault("_lexeme_cache", {})
+        todo = [w for w in words if w not in cache]
+        if todo:
+            if len(cache) > 50_000:
+                cache.clear()
+            for w, stems, plain in self._all(
+                    "SELECT w, tsvector_to_array(to_tsvector('papersift', w)), "
+                    "tsvector_to_array(to_tsvector('simple', w)) FROM unnest(%s::text[]) AS w", [todo]):
+                cache[w] = None if len(stems) > 1 or len(plain) > 1 else \
+                    (tuple(dict.fromkeys([*stems, *plain])), stems[0] if stems else None)
+        return {w: cache[w] for w in words}
+
+    def impact_ranked(self, words: list[tuple[str, str, float]], required: tuple[str, list[Any]] | None,
+                      must: list[str], where: tuple[str, list[Any]], params: BM25Params,
+                      k: int) -> list[tuple[str, float]] | None:
+        """The best k papers by BM25 over `words` ((word, tsquery text, idf)) that meet
+        `required` (a phrase condition on `paper_fts f`, or None; `must`: the words of its
+        phrases, whose stems every answer holds) and the filters (`where` on `papers p`),
+        with scores at the postings' average length; None when the postings cannot answer
+        (none built, built with other settings, a word that is a phrase, too many papers
+        past the watermark, fewer than k found with papers left unread)."""
+        meta = self._impacts_meta()
+        if meta is None or meta["params"] != params_key(params) or not words or k <= 0:
+            return None
+        parsed = self._word_lexemes(list(dict.fromkeys([*(w for w, _, _ in words), *must])))
+        if any(v is None for v in parsed.values()):
+            return None
+        lexemes = {w: v[0] for w, v in parsed.items() if v is not None}
+        lex_word = [(lx, i) for i, (w, _, _) in enumerate(words) for lx in lexemes[w]]
+        stems = [st for w in must for st in [parsed[w][1]] if st]  # type: ignore[index]
+        avg = float(meta["avg"] or 1.0)
+        verify = required is not None or where[0] != "true"
+        req = required or ("true", [])
+        delta = [r[0] for r in self._all(
+            "SELECT p.seq FROM papers p JOIN paper_fts f ON f.paper_id = p.id WHERE p.seq > %s "
+            f"AND f.tsv @@ %s::tsquery AND {req[0]} AND {where[0]} LIMIT %s",
+            [meta["seq"], " | ".join(f"({tq})" for _, tq, _ in words), *req[1], *where[1],
+             DELTA_CAP + 1])]
+        if len(delta) > DELTA_CAP:
+            return None
+
+        def score(seqs: list[int]) -> dict[int, float]:
+            return self.score_exact(seqs, words, lexemes, required, where, params, avg)
+
+        done: dict[int, float | None] = {s: None for s in delta}  # seq -> score, None: fails
+        done.update(score(delta))
+        pre = _Prefixes(self, [*(lx for lx, _ in lex_word), *stems])
+        pre.read({lx: READ_FIRST for lx in pre.want})
+        idfs = [idf_ for _, _, idf_ in words]
+        scored = len(delta)
+        while True:
+            only = self._phrase_holders(pre, stems)
+            cands = _Candidates(pre, lex_word, idfs, only)
+            unseen = 0.0 if only is not None else cands.unseen
+            free = cands.known & (not verify)
+            found = {s: v for s, v in done.items() if v is not None}
+            found.update(zip(cands.seqs[free].tolist(), cands.lb[free].tolist(), strict=True))
+            todo = ~free & ~np.isin(cands.seqs, np.fromiter(done, dtype=np.int64, count=len(done)))
+            order = np.lexsort((cands.seqs[todo], -cands.ub[todo]))
+            queue = list(zip(cands.seqs[todo][order].tolist(), cands.ub[todo][order].tolist(), strict=True))
+            kth = _kth(found, k)
+            # a filter alone needs no tsvector for a known score: the paper row decides
+            lb_known = (dict(zip(cands.seqs[cands.known].tolist(), cands.lb[cands.known].tolist(), strict=True))
+                        if required is None and verify else {})
+            while queue and scored < SCORE_CAP and (len(found) < k or queue[0][1] > kth):
+                batch, queue = queue[:max(3 * k, 100)], queue[max(3 * k, 100):]
+                plain = [s for s, _ in batch if s in lb_known]
+                rest = [s for s, _ in batch if s not in lb_known]
+                scored += len(rest)
+                got = score(rest)
+                if plain:
+                    got.update({r[0]: lb_known[r[0]] for r in self._all(
+                        f"SELECT p.seq FROM papers p WHERE p.seq = ANY(%s) AND {where[0]}",
+                        [plain, *where[1]])})
+                done.update({s: got.get(s) for s, _ in batch})
+                found.update({s: v for s, v in got.items()})
+                kth = _kth(found, k)
+            settled = not queue or (len(found) >= k and queue[0][1] <= kth)
+            if settled and (unseen <= kth or unseen == 0.0):
+                self.impact_counts["exact"] += 1
+                break
+            # Read deeper where the unread part weighs most, until the cap.
+            more = {lx: max(len(pre.seqs[lx]), READ_FIRST) * 3 for lx in pre.want if pre.floor(lx) > 0}
+            if not more or scored >= SCORE_CAP or pre.total() + sum(more.values()) > READ_CAP:
+                if len(found) < k and unseen > 0.0:
+                    self.impact_counts["fallback"] += 1
+                    return None
+                self.impact_counts["bounded"] += 1
+                break
+            pre.read(more)
+        best = sorted(found, key=lambda s: (-found[s], s))[:k + 20]
+        ids = {r[0]: r[1] for r in self._all("SELECT seq, id FROM papers WHERE seq = ANY(%s)", [best])}
+        return sorted(((ids[s], found[s]) for s in best if s in ids), key=lambda t: (-t[1], t[0]))[:k]
+
+    @staticmethod
+    def _phrase_holders(pre: _Prefixes, stems: list[str]) -> np.ndarray | None:
+        """A phrase's paper holds each phrase word's stem: the papers of a stem's postings
+        read to the end hold every paper that can match (None: no such stem)."""
+        only: np.ndarray | None = None
+        for st in stems:
+            if pre.floor(st) == 0.0:
+                got = np.unique(pre.seqs[st])
+                only = got if only is None else np.intersect1d(only, got, assume_unique=True)
+        return only
+
+    def score_exact(self, seqs: list[int], words: list[tuple[str, str, float]],
+                    lexemes: dict[str, tuple[str, ...]], required: tuple[str, list[Any]] | None,
+                    where: tuple[str, list[Any]], params: BM25Params, avg: float) -> dict[int, float]:
+        """seq -> BM25 over `words` for those of the papers (by seq) holding a word and
+        meeting `required` and `where`: one read of each paper's tsvector, its lexemes
+        matched to the words' (the score ts_rank_cd gives word by word in ranking.py)."""
+        if not seqs:
+            return {}
+        from .impacts import weighted_tf
+
+        lx = [(x, i + 1) for i, (w, _, _) in enumerate(words) for x in lexemes[w]]
+        k1, b = float(params.k1), float(params.b)
+        req = required or ("true", [])
+        rows = self._all(
+            "WITH w AS (SELECT * FROM unnest(%s::text[], %s::int[]) AS w(lex, word)), "
+            "x AS (SELECT p.seq, f.doc_len, w.word, "
+            f"sum({weighted_tf('u.weights', params)}) AS tf FROM papers p JOIN paper_fts f ON "
+            "f.paper_id = p.id CROSS JOIN LATERAL unnest(f.tsv) u JOIN w ON w.lex = u.lexeme "
+            f"WHERE p.seq = ANY(%s) AND {req[0]} AND {where[0]} GROUP BY p.seq, f.doc_len, w.word) "
+            "SELECT seq, sum((%s::float8[])[word] * tf * %s / (tf + %s + %s * doc_len)) FROM x "
+            "WHERE tf > 0 GROUP BY seq",
+            [[x for x, _ in lx], [i for _, i in lx], seqs, *req[1], *where[1],
+             [idf for _, _, idf in words], k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0)])
+        return {int(r[0]): float(r[1]) for r in rows}
+
+
+def _kth(found: dict[int, float], k: int) -> float:
+    if len(found) < k:
+        return 0.0
+    return float(np.partition(np.fromiter(found.values(), dtype=np.float64), len(found) - k)[len(found) - k])
