@@ -15,7 +15,7 @@ uniform random ones.
 
 Printed: import seconds and papers/s; the GIN (full text) and HNSW builds timed alone
 (GIN dropped and rebuilt after the import; vectors loaded without their index, which is
-then built from the product's own definition); the lexical impact lists' build (as
+then built from the product's own definition); the lexical impact postings' build (as
 `papersift index` makes it); the database size; --queries searches per
 method (lexical, semantic, hybrid) through the engine `papersift serve` uses, p50/p95;
 HNSW recall@10 against exact numpy cosine on 100 queries at the engine's depth (its
@@ -171,12 +171,12 @@ def build(url: str, base: list[dict], base_vecs: np.ndarray, n: int, key: str, r
             sys.exit(f"error: {n} papers imported, {got} stored (merged as duplicates?)")
         if store.vector_count(key) != n:
             fig.update(load_vectors(store, base, base_vecs, n, key, recipe, a))
-        # The lexical ranking's impact lists, as `papersift index` builds them (kept when fresh).
+        # The lexical ranking's impact postings, as `papersift index` builds them (kept when fresh).
         t = time.perf_counter()
         if store.refresh_impacts(Fusion.for_embedder(EMBEDDER).bm25):
             fig["impacts_s"] = time.perf_counter() - t
             row = store._one("SELECT count(*), pg_total_relation_size('lexeme_impacts') FROM lexeme_impacts")
-            print(f"  impact lists: {row[0]} lexemes, {row[1] / 1e6:.0f} MB, built in {fig['impacts_s']:.1f}s")
+            print(f"  impact postings: {row[0]} lexemes, {row[1] / 1e6:.0f} MB, built in {fig['impacts_s']:.1f}s")
         fig["db_bytes"] = store._one("SELECT pg_database_size(current_database())")[0]
         print(f"  database size: {fig['db_bytes'] / 1e9:.2f} GB")
     finally:
@@ -232,8 +232,8 @@ def search_latency(url: str, embedder, qs: list[dict[str, str]]) -> dict[str, tu
                 lat.append((time.perf_counter() - t) * 1000)
             lat.sort()
             out[method] = (lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.95))])
-            if store.impact_counts:  # how the impact lists answered (impacts.py)
-                print(f"  {method}: impact lists {dict(store.impact_counts)}")
+            if store.impact_counts:  # how the impact postings answered (impact_query.py)
+                print(f"  {method}: impact postings answered {dict(store.impact_counts)}")
                 store.impact_counts.clear()
     finally:
         store.close()

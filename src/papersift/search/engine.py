@@ -35,7 +35,7 @@ import numpy as np
 from ..store.base import SearchSource
 from .embed import Embedder
 from .facets import IN_MEMORY, TAG_BIT, Facets
-from .highlight import highlight_parts, snippet_of_text, snippet_parts, to_spans
+from .hits import make_hits
 from .index import VectorIndex
 from .lexical import Analyzer, BM25Index, build_from_store, index_version
 from .models import Fusion, Mode, SearchHit, SearchQuery, SearchResults, store_filters
@@ -177,9 +177,8 @@ class SearchEngine:
                 self._encode_pool = (pid, ThreadPoolExecutor(4, thread_name_prefix="encode"))
             return self._encode_pool[1]
 
-    # Whether a hybrid query asks the vector ranking on the second thread while BM25 ranks:
-    # for an engine whose rankings are database queries (pg_engine.py), two server
-    # processes then work at once; in memory both would compete for the same cores.
+    # A hybrid query asks the vector ranking on the second thread while BM25 ranks: for
+    # database queries (pg_engine.py) two server processes work at once; not in memory.
     semantic_beside = False
 
     def _semantic_of(self, text: str, vec: np.ndarray | None, k: int, allowed: Any,
@@ -270,10 +269,10 @@ class SearchEngine:
         # A cached query vector (a server's QueryCache) needs no second thread.
         peek = getattr(self.embedder, "peek", None)
         cached = peek(parsed.semantic_text) if peek is not None and mode == "hybrid" and vectors else None
-        beside = None  # (query vector, semantic ranking) asked on the second thread
-        if mode == "hybrid" and vectors and self.semantic_beside and not (parsed.phrases or parsed.authors):
-            beside = self._encoder().submit(self._semantic_of, parsed.semantic_text,
-                                            cached[0] if cached is not None else None, depth, allowed, idx)
+        beside = (self._encoder().submit(self._semantic_of, parsed.semantic_text, cached[0] if cached
+                                         else None, depth, allowed, idx)
+                  if mode == "hybrid" and vectors and self.semantic_beside
+                  and not (parsed.phrases or parsed.authors) else None)
         pending = (self._encoder().submit(self.embed_query, parsed.semantic_text)
                    if mode == "hybrid" and vectors and cached is None and beside is None else None)
         if mode in ("hybrid", "lexical"):
@@ -378,29 +377,8 @@ class SearchEngine:
 
     def _hits(self, ids: list[str], score: dict[str, float], found: dict[str, list[str]],
               dups: dict[str, list[str]], parsed: ParsedQuery, summaries: bool = True) -> list[SearchHit]:
-        papers = self.store.get_papers(ids)
-        enr = self.store.get_enrichments(ids)
         analyzer = self._bm25.analyze if self._bm25 is not None else Analyzer()
-        stems = set(analyzer(" ".join(parsed.highlight_terms)))
-        hits = []
-        for pid in ids:
-            p = papers.get(pid)
-            if p is None:  # deleted between ranking and fetching
-                continue
-            title = to_spans(highlight_parts(p.title, stems, analyzer.stem_word))
-            if summaries:
-                summary_parts = highlight_parts(p.abstract, stems, analyzer.stem_word)
-                summary, snip = to_spans(summary_parts), to_spans(snippet_parts(summary_parts))
-            else:
-                summary, snip = [], to_spans(snippet_of_text(p.abstract, stems, analyzer.stem_word))
-            e = enr.get(pid)
-            # Every field is ours or already validated (the paper on its way into the store,
-            # the spans by to_spans): skip a second validation of ~30 objects per hit.
-            hits.append(SearchHit.model_construct(
-                id=pid, score=round(score.get(pid, 0.0), 6), found_by=found.get(pid, []), paper=p,
-                tags=list(e.tags) if e else [], enrichment=e, highlightedTitle=title, highlightedSummary=summary,
-                snippet=snip, duplicates=dups.get(pid, [])))
-        return hits
+        return make_hits(self.store, analyzer, ids, score, found, dups, parsed, summaries)
 
     def _results(self, q: SearchQuery, mode: str, total: int, hits: list[SearchHit],
                  t0: float, coverage: float | None = None) -> SearchResults:
