@@ -25,8 +25,9 @@ from .core import PostgresBase
 from .impacts import FORMAT, IMP, REBUILD_GROWTH, SEQ, build_impacts, merge_impacts, params_key
 
 READ_FIRST = 4096  # entries of each lexeme's postings a query reads first
-READ_CAP = 3_000_000  # entries a query reads at most (12 bytes each in memory)
+READ_CAP = 1_500_000  # entries a query reads at most (8 bytes each from the server)
 SCORE_CAP = 3000  # papers a query scores from their tsvectors at most
+OPEN_MAX = 200  # open papers (bounds straddling the k-th score) scored rather than read on
 DELTA_CAP = 5000  # papers past the watermark a query scores; past it the postings are not used
 META_TTL = 30.0  # seconds the postings' facts are reused
 
@@ -76,39 +77,57 @@ class _Candidates:
     word the best of its lexemes' impacts the paper was read with, times the idf), ub, an
     upper bound (a lexeme's floor where the paper was not read), and `known` where the two
     are one (read in every lexeme not read to the end, one lexeme per word held).
-    `unseen` bounds a paper read nowhere: the sum of the floors."""
+    `unseen` bounds a paper read nowhere: the sum of the floors. Sums over papers are
+    dense arrays indexed by seq (size: the watermark + 1): bincount, not a sort."""
 
     def __init__(self, pre: _Prefixes, lex_word: list[tuple[str, int]], idfs: list[float],
-                 only: np.ndarray | None):
-        parts = [pre.seqs[lx] for lx, _ in lex_word]
-        seqs = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        if only is not None:
-            seqs = seqs[np.isin(seqs, only, assume_unique=True)]
-        n = len(seqs)
-        per_word: dict[int, list[tuple[np.ndarray, np.ndarray, float]]] = {}
+                 only: np.ndarray | None, size: int):
+        by_word: dict[int, list[str]] = {}
+        for lx, i in lex_word:
+            by_word.setdefault(i, []).append(lx)
+        # Entry-level parts, one bincount each: the lower bound takes each word's first
+        # lexeme with postings (a paper holding two of a word's lexemes scores at least
+        # what one gives), the upper bound every lexeme's gain over its floor.
+        lb_s, lb_w, ub_s, ub_w, tr_s, multi_s = [], [], [], [], [], []
+        n_trunc = 0
         self.unseen = 0.0
-        for (lx, i), lseq in zip(lex_word, parts, strict=True):
-            pos = np.searchsorted(seqs, lseq)
-            ok = pos < n
-            ok[ok] = seqs[pos[ok]] == lseq[ok]
-            val = np.zeros(n)
-            val[pos[ok]] = pre.imps[lx][ok]
-            held = np.zeros(n, dtype=bool)
-            held[pos[ok]] = True
-            per_word.setdefault(i, []).append((val, held, pre.floor(lx)))
-            self.unseen += idfs[i] * pre.floor(lx)
-        self.lb, self.ub = np.zeros(n), np.zeros(n)
-        self.known = np.ones(n, dtype=bool)
-        for i, got in per_word.items():
-            vals = np.vstack([v for v, _, _ in got])
-            held = np.vstack([h for _, h, _ in got])
-            floors = np.array([f for _, _, f in got])[:, None]
-            self.lb += idfs[i] * vals.max(axis=0)
-            self.ub += idfs[i] * np.where(held, vals, floors).sum(axis=0)
-            # unknown: not read in a lexeme read only in part, or two of the word's
-            # lexemes held (BM25 saturates their sum, which the postings do not give)
-            self.known &= ~((~held & (floors > 0)).any(axis=0)) & (held.sum(axis=0) <= 1)
-        self.seqs = seqs
+        for i, lxs in by_word.items():
+            firsts = [lx for lx in lxs if len(pre.seqs[lx])][:1]
+            held = [lx for lx in lxs if len(pre.seqs[lx])]
+            for lx in lxs:
+                seqs, imps, floor = pre.seqs[lx], pre.imps[lx], pre.floor(lx)
+                n_trunc += floor > 0
+                self.unseen += idfs[i] * floor
+                if not len(seqs):
+                    continue
+                ub_s.append(seqs)
+                ub_w.append(idfs[i] * (imps - floor))
+                if lx in firsts:
+                    lb_s.append(seqs)
+                    lb_w.append(idfs[i] * imps)
+                if floor > 0:
+                    tr_s.append(seqs)
+            if len(held) > 1:
+                multi_s.append(np.concatenate([pre.seqs[lx] for lx in held]))
+
+        def dense(parts: list[np.ndarray], weights: list[np.ndarray] | None = None) -> np.ndarray:
+            if not parts:
+                return np.zeros(size)
+            return np.bincount(np.concatenate(parts), None if weights is None else np.concatenate(weights),
+                               minlength=size)
+
+        ub_gain = dense(ub_s, ub_w)
+        seen = dense(ub_s) if ub_s else np.zeros(size)
+        pick = np.flatnonzero(seen)
+        if only is not None:
+            pick = pick[np.isin(pick, only)]
+        self.seqs = pick.astype(np.int64)
+        self.lb = dense(lb_s, lb_w)[pick]
+        self.ub = self.unseen + ub_gain[pick]
+        known = dense(tr_s)[pick] == n_trunc
+        for ms in multi_s:  # unknown: BM25 saturates the sum of two lexemes' counts
+            known &= np.bincount(ms, minlength=size)[pick] <= 1
+        self.known = known
 
 
 class ImpactsMixin(PostgresBase):
@@ -209,15 +228,26 @@ class ImpactsMixin(PostgresBase):
         scored = len(delta)
         while True:
             only = self._phrase_holders(pre, stems)
-            cands = _Candidates(pre, lex_word, idfs, only)
+            cands = _Candidates(pre, lex_word, idfs, only, int(meta["seq"]) + 1)
             unseen = 0.0 if only is not None else cands.unseen
-            free = cands.known & (not verify)
+            sure = cands.known & (not verify)  # scores the postings settle, nothing to check
             found = {s: v for s, v in done.items() if v is not None}
-            found.update(zip(cands.seqs[free].tolist(), cands.lb[free].tolist(), strict=True))
-            todo = ~free & ~np.isin(cands.seqs, np.fromiter(done, dtype=np.int64, count=len(done)))
+            # only the best k of the settled scores can matter (their k-th bounds the rest)
+            top = np.flatnonzero(sure)
+            if len(top) > k:
+                top = top[np.argpartition(-cands.lb[top], k - 1)[:k]]
+            found.update(zip(cands.seqs[top].tolist(), cands.lb[top].tolist(), strict=True))
+            kth = _kth(found, k)
+            more = {lx: max(len(pre.seqs[lx]), READ_FIRST) * 7 for lx in pre.want if pre.floor(lx) > 0}
+            can_read = bool(more) and pre.total() + sum(more.values()) <= READ_CAP
+            todo = ~sure & (cands.ub > kth) & ~np.isin(cands.seqs, np.fromiter(done, np.int64, len(done)))
+            # Reading on costs bytes; a tsvector costs tens of microseconds: read while the
+            # front read leaves the unread papers or too many open ones able to pass.
+            if not verify and can_read and (unseen > kth or int(todo.sum()) > OPEN_MAX):
+                pre.read(more)
+                continue
             order = np.lexsort((cands.seqs[todo], -cands.ub[todo]))
             queue = list(zip(cands.seqs[todo][order].tolist(), cands.ub[todo][order].tolist(), strict=True))
-            kth = _kth(found, k)
             # a filter alone needs no tsvector for a known score: the paper row decides
             lb_known = (dict(zip(cands.seqs[cands.known].tolist(), cands.lb[cands.known].tolist(), strict=True))
                         if required is None and verify else {})
@@ -232,15 +262,13 @@ class ImpactsMixin(PostgresBase):
                         f"SELECT p.seq FROM papers p WHERE p.seq = ANY(%s) AND {where[0]}",
                         [plain, *where[1]])})
                 done.update({s: got.get(s) for s, _ in batch})
-                found.update({s: v for s, v in got.items()})
+                found.update(got)
                 kth = _kth(found, k)
             settled = not queue or (len(found) >= k and queue[0][1] <= kth)
             if settled and (unseen <= kth or unseen == 0.0):
                 self.impact_counts["exact"] += 1
                 break
-            # Read deeper where the unread part weighs most, until the cap.
-            more = {lx: max(len(pre.seqs[lx]), READ_FIRST) * 3 for lx in pre.want if pre.floor(lx) > 0}
-            if not more or scored >= SCORE_CAP or pre.total() + sum(more.values()) > READ_CAP:
+            if not can_read or scored >= SCORE_CAP:
                 if len(found) < k and unseen > 0.0:
                     self.impact_counts["fallback"] += 1
                     return None
