@@ -24,7 +24,7 @@ from ..base import BM25Params
 from .core import PostgresBase
 from .impacts import FORMAT, IMP, REBUILD_GROWTH, SEQ, build_impacts, merge_impacts, params_key
 
-READ_FIRST = 4096  # entries of each lexeme's postings a query reads first
+READ_FIRST = 32768  # entries of each lexeme's postings a query reads first
 READ_CAP = 1_500_000  # entries a query reads at most (8 bytes each from the server)
 SCORE_CAP = 3000  # papers a query scores from their tsvectors at most
 OPEN_MAX = 200  # open papers (bounds straddling the k-th score) scored rather than read on
@@ -80,19 +80,28 @@ class _Candidates:
     `unseen` bounds a paper read nowhere: the sum of the floors. Sums over papers are
     dense arrays indexed by seq (size: the watermark + 1): bincount, not a sort."""
 
+    seqs: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    known: np.ndarray
+
     def __init__(self, pre: _Prefixes, lex_word: list[tuple[str, int]], idfs: list[float],
                  only: np.ndarray | None, size: int):
         by_word: dict[int, list[str]] = {}
         for lx, i in lex_word:
             by_word.setdefault(i, []).append(lx)
-        # Entry-level parts, one bincount each: the lower bound takes each word's first
-        # lexeme with postings (a paper holding two of a word's lexemes scores at least
-        # what one gives), the upper bound every lexeme's gain over its floor.
-        lb_s, lb_w, ub_s, ub_w, tr_s, multi_s = [], [], [], [], [], []
+        # Entry-level weights over one array of every entry read, one bincount each: the
+        # lower bound takes each word's first lexeme with postings (a paper holding two of
+        # a word's lexemes scores at least what one gives), the upper bound every lexeme's
+        # gain over its floor.
+        seq_p: list[np.ndarray] = []
+        ub_p: list[np.ndarray] = []
+        lb_p: list[np.ndarray] = []
+        tr_p: list[np.ndarray] = []
+        multi_s: list[np.ndarray] = []
         n_trunc = 0
         self.unseen = 0.0
         for i, lxs in by_word.items():
-            firsts = [lx for lx in lxs if len(pre.seqs[lx])][:1]
             held = [lx for lx in lxs if len(pre.seqs[lx])]
             for lx in lxs:
                 seqs, imps, floor = pre.seqs[lx], pre.imps[lx], pre.floor(lx)
@@ -100,31 +109,24 @@ class _Candidates:
                 self.unseen += idfs[i] * floor
                 if not len(seqs):
                     continue
-                ub_s.append(seqs)
-                ub_w.append(idfs[i] * (imps - floor))
-                if lx in firsts:
-                    lb_s.append(seqs)
-                    lb_w.append(idfs[i] * imps)
-                if floor > 0:
-                    tr_s.append(seqs)
+                seq_p.append(seqs)
+                ub_p.append(idfs[i] * (imps - floor))
+                lb_p.append(idfs[i] * imps if lx == held[0] else np.zeros(len(seqs)))
+                tr_p.append(np.full(len(seqs), 1.0 if floor > 0 else 0.0))
             if len(held) > 1:
                 multi_s.append(np.concatenate([pre.seqs[lx] for lx in held]))
-
-        def dense(parts: list[np.ndarray], weights: list[np.ndarray] | None = None) -> np.ndarray:
-            if not parts:
-                return np.zeros(size)
-            return np.bincount(np.concatenate(parts), None if weights is None else np.concatenate(weights),
-                               minlength=size)
-
-        ub_gain = dense(ub_s, ub_w)
-        seen = dense(ub_s) if ub_s else np.zeros(size)
-        pick = np.flatnonzero(seen)
+        if not seq_p:
+            self.seqs, self.lb, self.ub = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+            self.known = np.zeros(0, dtype=bool)
+            return
+        every = np.concatenate(seq_p)
+        pick = np.flatnonzero(np.bincount(every, minlength=size))
         if only is not None:
             pick = pick[np.isin(pick, only)]
         self.seqs = pick.astype(np.int64)
-        self.lb = dense(lb_s, lb_w)[pick]
-        self.ub = self.unseen + ub_gain[pick]
-        known = dense(tr_s)[pick] == n_trunc
+        self.lb = np.bincount(every, np.concatenate(lb_p), minlength=size)[pick]
+        self.ub = self.unseen + np.bincount(every, np.concatenate(ub_p), minlength=size)[pick]
+        known = np.bincount(every, np.concatenate(tr_p), minlength=size)[pick] == n_trunc
         for ms in multi_s:  # unknown: BM25 saturates the sum of two lexemes' counts
             known &= np.bincount(ms, minlength=size)[pick] <= 1
         self.known = known
