@@ -21,6 +21,7 @@ from papersift.search.engine import SearchEngine, SearchQuery
 from papersift.search.engines import make_engine
 from papersift.search.index import build_vectors
 from papersift.search.pg_engine import DatabaseSearchEngine
+from papersift.search.query_cache import QueryCache
 from papersift.store.postgres import PostgresStore
 
 SEMANTIC_Q = "Robot policy paper: we study problem with a new method; results improve on baselines"
@@ -60,6 +61,19 @@ def test_the_database_ranks_lexical_semantic_and_hybrid(pg_store, tmp_path):
         assert {h.id for h in pg.hits} == {h.id for h in mem.hits}, q
         assert any(span.get("type") == "highlight" for h in pg.hits for span in
                    [*map(dict, h.highlightedTitle), *map(dict, h.snippet)]), q
+
+
+def test_hybrid_asks_the_vector_index_beside_bm25_with_cached_vectors_too(pg_store):
+    # a serving engine's QueryCache: the second search takes the cached vector, and the
+    # semantic half still runs on the second thread (semantic_beside), with equal results
+    engine = make_engine(pg_store, QueryCache(HashingEmbedder(64)))
+    assert engine.semantic_beside
+    first = engine.search(SearchQuery(q=SEMANTIC_Q, mode="hybrid", limit=5))
+    again = engine.search(SearchQuery(q=SEMANTIC_Q, mode="hybrid", limit=5))
+    assert engine.embedder.hits >= 1  # type: ignore[union-attr]
+    assert first.mode == again.mode == "hybrid" and first.hits
+    assert [(h.id, h.score, h.found_by) for h in first.hits] == [(h.id, h.score, h.found_by) for h in again.hits]
+    assert any("semantic" in h.found_by for h in again.hits)
 
 
 def test_filters_are_applied_in_sql(pg_store):

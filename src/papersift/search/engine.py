@@ -269,8 +269,8 @@ class SearchEngine:
         # A cached query vector (a server's QueryCache) needs no second thread.
         peek = getattr(self.embedder, "peek", None)
         cached = peek(parsed.semantic_text) if peek is not None and mode == "hybrid" and vectors else None
-        beside = (self._encoder().submit(self._semantic_of, parsed.semantic_text, cached[0] if cached
-                                         else None, depth, allowed, idx)
+        beside = (self._encoder().submit(self._semantic_of, parsed.semantic_text,
+                                         None if cached is None else cached[0], depth, allowed, idx)
                   if mode == "hybrid" and vectors and self.semantic_beside
                   and not (parsed.phrases or parsed.authors) else None)
         pending = (self._encoder().submit(self.embed_query, parsed.semantic_text)
