@@ -192,13 +192,15 @@ class ImpactsMixin(PostgresBase):
 
     def impact_ranked(self, words: list[tuple[str, str, float]], required: tuple[str, list[Any]] | None,
                       must: list[str], where: tuple[str, list[Any]], params: BM25Params,
-                      k: int) -> list[tuple[str, float]] | None:
+                      k: int) -> tuple[list[tuple[str, float]], int] | None:
         """The best k papers by BM25 over `words` ((word, tsquery text, idf)) that meet
         `required` (a phrase condition on `paper_fts f`, or None; `must`: the words of its
         phrases, whose stems every answer holds) and the filters (`where` on `papers p`),
-        with scores at the postings' average length; None when the postings cannot answer
-        (none built, built with other settings, a word that is a phrase, too many papers
-        past the watermark, fewer than k found with papers left unread)."""
+        with scores at the postings' average length, and how many papers were found to
+        match (a lower bound: the checked ones for a phrase or filters); None when the
+        postings cannot answer (none built, built with other settings, a word that is a
+        phrase, too many papers past the watermark, a free query with fewer than k found
+        and papers left unread)."""
         meta = self._impacts_meta()
         if meta is None or meta["params"] != params_key(params) or not words or k <= 0:
             return None
@@ -271,7 +273,10 @@ class ImpactsMixin(PostgresBase):
                 self.impact_counts["exact"] += 1
                 break
             if not can_read or scored >= SCORE_CAP:
-                if len(found) < k and unseen > 0.0:
+                # Fewer than k found: a free query goes to the older paths; a phrase or a
+                # filter keeps what it verified (those paths would check every holder of
+                # its words, seconds for a phrase of common words on a big table).
+                if len(found) < k and unseen > 0.0 and not (verify and found):
                     self.impact_counts["fallback"] += 1
                     return None
                 self.impact_counts["bounded"] += 1
@@ -279,7 +284,8 @@ class ImpactsMixin(PostgresBase):
             pre.read(more)
         best = sorted(found, key=lambda s: (-found[s], s))[:k + 20]
         ids = {r[0]: r[1] for r in self._all("SELECT seq, id FROM papers WHERE seq = ANY(%s)", [best])}
-        return sorted(((ids[s], found[s]) for s in best if s in ids), key=lambda t: (-t[1], t[0]))[:k]
+        return (sorted(((ids[s], found[s]) for s in best if s in ids), key=lambda t: (-t[1], t[0]))[:k],
+                len(found))
 
     @staticmethod
     def _phrase_holders(pre: _Prefixes, stems: list[str]) -> np.ndarray | None:

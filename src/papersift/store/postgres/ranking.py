@@ -115,7 +115,12 @@ class RankingMixin(ImpactsMixin):
                 None if free else match, [w for ph in query.phrases for w in ph], where,
                 params, k)
             if got is not None:
-                return got, self._match_count(match, where, terms, phrase=not free)
+                # Counting a phrase's or a filter's matches can take seconds (every holder
+                # of a common word checked): the papers the postings checked are the count,
+                # a lower bound, as past count_cap.
+                hits, matched = got
+                return hits, (self._match_count(match, where, terms) if free and where[0] == "true"
+                              else max(matched, len(hits)))
         budget = min(self.lexical_budget, self.lexical_cap) if big else self.lexical_budget
         if free and sum(t[2] for t in terms) > budget:
             rare = [terms[0]]
