@@ -205,3 +205,33 @@ def test_refresh_builds_merges_and_rebuilds(pg, monkeypatch):
     again = pg.refresh_impacts(DEFAULT)
     assert again is not None and "merged" not in again, again
     assert again["built_papers"] == pg.count_papers() > 300
+
+
+def test_a_process_reads_a_lexemes_postings_once(pg, monkeypatch):
+    _build(pg)
+    reads: list[str] = []
+    real = PostgresStore._all
+
+    def spy(self, query, params=None):
+        if "FROM lexeme_impacts l JOIN" in str(query):
+            reads.append(query)
+        return real(self, query, params)
+
+    monkeypatch.setattr(PostgresStore, "_all", spy)
+    first = _ranked(pg, "quokka model", 5, big=True)
+    assert reads
+    reads.clear()
+    assert _ranked(pg, "quokka model", 5, big=True) == first and not reads  # from the cache
+    pg.upsert_papers([Paper(arxiv_id="2506.00002", title="Quokka model", abstract="Quokka.",
+                            authors=["C D"])])
+    pg.refresh_impacts(DEFAULT)  # merged: a new watermark, so the cached fronts are stale
+    got, _ = _ranked(pg, "quokka model", 5, big=True)
+    assert reads and "2506.00002" in [p for p, _ in got]
+
+
+def test_the_postings_cache_keeps_the_most_recent_entries():
+    cache = impact_query.PostingsCache(entries=10)
+    row = (6, np.arange(6), np.ones(6))
+    cache.put(("a", "1"), row)
+    cache.put(("b", "1"), row)  # 12 > 10: "a" goes
+    assert cache.get(("a", "1")) is None and cache.get(("b", "1")) is row

@@ -14,8 +14,9 @@ score more than SCORE_CAP papers; then it is the best found, and impact_counts s
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any
 
 import numpy as np
@@ -29,22 +30,61 @@ READ_CAP = 1_500_000  # entries a query reads at most (8 bytes each from the ser
 SCORE_CAP = 3000  # papers a query scores from their tsvectors at most
 OPEN_MAX = 200  # open papers (bounds straddling the k-th score) scored rather than read on
 DELTA_CAP = 5000  # papers past the watermark a query scores; past it the postings are not used
+CACHE_ENTRIES = 8_000_000  # postings entries a process keeps decoded (16 bytes each)
 META_TTL = 30.0  # seconds the postings' facts are reused
 
 
-class _Prefixes:
-    """What a query has read of each lexeme's postings."""
+class PostingsCache:
+    """The fronts of the postings a process has read, by (lexeme, the postings' build and
+    watermark), least recently used out past `entries`: the common words' postings are
+    read by most queries, and a replica then reads them from the database once."""
 
-    def __init__(self, db: PostgresBase, lexemes: list[str]):
+    def __init__(self, entries: int = CACHE_ENTRIES):
+        self.entries = entries
+        self._rows: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[int, np.ndarray, np.ndarray] | None:
+        with self._lock:
+            got = self._rows.get(key)
+            if got is not None:
+                self._rows.move_to_end(key)
+            return got
+
+    def put(self, key: tuple[str, str], row: tuple[int, np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            old = self._rows.pop(key, None)
+            self._size += len(row[1]) - (len(old[1]) if old else 0)
+            self._rows[key] = row
+            while self._size > self.entries and len(self._rows) > 1:
+                _, gone = self._rows.popitem(last=False)
+                self._size -= len(gone[1])
+
+
+class _Prefixes:
+    """What a query has read of each lexeme's postings (through the store's cache)."""
+
+    def __init__(self, db: PostgresBase, lexemes: list[str], cache: PostingsCache, stamp: str):
         self.db = db
         self.df: dict[str, int] = {}
         self.seqs: dict[str, np.ndarray] = {}
         self.imps: dict[str, np.ndarray] = {}
         self.want = list(dict.fromkeys(lexemes))
+        self.cache, self.stamp = cache, stamp
 
     def read(self, more: dict[str, int]) -> None:
         """Read up to `more[lx]` further entries of each lexeme's postings."""
-        todo = [(lx, len(self.seqs.get(lx, ())), n) for lx, n in more.items() if n > 0]
+        todo = []
+        for lx, n in more.items():
+            if n <= 0:
+                continue
+            target = len(self.seqs.get(lx, ())) + n
+            got = self.cache.get((lx, self.stamp))
+            if got is not None and (len(got[1]) >= min(target, got[0])):
+                self._take(lx, got, target)
+            else:
+                todo.append((lx, 0 if got is None else len(got[1]), target - (0 if got is None else len(got[1]))))
         if not todo:
             return
         rows = self.db._all(
@@ -52,16 +92,26 @@ class _Prefixes:
             "substring(l.imps from q.a * 4 + 1 for q.n * 4) FROM lexeme_impacts l JOIN "
             "unnest(%s::text[], %s::int[], %s::int[]) AS q(lx, a, n) ON l.lexeme = q.lx",
             [[t[0] for t in todo], [t[1] for t in todo], [t[2] for t in todo]])
-        for lx, df, s, i in rows:
-            self.df[lx] = int(df)
+        fetched = {r[0]: r[1:] for r in rows}
+        for lx, start, n in todo:
+            df, s, i = fetched.get(lx, (0, b"", b""))
             s_new = np.frombuffer(s, SEQ).astype(np.int64)
             i_new = np.frombuffer(i, IMP).astype(np.float64)
-            self.seqs[lx] = np.concatenate([self.seqs[lx], s_new]) if lx in self.seqs else s_new
-            self.imps[lx] = np.concatenate([self.imps[lx], i_new]) if lx in self.imps else i_new
-        for lx, _, _ in todo:
-            self.df.setdefault(lx, 0)  # no listed paper holds it
-            self.seqs.setdefault(lx, np.zeros(0, dtype=np.int64))
-            self.imps.setdefault(lx, np.zeros(0))
+            if start:
+                old = self.cache.get((lx, self.stamp))
+                if old is None or len(old[1]) < start:  # evicted meanwhile: read it whole
+                    self.cache.put((lx, self.stamp), (int(df), np.zeros(0, np.int64), np.zeros(0)))
+                    self.read({lx: start + n - len(self.seqs.get(lx, ()))})
+                    continue
+                s_new = np.concatenate([old[1][:start], s_new])
+                i_new = np.concatenate([old[2][:start], i_new])
+            row = (int(df), s_new, i_new)
+            self.cache.put((lx, self.stamp), row)
+            self._take(lx, row, start + n)
+
+    def _take(self, lx: str, row: tuple[int, np.ndarray, np.ndarray], target: int) -> None:
+        self.df[lx] = row[0]
+        self.seqs[lx], self.imps[lx] = row[1][:target], row[2][:target]
 
     def floor(self, lx: str) -> float:
         """What a paper not read of lx's postings can hold of it (0 once all are read)."""
@@ -139,6 +189,7 @@ class ImpactsMixin(PostgresBase):
     def __init__(self, url: str, *args: Any, **kwargs: Any):
         super().__init__(url, *args, **kwargs)
         self.impact_counts = Counter()
+        self._postings_cache = PostingsCache()
 
     def refresh_impacts(self, params: BM25Params, force: bool = False) -> dict[str, Any] | None:
         """Bring the impact postings up to date: built whole when the store has none, they
@@ -226,7 +277,8 @@ class ImpactsMixin(PostgresBase):
 
         done: dict[int, float | None] = {s: None for s in delta}  # seq -> score, None: fails
         done.update(score(delta))
-        pre = _Prefixes(self, [*(lx for lx, _ in lex_word), *stems])
+        pre = _Prefixes(self, [*(lx for lx, _ in lex_word), *stems], self._postings_cache,
+                        f"{meta['built']}:{meta['seq']}")
         pre.read({lx: READ_FIRST for lx in pre.want})
         idfs = [idf_ for _, _, idf_ in words]
         scored = len(delta)
