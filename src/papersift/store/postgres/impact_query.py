@@ -170,7 +170,7 @@ class _Candidates:
             self.known = np.zeros(0, dtype=bool)
             return
         every = np.concatenate(seq_p)
-        pick = np.flatnonzero(np.bincount(every, minlength=size))
+        pick = (np.bincount(every, minlength=size) > 0).nonzero()[0]  # (bools: far cheaper)
         if only is not None:
             pick = pick[np.isin(pick, only)]
         self.seqs = pick.astype(np.int64)
