@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,12 +94,27 @@ class SQLiteBase:
             # first import of 89k papers wrote 321 MB, with 16 KiB 275 MB and its writer
             # spent ~1 s less (paired runs, bench/ingest.py). Existing stores keep theirs.
             self.conn.execute(f"PRAGMA page_size={NEW_PAGE_SIZE}")
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._wal_mode()
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA cache_size=-65536")
         self._migrate()
         restore_fts_merging(self.conn, self._lock)  # an import killed midway left it off
+
+    def _wal_mode(self, patience: float = 30.0) -> None:
+        """PRAGMA journal_mode=WAL, retried with backoff: switching a new file's mode needs
+        its exclusive lock, and SQLite answers "database is locked" at once, without the
+        busy timeout, while another process opening the same new file holds a lock."""
+        deadline, pause = time.monotonic() + patience, 0.02
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
