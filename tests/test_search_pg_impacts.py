@@ -235,3 +235,31 @@ def test_the_postings_cache_keeps_the_most_recent_entries():
     cache.put(("a", "1"), row)
     cache.put(("b", "1"), row)  # 12 > 10: "a" goes
     assert cache.get(("a", "1")) is None and cache.get(("b", "1")) is row
+
+
+def test_papersift_index_builds_the_postings_then_merges(pg, tmp_path):
+    from papersift.config import Settings
+    from papersift.search.indexing import run_index
+
+    settings = Settings(data_dir=tmp_path, db=pg.url, embedder="none")
+    report = run_index(pg, settings)
+    assert report.impacts_seconds is not None and "impact postings built" in report.summary()
+    meta = pg._impacts_meta(fresh=True)
+    assert meta is not None and meta["papers"] == pg.count_papers()
+    assert run_index(pg, settings).impacts_seconds is None  # nothing new
+    pg.upsert_papers(_papers(3, start=700, seed=8))
+    assert run_index(pg, settings).impacts_seconds is not None  # merged
+    assert pg._impacts_meta(fresh=True)["seq"] == pg._one("SELECT max(seq) FROM papers")[0]
+
+
+def test_status_tells_how_far_behind_the_postings_are(pg, tmp_path):
+    from papersift.status import day_statuses
+
+    assert day_statuses(pg, site_dir=tmp_path).postings == {}  # none built
+    pg.refresh_impacts(DEFAULT)
+    report = day_statuses(pg, site_dir=tmp_path)
+    assert report.postings is not None and report.postings["papers"] == 240
+    assert report.postings["late"] == 0
+    pg.upsert_papers(_papers(2, start=800, seed=6))
+    report = day_statuses(pg, site_dir=tmp_path)
+    assert report.postings["late"] == 2 and report.as_json()["lexical_postings"]["late"] == 2

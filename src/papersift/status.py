@@ -16,7 +16,7 @@ from typing import Any
 
 from .model import RunRecord
 from .site.output import load_state
-from .store.base import Store, WorkQueue
+from .store.base import RankedSearchSource, Store, WorkQueue
 
 
 @dataclass
@@ -78,6 +78,9 @@ class StatusReport:
     vector_model: str | None
     site_built_at: str | None
     queue: QueueStatus | None = None
+    # PostgreSQL's lexical postings: {"papers", "late", ...}; {} when none are built; None
+    # for a store that ranks in memory
+    postings: dict[str, Any] | None = None
 
     def incomplete(self) -> list[DayStatus]:
         return [d for d in self.days if not d.complete]
@@ -91,7 +94,8 @@ class StatusReport:
                     "started_at": run.started_at.isoformat(),
                     "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                     "errors": run.errors[:5]},
-                "queue": self.queue.as_json() if self.queue else None}
+                "queue": self.queue.as_json() if self.queue else None,
+                "lexical_postings": self.postings}
 
 
 def last_vector_model(store: Store) -> str | None:
@@ -148,8 +152,9 @@ def day_statuses(store: Store, *, since: dt.date | None = None, until: dt.date |
             st.published = published.get(st.day.isoformat(), 0)
         st.problems = _problems(st)
     runs = store.recent_runs(1)
+    postings = ((store.impacts_status() or {}) if isinstance(store, RankedSearchSource) else None)
     return StatusReport([days[k] for k in sorted(days)], runs[0] if runs else None, model,
-                        state.get("built_at") if state else None, queue_status(store))
+                        state.get("built_at") if state else None, queue_status(store), postings)
 
 
 def check(report: StatusReport, today: dt.date, days: int = 7) -> list[str]:

@@ -42,6 +42,16 @@ def _print_queue(q: QueueStatus) -> None:
                       markup=False, highlight=False)
 
 
+def _print_postings(p: dict) -> None:
+    if not p:
+        console.print("lexical postings: none built (`papersift index` builds them; until then "
+                      "a big table's lexical search reads full text)", markup=False, highlight=False)
+        return
+    late = (f", {p['late']} stored since (scored from full text until `papersift index` merges them)"
+            if p["late"] else ", up to date")
+    console.print(f"lexical postings: {p['papers']} papers listed{late}", markup=False, highlight=False)
+
+
 def status_cmd(
     since: Annotated[str | None, typer.Option("--since", help="First day, YYYY-MM-DD "
                                               "(default: 30 days ago).")] = None,
@@ -73,6 +83,8 @@ def status_cmd(
                 console.print(reason, markup=False, highlight=False)
         if report.queue is not None:
             _print_queue(report.queue)
+        if report.postings is not None:
+            _print_postings(report.postings)
         run = report.last_run
         if run is not None:
             console.print(f"last run: {run.kind} #{run.id} {run.status}, started "

@@ -21,12 +21,12 @@ class IndexReport:
     terms: int
     bm25_seconds: float | None  # None: the cached index was up to date
     vectors: IndexStats | None  # None: no embedder (lexical search only)
-    impacts_seconds: float | None = None  # the database's impact lists were built
+    impacts_seconds: float | None = None  # the database's impact postings were built or merged
 
     def summary(self) -> str:
         lex = (f"BM25 index: {self.papers} papers, {self.terms} terms"
                + (f", built in {self.bm25_seconds:.1f}s" if self.bm25_seconds else ", up to date")
-               + (f"; impact lists built in {self.impacts_seconds:.1f}s" if self.impacts_seconds else ""))
+               + (f"; impact postings built or merged in {self.impacts_seconds:.1f}s" if self.impacts_seconds else ""))
         st = self.vectors
         if st is None:
             return (f"{lex}; embedder 'none' (minilm not installed or not chosen): search is "

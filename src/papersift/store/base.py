@@ -259,6 +259,8 @@ class RankedSearchSource(SearchSource, Protocol):
     def sort_keys(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]: ...  # id -> (day, upvotes)
     # build the lexical ranking's impact lists when missing or stale; their facts, or None if fresh
     def refresh_impacts(self, params: BM25Params, force: bool = False) -> dict[str, Any] | None: ...
+    # the postings' state (papers listed, stored since, built/merged times); None: none built
+    def impacts_status(self) -> dict[str, Any] | None: ...
 
 
 class ImageReader(Protocol):

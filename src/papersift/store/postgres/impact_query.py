@@ -213,6 +213,17 @@ class ImpactsMixin(PostgresBase):
         self.__dict__.pop("_impacts_cache", None)
         return got
 
+    def impacts_status(self) -> dict[str, Any] | None:
+        """The postings' state for `papersift status`: papers listed, papers stored since
+        the watermark (ranked from their tsvectors until merged), when built and merged;
+        None when none are built."""
+        meta = self._impacts_meta(fresh=True)
+        if meta is None:
+            return None
+        row = self._one("SELECT count(*) FROM papers WHERE seq > %s", (meta["seq"],))
+        return {"papers": int(meta["papers"]), "late": int(row[0]) if row else 0,
+                "built": meta.get("built"), "merged": meta.get("merged")}
+
     def _impacts_meta(self, fresh: bool = False) -> dict[str, Any] | None:
         now = time.monotonic()
         got: tuple[float, dict[str, Any] | None] | None = self.__dict__.get("_impacts_cache")
