@@ -230,7 +230,7 @@ def test_a_process_reads_a_lexemes_postings_once(pg, monkeypatch):
 
 
 def test_the_postings_cache_keeps_the_most_recent_entries():
-    cache = impact_query.PostingsCache(entries=10)
+    cache = impacts_mod.PostingsCache(entries=10)
     row = (6, np.arange(6), np.ones(6))
     cache.put(("a", "1"), row)
     cache.put(("b", "1"), row)  # 12 > 10: "a" goes

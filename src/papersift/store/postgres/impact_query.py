@@ -13,113 +13,33 @@ score more than SCORE_CAP papers; then it is the best found, and impact_counts s
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from ..base import BM25Params
 from .core import PostgresBase
-from .impacts import FORMAT, IMP, REBUILD_GROWTH, SEQ, build_impacts, merge_impacts, params_key
+from .impacts import (
+    META_SQL,
+    REBUILD_GROWTH,
+    PostingsCache,
+    Prefixes,
+    build_impacts,
+    merge_impacts,
+    params_key,
+    parse_meta,
+    saturation,
+    weighted_tf,
+)
 
 READ_FIRST = 32768  # entries of each lexeme's postings a query reads first
 READ_CAP = 1_500_000  # entries a query reads at most (8 bytes each from the server)
 SCORE_CAP = 3000  # papers a query scores from their tsvectors at most
 OPEN_MAX = 200  # open papers (bounds straddling the k-th score) scored rather than read on
 DELTA_CAP = 5000  # papers past the watermark a query scores; past it the postings are not used
-CACHE_ENTRIES = 8_000_000  # postings entries a process keeps decoded (16 bytes each)
 META_TTL = 30.0  # seconds the postings' facts are reused
-
-
-class PostingsCache:
-    """The fronts of the postings a process has read, by (lexeme, the postings' build and
-    watermark), least recently used out past `entries`: the common words' postings are
-    read by most queries, and a replica then reads them from the database once."""
-
-    def __init__(self, entries: int = CACHE_ENTRIES):
-        self.entries = entries
-        self._rows: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str]) -> tuple[int, np.ndarray, np.ndarray] | None:
-        with self._lock:
-            got = self._rows.get(key)
-            if got is not None:
-                self._rows.move_to_end(key)
-            return got
-
-    def put(self, key: tuple[str, str], row: tuple[int, np.ndarray, np.ndarray]) -> None:
-        with self._lock:
-            old = self._rows.pop(key, None)
-            self._size += len(row[1]) - (len(old[1]) if old else 0)
-            self._rows[key] = row
-            while self._size > self.entries and len(self._rows) > 1:
-                _, gone = self._rows.popitem(last=False)
-                self._size -= len(gone[1])
-
-
-class _Prefixes:
-    """What a query has read of each lexeme's postings (through the store's cache)."""
-
-    def __init__(self, db: PostgresBase, lexemes: list[str], cache: PostingsCache, stamp: str):
-        self.db = db
-        self.df: dict[str, int] = {}
-        self.seqs: dict[str, np.ndarray] = {}
-        self.imps: dict[str, np.ndarray] = {}
-        self.want = list(dict.fromkeys(lexemes))
-        self.cache, self.stamp = cache, stamp
-
-    def read(self, more: dict[str, int]) -> None:
-        """Read up to `more[lx]` further entries of each lexeme's postings."""
-        todo = []
-        for lx, n in more.items():
-            if n <= 0:
-                continue
-            target = len(self.seqs.get(lx, ())) + n
-            got = self.cache.get((lx, self.stamp))
-            if got is not None and (len(got[1]) >= min(target, got[0])):
-                self._take(lx, got, target)
-            else:
-                todo.append((lx, 0 if got is None else len(got[1]), target - (0 if got is None else len(got[1]))))
-        if not todo:
-            return
-        rows = self.db._all(
-            "SELECT l.lexeme, l.df, substring(l.seqs from q.a * 4 + 1 for q.n * 4), "
-            "substring(l.imps from q.a * 4 + 1 for q.n * 4) FROM lexeme_impacts l JOIN "
-            "unnest(%s::text[], %s::int[], %s::int[]) AS q(lx, a, n) ON l.lexeme = q.lx",
-            [[t[0] for t in todo], [t[1] for t in todo], [t[2] for t in todo]])
-        fetched = {r[0]: r[1:] for r in rows}
-        for lx, start, n in todo:
-            df, s, i = fetched.get(lx, (0, b"", b""))
-            s_new = np.frombuffer(s, SEQ).astype(np.int64)
-            i_new = np.frombuffer(i, IMP).astype(np.float64)
-            if start:
-                old = self.cache.get((lx, self.stamp))
-                if old is None or len(old[1]) < start:  # evicted meanwhile: read it whole
-                    self.cache.put((lx, self.stamp), (int(df), np.zeros(0, np.int64), np.zeros(0)))
-                    self.read({lx: start + n - len(self.seqs.get(lx, ()))})
-                    continue
-                s_new = np.concatenate([old[1][:start], s_new])
-                i_new = np.concatenate([old[2][:start], i_new])
-            row = (int(df), s_new, i_new)
-            self.cache.put((lx, self.stamp), row)
-            self._take(lx, row, start + n)
-
-    def _take(self, lx: str, row: tuple[int, np.ndarray, np.ndarray], target: int) -> None:
-        self.df[lx] = row[0]
-        self.seqs[lx], self.imps[lx] = row[1][:target], row[2][:target]
-
-    def floor(self, lx: str) -> float:
-        """What a paper not read of lx's postings can hold of it (0 once all are read)."""
-        n = len(self.seqs[lx])
-        return 0.0 if n >= self.df[lx] else float(self.imps[lx][-1])
-
-    def total(self) -> int:
-        return sum(len(v) for v in self.seqs.values())
 
 
 class _Candidates:
@@ -135,7 +55,7 @@ class _Candidates:
     ub: np.ndarray
     known: np.ndarray
 
-    def __init__(self, pre: _Prefixes, lex_word: list[tuple[str, int]], idfs: list[float],
+    def __init__(self, pre: Prefixes, lex_word: list[tuple[str, int]], idfs: list[float],
                  only: np.ndarray | None, size: int):
         by_word: dict[int, list[str]] = {}
         for lx, i in lex_word:
@@ -197,13 +117,13 @@ class ImpactsMixin(PostgresBase):
         the build (its average length ages); else the papers since the watermark are merged
         in. Returns the postings' new facts, or None when nothing was to do."""
         meta = self._impacts_meta(fresh=True)
+        late = 0 if meta is None else self._stored_since(meta)
         with self.pool.connection() as c:
             c.autocommit = True
-            late = 0 if meta is None else int(c.execute(
-                "SELECT count(*) FROM papers WHERE seq > %s", (meta["seq"],)).fetchone()[0])
             got: dict[str, Any] | None
+            # (meta is None too for postings of another FORMAT: parse_meta)
             if (force or meta is None or meta["params"] != params_key(params)
-                    or meta.get("format") != FORMAT or int(meta["papers"]) + late
+                    or int(meta["papers"]) + late
                     > (1 + REBUILD_GROWTH) * max(int(meta.get("built_papers", 0)), 1)):
                 got = build_impacts(c, params)
             elif late:
@@ -220,18 +140,19 @@ class ImpactsMixin(PostgresBase):
         meta = self._impacts_meta(fresh=True)
         if meta is None:
             return None
-        row = self._one("SELECT count(*) FROM papers WHERE seq > %s", (meta["seq"],))
-        return {"papers": int(meta["papers"]), "late": int(row[0]) if row else 0,
+        return {"papers": int(meta["papers"]), "late": self._stored_since(meta),
                 "built": meta.get("built"), "merged": meta.get("merged")}
+
+    def _stored_since(self, meta: dict[str, Any]) -> int:
+        """Papers stored past the postings' watermark (the delta)."""
+        row = self._one("SELECT count(*) FROM papers WHERE seq > %s", (meta["seq"],))
+        return int(row[0]) if row else 0
 
     def _impacts_meta(self, fresh: bool = False) -> dict[str, Any] | None:
         now = time.monotonic()
         got: tuple[float, dict[str, Any] | None] | None = self.__dict__.get("_impacts_cache")
         if fresh or got is None or now - got[0] > META_TTL:
-            row = self._one("SELECT obj_description(to_regclass('lexeme_impacts'), 'pg_class')")
-            meta = json.loads(row[0]) if row and row[0] else None
-            got = self.__dict__["_impacts_cache"] = (now, meta if meta and meta.get("format") == FORMAT
-                                                     else None)
+            got = self.__dict__["_impacts_cache"] = (now, parse_meta(self._one(META_SQL)))
         return got[1]
 
     def _word_lexemes(self, words: list[str]) -> dict[str, tuple[tuple[str, ...], str | None] | None]:
@@ -288,7 +209,7 @@ class ImpactsMixin(PostgresBase):
 
         done: dict[int, float | None] = {s: None for s in delta}  # seq -> score, None: fails
         done.update(score(delta))
-        pre = _Prefixes(self, [*(lx for lx, _ in lex_word), *stems], self._postings_cache,
+        pre = Prefixes(self, [*(lx for lx, _ in lex_word), *stems], self._postings_cache,
                         f"{meta['built']}:{meta['seq']}")
         pre.read({lx: READ_FIRST for lx in pre.want})
         idfs = [idf_ for _, _, idf_ in words]
@@ -316,7 +237,8 @@ class ImpactsMixin(PostgresBase):
             order = np.lexsort((cands.seqs[todo], -cands.ub[todo]))
             queue = list(zip(cands.seqs[todo][order].tolist(), cands.ub[todo][order].tolist(), strict=True))
             # a filter alone needs no tsvector for a known score: the paper row decides
-            lb_known = (dict(zip(cands.seqs[cands.known].tolist(), cands.lb[cands.known].tolist(), strict=True))
+            plain_ok = cands.known & todo  # only queued papers are looked up
+            lb_known = (dict(zip(cands.seqs[plain_ok].tolist(), cands.lb[plain_ok].tolist(), strict=True))
                         if required is None and verify else {})
             while queue and scored < SCORE_CAP and (len(found) < k or queue[0][1] > kth):
                 batch, queue = queue[:max(3 * k, 100)], queue[max(3 * k, 100):]
@@ -351,7 +273,7 @@ class ImpactsMixin(PostgresBase):
                 len(found))
 
     @staticmethod
-    def _phrase_holders(pre: _Prefixes, stems: list[str]) -> np.ndarray | None:
+    def _phrase_holders(pre: Prefixes, stems: list[str]) -> np.ndarray | None:
         """A phrase's paper holds each phrase word's stem: the papers of a stem's postings
         read to the end hold every paper that can match (None: no such stem)."""
         only: np.ndarray | None = None
@@ -369,10 +291,7 @@ class ImpactsMixin(PostgresBase):
         matched to the words' (the score ts_rank_cd gives word by word in ranking.py)."""
         if not seqs:
             return {}
-        from .impacts import weighted_tf
-
         lx = [(x, i + 1) for i, (w, _, _) in enumerate(words) for x in lexemes[w]]
-        k1, b = float(params.k1), float(params.b)
         req = required or ("true", [])
         rows = self._all(
             "WITH w AS (SELECT * FROM unnest(%s::text[], %s::int[]) AS w(lex, word)), "
@@ -383,7 +302,7 @@ class ImpactsMixin(PostgresBase):
             "SELECT seq, sum((%s::float8[])[word] * tf * %s / (tf + %s + %s * doc_len)) FROM x "
             "WHERE tf > 0 GROUP BY seq",
             [[x for x, _ in lx], [i for _, i in lx], seqs, *req[1], *where[1],
-             [idf for _, _, idf in words], k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0)])
+             [idf for _, _, idf in words], *saturation(params, avg)])
         return {int(r[0]): float(r[1]) for r in rows}
 
 

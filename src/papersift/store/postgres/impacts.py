@@ -10,7 +10,8 @@ average length)) without the idf (which moves with every paper added, so the que
 it). The columns are stored uncompressed (STORAGE EXTERNAL), so a query reads a prefix
 (substring) without the rest: the impact of the last entry read bounds every paper not read.
 
-The postings are built whole (build_impacts) from the papers up to a watermark seq; papers
+Prefixes reads them for a query, through a process's PostingsCache. The postings are
+built whole (build_impacts) from the papers up to a watermark seq; papers
 stored after it (the delta) are ranked from their own tsvectors until refresh_impacts
 (`papersift index`, the index workers) merges them in (merge_impacts), which rewrites only
 the rows of the new papers' lexemes. Every score of this path uses the build's average
@@ -21,12 +22,15 @@ after its paper was listed keeps its old impacts until the next build.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from ..base import BM25Params
+from .core import PostgresBase
 
 try:
     from psycopg import sql
@@ -38,6 +42,7 @@ BUILD_KEY = 0x70617065_72730006  # advisory lock: one build or merge at a time
 # builds them again instead of merging (merges keep the build's average length).
 REBUILD_GROWTH = 0.25
 FORMAT = 2  # of the rows; a store holding another is built again
+CACHE_ENTRIES = 8_000_000  # postings entries a process keeps decoded (16 bytes each)
 SEQ, IMP = np.dtype(">i4"), np.dtype(">f4")
 
 
@@ -55,14 +60,20 @@ def params_key(params: BM25Params) -> list[float]:
     return [float(params.k1), float(params.b), *(float(w) for w in params.weights)]
 
 
+def saturation(params: BM25Params, avg: float) -> tuple[float, float, float]:
+    """(a, c, d) of BM25's saturated term frequency as SQL computes it, tf * a / (tf + c +
+    d * length): a = k1 + 1, c = k1 (1 - b), d = k1 b / average length."""
+    k1, b = float(params.k1), float(params.b)
+    return k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0)
+
+
 def postings_sql(params: BM25Params, avg: float) -> tuple[str, dict[str, float]]:
     """SQL: (lexeme, seq, imp) of every lexeme of the papers with %(lo)s < seq <= %(hi)s."""
-    k1, b = float(params.k1), float(params.b)
-    return ("SELECT u.lexeme, p.seq, (t.tf * %(k1p)s / (t.tf + %(c1)s + %(c2)s * f.doc_len))::real "
+    a, c, d = saturation(params, avg)
+    return ("SELECT u.lexeme, p.seq, (t.tf * %(a)s / (t.tf + %(c)s + %(d)s * f.doc_len))::real "
             "AS imp FROM papers p JOIN paper_fts f ON f.paper_id = p.id CROSS JOIN LATERAL "
             f"unnest(f.tsv) u CROSS JOIN LATERAL (SELECT {weighted_tf('u.weights', params)} AS tf) t "
-            "WHERE p.seq > %(lo)s AND p.seq <= %(hi)s AND t.tf > 0",
-            {"k1p": k1 + 1, "c1": k1 * (1 - b), "c2": k1 * b / avg})
+            "WHERE p.seq > %(lo)s AND p.seq <= %(hi)s AND t.tf > 0", {"a": a, "c": c, "d": d})
 
 
 def _watermark(conn: Any) -> int:
@@ -80,9 +91,17 @@ def _describe(conn: Any, meta: dict[str, Any]) -> None:
     conn.execute(sql.SQL("COMMENT ON TABLE lexeme_impacts IS {}").format(sql.Literal(json.dumps(meta))))
 
 
+META_SQL = "SELECT obj_description(to_regclass('lexeme_impacts'), 'pg_class')"
+
+
+def parse_meta(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    """The postings' facts from META_SQL's row (None: no postings, or of another FORMAT)."""
+    meta = json.loads(row[0]) if row and row[0] else None
+    return meta if meta and meta.get("format") == FORMAT else None
+
+
 def read_meta(conn: Any) -> dict[str, Any] | None:
-    row = conn.execute("SELECT obj_description(to_regclass('lexeme_impacts'), 'pg_class')").fetchone()
-    return json.loads(row[0]) if row and row[0] else None
+    return parse_meta(conn.execute(META_SQL).fetchone())
 
 
 def build_impacts(conn: Any, params: BM25Params) -> dict[str, Any]:
@@ -167,3 +186,92 @@ def merge_impacts(conn: Any, params: BM25Params) -> dict[str, Any] | None:
         return meta
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (BUILD_KEY,))
+
+
+class PostingsCache:
+    """The fronts of the postings a process has read, by (lexeme, the postings' build and
+    watermark), least recently used out past `entries`: the common words' postings are
+    read by most queries, and a replica then reads them from the database once."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES):
+        self.entries = entries
+        self._rows: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> tuple[int, np.ndarray, np.ndarray] | None:
+        with self._lock:
+            got = self._rows.get(key)
+            if got is not None:
+                self._rows.move_to_end(key)
+            return got
+
+    def put(self, key: tuple[str, str], row: tuple[int, np.ndarray, np.ndarray]) -> None:
+        with self._lock:
+            old = self._rows.pop(key, None)
+            self._size += len(row[1]) - (len(old[1]) if old else 0)
+            self._rows[key] = row
+            while self._size > self.entries and len(self._rows) > 1:
+                _, gone = self._rows.popitem(last=False)
+                self._size -= len(gone[1])
+
+
+class Prefixes:
+    """What a query has read of each lexeme's postings (through the store's cache)."""
+
+    def __init__(self, db: PostgresBase, lexemes: list[str], cache: PostingsCache, stamp: str):
+        self.db = db
+        self.df: dict[str, int] = {}
+        self.seqs: dict[str, np.ndarray] = {}
+        self.imps: dict[str, np.ndarray] = {}
+        self.want = list(dict.fromkeys(lexemes))
+        self.cache, self.stamp = cache, stamp
+
+    def read(self, more: dict[str, int]) -> None:
+        """Read up to `more[lx]` further entries of each lexeme's postings."""
+        todo = []
+        for lx, n in more.items():
+            if n <= 0:
+                continue
+            target = len(self.seqs.get(lx, ())) + n
+            got = self.cache.get((lx, self.stamp))
+            have = 0 if got is None else len(got[1])
+            if got is not None and have >= min(target, got[0]):
+                self._take(lx, got, target)
+            else:
+                todo.append((lx, have, target - have))
+        if not todo:
+            return
+        rows = self.db._all(
+            "SELECT l.lexeme, l.df, substring(l.seqs from q.a * 4 + 1 for q.n * 4), "
+            "substring(l.imps from q.a * 4 + 1 for q.n * 4) FROM lexeme_impacts l JOIN "
+            "unnest(%s::text[], %s::int[], %s::int[]) AS q(lx, a, n) ON l.lexeme = q.lx",
+            [[t[0] for t in todo], [t[1] for t in todo], [t[2] for t in todo]])
+        fetched = {r[0]: r[1:] for r in rows}
+        for lx, start, n in todo:
+            df, s, i = fetched.get(lx, (0, b"", b""))
+            s_new = np.frombuffer(s, SEQ).astype(np.int64)
+            i_new = np.frombuffer(i, IMP).astype(np.float64)
+            if start:
+                old = self.cache.get((lx, self.stamp))
+                if old is None or len(old[1]) < start:  # evicted meanwhile: read it whole
+                    self.cache.put((lx, self.stamp), (int(df), np.zeros(0, np.int64), np.zeros(0)))
+                    self.read({lx: start + n - len(self.seqs.get(lx, ()))})
+                    continue
+                s_new = np.concatenate([old[1][:start], s_new])
+                i_new = np.concatenate([old[2][:start], i_new])
+            row = (int(df), s_new, i_new)
+            self.cache.put((lx, self.stamp), row)
+            self._take(lx, row, start + n)
+
+    def _take(self, lx: str, row: tuple[int, np.ndarray, np.ndarray], target: int) -> None:
+        self.df[lx] = row[0]
+        self.seqs[lx], self.imps[lx] = row[1][:target], row[2][:target]
+
+    def floor(self, lx: str) -> float:
+        """What a paper not read of lx's postings can hold of it (0 once all are read)."""
+        n = len(self.seqs[lx])
+        return 0.0 if n >= self.df[lx] else float(self.imps[lx][-1])
+
+    def total(self) -> int:
+        return sum(len(v) for v in self.seqs.values())

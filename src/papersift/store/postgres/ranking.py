@@ -19,6 +19,7 @@ import numpy as np
 from ..base import BM25Params, LexicalQuery, SearchFilters
 from ..records import DEFAULT_BM25
 from .impact_query import ImpactsMixin
+from .impacts import saturation
 from .search import search_where, tsquery_where
 
 # hnsw.ef_search at least: pgvector's default 40 (or the depth, 100) found 0.85 of the
@@ -172,13 +173,13 @@ class RankingMixin(ImpactsMixin):
         return self._bm25_rows(cand, ("true", []), terms, params, avg, k, by_word=False)
 
     def _match_count(self, match: tuple[str, list[Any]], where: tuple[str, list[Any]],
-                     terms: list[tuple[str, float, float]], phrase: bool = False) -> int:
-        """How many papers match: exact up to count_cap; beyond it a lower bound, the cap,
-        or without filters and phrases the largest word's document frequency (a match holds
-        some word; then nothing is counted at all: counting a common word's matches took longer than
-        ranking them)."""
+                     terms: list[tuple[str, float, float]]) -> int:
+        """How many papers match (a free query's): exact up to count_cap; beyond it a lower
+        bound, the cap, or without filters the largest word's document frequency (a match
+        holds some word; then nothing is counted at all: counting a common word's matches
+        took longer than ranking them)."""
         top = int(max(t[2] for t in terms))
-        if where[0] == "true" and top >= self.count_cap and not phrase:
+        if where[0] == "true" and top >= self.count_cap:
             return top
         row = self._one(f"SELECT count(*) FROM (SELECT 1 FROM paper_fts f JOIN papers p ON p.id = "
                         f"f.paper_id WHERE {match[0]} AND {where[0]} LIMIT %s) c",
@@ -193,7 +194,6 @@ class RankingMixin(ImpactsMixin):
         scored only on the papers holding it (the sum of the words' document frequencies);
         else every paper matching `match` is scored on every word (match is selective)."""
         weights, top = rank_weights(params)
-        k1, b = params.k1, params.b
         join = " JOIN papers p ON p.id = f.paper_id" if (match[0], where[0]) != ("true", "true") else ""
         pairs = ("t JOIN paper_fts f ON f.tsv @@ t.tq" if by_word
                  else "paper_fts f CROSS JOIN t")
@@ -210,7 +210,7 @@ class RankingMixin(ImpactsMixin):
             "WHERE tf > 0 GROUP BY paper_id) "
             "SELECT paper_id, r, count(*) OVER () FROM s ORDER BY r DESC, paper_id LIMIT %s",
             [[t[0] for t in terms], [t[1] for t in terms], top, weights, *match[1], *where[1],
-             k1 + 1, k1 * (1 - b), k1 * b / (avg or 1.0), k])
+             *saturation(params, avg), k])
 
     def _corpus_stats(self) -> tuple[float, float]:
         """(papers with full text, their average length in tokens), cached STATS_TTL s.
